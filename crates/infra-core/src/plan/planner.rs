@@ -1,0 +1,428 @@
+//! The planner: `plan(stack, state) -> Plan`. Pure; no IO.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::address::Address;
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::stack::{ResourceDecl, Stack};
+use crate::state::{ResourceState, State};
+use crate::value::{Fields, Reference, Value};
+
+use super::{Action, Change, FieldChange, OutputChange, PLAN_FORMAT_VERSION, Plan, PlanMode};
+
+/// Options of one planning run.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// When non-empty, plan only these addresses and what they depend on
+    /// (like `terraform plan -target`). Everything else is left alone.
+    pub targets: Vec<Address>,
+}
+
+/// Plans the changes that make the cloud match `stack`, given `state`.
+///
+/// Fails with every validation problem at once when the stack is invalid,
+/// and with every refusal at once when the plan would delete or replace a
+/// protected resource.
+pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan, Error> {
+    let graph = stack.validate()?;
+    let scope = target_scope(&graph, state, &options.targets)?;
+    let in_scope = |a: &Address| scope.as_ref().is_none_or(|s| s.contains(a));
+    let key = state.secret_key_bytes();
+
+    let mut changes = Vec::new();
+    let mut refusals = Vec::new();
+    // Resources whose recorded outputs stay valid through this apply.
+    let mut stable: BTreeSet<Address> = BTreeSet::new();
+
+    for address in graph.topo_order() {
+        let Some(decl) = stack.resource(&address) else {
+            continue;
+        };
+        let prior = state.resources.get(&address);
+        if !in_scope(&address) {
+            if prior.is_some() {
+                stable.insert(address.clone());
+            }
+            continue;
+        }
+        let lookup = |r: &Reference| -> Option<Value> {
+            if !stable.contains(&r.address) {
+                return None;
+            }
+            state
+                .resources
+                .get(&r.address)
+                .and_then(|p| p.outputs.get(&r.output).cloned())
+        };
+        let after: Fields = decl
+            .inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.resolve(&lookup).seal(&key)))
+            .collect();
+        let change = diff_resource(stack, decl, prior, after);
+        match &change.action {
+            Action::NoOp | Action::Update => {
+                stable.insert(address.clone());
+            }
+            Action::Replace { .. } if decl.options.protect => refusals.push(Diagnostic::resource(
+                address.clone(),
+                "is protected, but the plan would replace it; remove `protect` to allow this",
+            )),
+            _ => {}
+        }
+        changes.push(change);
+    }
+
+    let declared: BTreeSet<&Address> = stack.resources().iter().map(|r| &r.address).collect();
+    let orphans: BTreeSet<Address> = state
+        .resources
+        .keys()
+        .filter(|a| !declared.contains(a) && in_scope(a))
+        .cloned()
+        .collect();
+    changes.extend(delete_changes(state, &orphans, &mut refusals));
+
+    if !refusals.is_empty() {
+        refusals.sort();
+        return Err(Error::Refused(Diagnostics(refusals)));
+    }
+
+    let outputs = if scope.is_some() {
+        Vec::new()
+    } else {
+        output_changes(stack, state, &stable)
+    };
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        stack: stack.name().to_owned(),
+        mode: PlanMode::Normal,
+        lineage: Some(state.lineage.clone()),
+        serial: state.serial,
+        changes,
+        outputs,
+    })
+}
+
+/// Plans the deletion of everything `state` holds (or, with targets, of the
+/// targets and everything that depends on them), in reverse dependency
+/// order. Needs no stack program.
+pub fn plan_destroy(stack_name: &str, state: &State, targets: &[Address]) -> Result<Plan, Error> {
+    let mut selected: BTreeSet<Address> = BTreeSet::new();
+    if targets.is_empty() {
+        selected.extend(state.resources.keys().cloned());
+    } else {
+        let mut unknown = Vec::new();
+        let mut stack: Vec<Address> = Vec::new();
+        for t in targets {
+            if state.resources.contains_key(t) {
+                stack.push(t.clone());
+            } else {
+                unknown.push(Diagnostic::resource(t.clone(), "is not in the state"));
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(Error::Invalid(Diagnostics(unknown)));
+        }
+        // Destroying a resource destroys its dependents first.
+        while let Some(a) = stack.pop() {
+            if selected.insert(a.clone()) {
+                stack.extend(state.dependents_of(&a).into_iter().cloned());
+            }
+        }
+    }
+    let mut refusals = Vec::new();
+    let changes = delete_changes(state, &selected, &mut refusals);
+    if !refusals.is_empty() {
+        return Err(Error::Refused(Diagnostics(refusals)));
+    }
+    let outputs = if targets.is_empty() {
+        state
+            .outputs
+            .iter()
+            .map(|(name, v)| OutputChange {
+                name: name.clone(),
+                before: Some(v.clone()),
+                after: None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        stack: stack_name.to_owned(),
+        mode: PlanMode::Destroy,
+        lineage: Some(state.lineage.clone()),
+        serial: state.serial,
+        changes,
+        outputs,
+    })
+}
+
+/// The addresses in scope for a targeted plan, or `None` for a full plan.
+fn target_scope(
+    graph: &Graph,
+    state: &State,
+    targets: &[Address],
+) -> Result<Option<BTreeSet<Address>>, Error> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut problems = Vec::new();
+    for t in targets {
+        if !graph.contains(t) && !state.resources.contains_key(t) {
+            problems.push(Diagnostic::resource(
+                t.clone(),
+                "is a --target, but is neither declared nor in the state",
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(Diagnostics(problems)));
+    }
+    let declared: Vec<&Address> = targets.iter().filter(|t| graph.contains(t)).collect();
+    let mut scope = graph.with_dependencies(declared);
+    scope.extend(targets.iter().cloned());
+    Ok(Some(scope))
+}
+
+fn diff_resource(
+    stack: &Stack,
+    decl: &ResourceDecl,
+    prior: Option<&ResourceState>,
+    mut after: Fields,
+) -> Change {
+    let schema = decl.schema;
+    let provider = decl
+        .provider
+        .clone()
+        .unwrap_or_else(|| crate::provider::ProviderKey(String::new()));
+    let depends_on: Vec<Address> = decl.dependencies().into_iter().collect();
+    let Some(prior) = prior else {
+        let fields = after
+            .iter()
+            .map(|(k, v)| FieldChange {
+                name: k.clone(),
+                before: None,
+                after: Some(v.clone()),
+                forces_replacement: false,
+                sensitive: schema.is_secret(k) || v.is_sensitive(),
+            })
+            .collect();
+        return Change {
+            address: decl.address.clone(),
+            type_name: schema.type_name.to_owned(),
+            provider,
+            action: Action::Create,
+            before: None,
+            after: Some(after),
+            fields,
+            reason: Some("not in the state".into()),
+            depends_on,
+            prior_depends_on: Vec::new(),
+            retain_on_delete: decl.options.retain_on_delete,
+        };
+    };
+
+    // Ignored fields keep their recorded value.
+    for field in &decl.options.ignore_changes {
+        match prior.inputs.get(field) {
+            Some(v) => {
+                after.insert(field.clone(), v.clone());
+            }
+            None => {
+                after.remove(field);
+            }
+        }
+    }
+
+    let names: BTreeSet<&String> = prior.inputs.keys().chain(after.keys()).collect();
+    let mut fields = Vec::new();
+    for name in names {
+        let before = prior.inputs.get(name);
+        let now = after.get(name);
+        let unknown = now.is_some_and(Value::has_unknown);
+        if before == now && !unknown {
+            continue;
+        }
+        fields.push(FieldChange {
+            name: name.clone(),
+            before: before.cloned(),
+            after: now.cloned(),
+            forces_replacement: schema.is_force_new(name),
+            sensitive: schema.is_secret(name)
+                || before.is_some_and(Value::is_sensitive)
+                || now.is_some_and(Value::is_sensitive),
+        });
+    }
+
+    let mut forced_by: Vec<String> = fields
+        .iter()
+        .filter(|f| f.forces_replacement)
+        .map(|f| f.name.clone())
+        .collect();
+    let mut reasons = Vec::new();
+    if prior.type_name != schema.type_name {
+        forced_by.push("(type)".into());
+        reasons.push(format!(
+            "the type changed from {} to {}",
+            prior.type_name, schema.type_name
+        ));
+    }
+    let region = stack.provider_of(decl).map(|p| p.region.as_str());
+    if prior.provider != provider || region.is_some_and(|r| r != prior.region) {
+        forced_by.push("(provider)".into());
+        reasons.push(format!(
+            "the provider instance changed from {} ({}) to {} ({})",
+            prior.provider,
+            prior.region,
+            provider,
+            region.unwrap_or("?")
+        ));
+    }
+
+    let action = if !forced_by.is_empty() {
+        if reasons.is_empty() {
+            reasons.push(format!(
+                "{} cannot be changed in place",
+                forced_by.join(", ")
+            ));
+        }
+        Action::Replace {
+            order: decl.replace_order(),
+            forced_by,
+        }
+    } else if !fields.is_empty() {
+        reasons.push(format!(
+            "{} changed",
+            fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Action::Update
+    } else {
+        Action::NoOp
+    };
+
+    Change {
+        address: decl.address.clone(),
+        type_name: schema.type_name.to_owned(),
+        provider,
+        action,
+        before: Some(prior.inputs.clone()),
+        after: Some(after),
+        fields,
+        reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        depends_on,
+        prior_depends_on: prior.dependencies.iter().cloned().collect(),
+        retain_on_delete: decl.options.retain_on_delete,
+    }
+}
+
+/// Delete (or forget) changes for `selected`, ordered so that a resource is
+/// deleted before everything it depended on.
+fn delete_changes(
+    state: &State,
+    selected: &BTreeSet<Address>,
+    refusals: &mut Vec<Diagnostic>,
+) -> Vec<Change> {
+    let graph = Graph::build(selected.iter().map(|a| {
+        let deps = state
+            .resources
+            .get(a)
+            .map(|r| {
+                r.dependencies
+                    .iter()
+                    .filter(|d| selected.contains(*d))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        (a.clone(), deps)
+    }));
+    let mut order = match graph {
+        Ok(g) => g.topo_order(),
+        // A state whose recorded dependencies form a cycle cannot be ordered;
+        // fall back to address order rather than refuse to clean up.
+        Err(_) => selected.iter().cloned().collect(),
+    };
+    order.reverse();
+    let mut out = Vec::new();
+    for address in order {
+        let Some(prior) = state.resources.get(&address) else {
+            continue;
+        };
+        if prior.protect && !prior.retain_on_delete {
+            refusals.push(Diagnostic::resource(
+                address.clone(),
+                "is protected, but the plan would delete it; set `protect` off and apply first, \
+                 or remove it from the state with `state rm`",
+            ));
+        }
+        let action = if prior.retain_on_delete {
+            Action::Forget
+        } else {
+            Action::Delete
+        };
+        let reason = if prior.retain_on_delete {
+            "no longer declared; retained in the cloud and removed from the state"
+        } else {
+            "no longer declared"
+        };
+        out.push(Change {
+            address: address.clone(),
+            type_name: prior.type_name.clone(),
+            provider: prior.provider.clone(),
+            action,
+            before: Some(prior.inputs.clone()),
+            after: None,
+            fields: Vec::new(),
+            reason: Some(reason.into()),
+            depends_on: Vec::new(),
+            prior_depends_on: prior.dependencies.iter().cloned().collect(),
+            retain_on_delete: prior.retain_on_delete,
+        });
+    }
+    out
+}
+
+fn output_changes(stack: &Stack, state: &State, stable: &BTreeSet<Address>) -> Vec<OutputChange> {
+    let key = state.secret_key_bytes();
+    let lookup = |r: &Reference| -> Option<Value> {
+        if !stable.contains(&r.address) {
+            return None;
+        }
+        state
+            .resources
+            .get(&r.address)
+            .and_then(|p| p.outputs.get(&r.output).cloned())
+    };
+    let desired: BTreeMap<&String, Value> = stack
+        .outputs()
+        .iter()
+        .map(|(k, v)| (k, v.resolve(&lookup).seal(&key)))
+        .collect();
+    let names: BTreeSet<&String> = desired
+        .keys()
+        .copied()
+        .chain(state.outputs.keys())
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let before = state.outputs.get(name);
+            let after = desired.get(name);
+            let unknown = after.is_some_and(Value::has_unknown);
+            (before != after || unknown).then(|| OutputChange {
+                name: name.clone(),
+                before: before.cloned(),
+                after: after.cloned(),
+            })
+        })
+        .collect()
+}

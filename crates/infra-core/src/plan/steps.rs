@@ -1,0 +1,192 @@
+//! The step generator: turns a [`Plan`] into ordered operations with
+//! explicit dependencies. The executor walks these; it makes no ordering
+//! decisions of its own.
+//!
+//! Ordering rules (A = create/update half, D = delete half of a change):
+//! 1. A(r) runs after A(d) for every `d` that `r` depends on in the stack.
+//! 2. D(r) runs after D(x) for every `x` that depended on `r` in the state,
+//!    and after A(x) too unless `r` is replaced delete-before-create (so
+//!    dependents move to the new resource before the old one goes).
+//! 3. Create-before-destroy: D(r) after A(r). Delete-before-create: A(r)
+//!    after D(r).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::error::Error;
+use crate::options::ReplaceOrder;
+
+use super::{Action, Plan};
+
+/// One operation against a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Create,
+    Update,
+    Delete,
+    /// Remove from state only.
+    Forget,
+    /// The create half of a replacement.
+    CreateReplacement,
+    /// The delete half of a replacement (a forget when retained).
+    DeleteReplaced,
+}
+
+impl StepKind {
+    /// True for the halves that create or change a resource.
+    pub fn is_apply(self) -> bool {
+        matches!(
+            self,
+            StepKind::Create | StepKind::Update | StepKind::CreateReplacement
+        )
+    }
+}
+
+/// One step, with the indices (into the same list) of the steps that must
+/// finish before it starts. Every dependency index is smaller than the
+/// step's own index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub address: Address,
+    pub kind: StepKind,
+    /// For delete halves: only forget the resource, do not delete it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain: bool,
+    pub depends_on: Vec<usize>,
+}
+
+/// Generates the steps of `plan` in a dependency-respecting order.
+pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
+    // Raw steps in plan order; A and D halves per change.
+    let mut raw: Vec<(Address, StepKind, bool)> = Vec::new();
+    let mut apply_of: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut delete_of: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut dbc: BTreeSet<&Address> = BTreeSet::new();
+    for c in &plan.changes {
+        let a = &c.address;
+        match &c.action {
+            Action::NoOp => {}
+            Action::Create | Action::Update => {
+                let kind = if c.action == Action::Create {
+                    StepKind::Create
+                } else {
+                    StepKind::Update
+                };
+                apply_of.insert(a, raw.len());
+                raw.push((a.clone(), kind, false));
+            }
+            Action::Replace { order, .. } => {
+                let create = (a.clone(), StepKind::CreateReplacement, false);
+                let delete = (a.clone(), StepKind::DeleteReplaced, c.retain_on_delete);
+                if *order == ReplaceOrder::DeleteBeforeCreate {
+                    dbc.insert(a);
+                    delete_of.insert(a, raw.len());
+                    raw.push(delete);
+                    apply_of.insert(a, raw.len());
+                    raw.push(create);
+                } else {
+                    apply_of.insert(a, raw.len());
+                    raw.push(create);
+                    delete_of.insert(a, raw.len());
+                    raw.push(delete);
+                }
+            }
+            Action::Delete => {
+                delete_of.insert(a, raw.len());
+                raw.push((a.clone(), StepKind::Delete, false));
+            }
+            Action::Forget => {
+                delete_of.insert(a, raw.len());
+                raw.push((a.clone(), StepKind::Forget, true));
+            }
+        }
+    }
+
+    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); raw.len()];
+    // Prior dependents of each address.
+    let mut prior_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    for c in &plan.changes {
+        for d in &c.prior_depends_on {
+            prior_dependents.entry(d).or_default().push(&c.address);
+        }
+    }
+    for c in &plan.changes {
+        let a = &c.address;
+        if let Some(&ai) = apply_of.get(a) {
+            for d in &c.depends_on {
+                if let Some(&di) = apply_of.get(d) {
+                    deps[ai].insert(di);
+                }
+            }
+        }
+        if let Some(&di) = delete_of.get(a) {
+            for x in prior_dependents.get(a).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(&xd) = delete_of.get(x) {
+                    deps[di].insert(xd);
+                }
+                if !dbc.contains(a) {
+                    if let Some(&xa) = apply_of.get(x) {
+                        deps[di].insert(xa);
+                    }
+                }
+            }
+        }
+        if let (Some(&ai), Some(&di)) = (apply_of.get(a), delete_of.get(a)) {
+            if dbc.contains(a) {
+                deps[ai].insert(di);
+            } else {
+                deps[di].insert(ai);
+            }
+        }
+    }
+
+    // Kahn's algorithm, lowest plan position first, so the order is stable.
+    let n = raw.len();
+    let mut remaining: Vec<usize> = deps.iter().map(BTreeSet::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| remaining[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &j in &dependents[i] {
+            remaining[j] -= 1;
+            if remaining[j] == 0 {
+                ready.insert(j);
+            }
+        }
+    }
+    if order.len() < n {
+        let placed: BTreeSet<usize> = order.iter().copied().collect();
+        let mut addresses: Vec<Address> = (0..n)
+            .filter(|i| !placed.contains(i))
+            .map(|i| raw[i].0.clone())
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        return Err(Error::StepCycle { addresses });
+    }
+    let position: BTreeMap<usize, usize> = order.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    Ok(order
+        .iter()
+        .map(|&i| {
+            let (address, kind, retain) = raw[i].clone();
+            Step {
+                address,
+                kind,
+                retain,
+                depends_on: deps[i]
+                    .iter()
+                    .filter_map(|d| position.get(d).copied())
+                    .collect(),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,182 @@
+//! The `Resource` trait: what every typed resource declares about itself.
+//!
+//! Resource types are plain structs of their inputs that derive
+//! `serde::Serialize` and `infra_derive::Resource`. The derive generates the
+//! [`Schema`] (type name, force-new, secret and reference fields, outputs)
+//! and a typed outputs accessor (`VpcOutputs` with `fn id(&self) ->
+//! Output<VpcId>`), reached through the [`Handle`] that `stack.add` returns.
+
+use std::ops::Deref;
+
+use serde::Serialize;
+
+use crate::address::Address;
+use crate::diagnostics::Diagnostic;
+use crate::options::ReplaceOrder;
+use crate::provider::ProviderConfig;
+
+/// What the schema says about one input field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The field's name as it appears in inputs (the struct field's name).
+    pub name: &'static str,
+    /// A change to this field replaces the resource instead of updating it.
+    pub force_new: bool,
+    /// The field is write-only and sensitive: stored as a keyed hash only.
+    pub secret: bool,
+    /// The field's type can hold another resource's output.
+    pub reference: bool,
+}
+
+/// What the schema says about one output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// The output's name, e.g. `id`.
+    pub name: &'static str,
+    /// The Rust type of the output, e.g. `VpcId`.
+    pub type_name: &'static str,
+}
+
+/// When dependents of a resource may start during apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// As soon as the create call returned an ID (subnets, security groups).
+    OnId,
+    /// Only once the resource reports itself available (load balancers,
+    /// databases, distributions).
+    OnAvailable,
+}
+
+/// The static description of a resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    /// The type name, `provider:service:Kind`, e.g. `aws:ec2:Vpc`.
+    pub type_name: &'static str,
+    /// Input fields.
+    pub fields: &'static [FieldSpec],
+    /// Outputs.
+    pub outputs: &'static [OutputSpec],
+    /// Replacement order used unless the resource's options override it.
+    /// Types whose names must be unique default to delete-before-create.
+    pub replace_order: ReplaceOrder,
+    /// When dependents may start.
+    pub readiness: Readiness,
+}
+
+impl Schema {
+    /// The spec of the named input field.
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// True when a change to `name` forces replacement.
+    pub fn is_force_new(&self, name: &str) -> bool {
+        self.field(name).is_some_and(|f| f.force_new)
+    }
+
+    /// True when `name` is a secret field.
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.field(name).is_some_and(|f| f.secret)
+    }
+
+    /// True when the type declares an output called `name`.
+    pub fn has_output(&self, name: &str) -> bool {
+        self.outputs.iter().any(|o| o.name == name)
+    }
+}
+
+/// What a resource's validation hook sees.
+#[derive(Debug)]
+pub struct ValidationContext<'a> {
+    /// The resource being validated.
+    pub address: &'a Address,
+    /// The provider instance it is bound to, when one is.
+    pub provider: Option<&'a ProviderConfig>,
+    problems: Vec<Diagnostic>,
+}
+
+impl<'a> ValidationContext<'a> {
+    /// A context for one resource.
+    pub fn new(address: &'a Address, provider: Option<&'a ProviderConfig>) -> Self {
+        ValidationContext {
+            address,
+            provider,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Reports a problem with one field. Every problem is reported, not just
+    /// the first.
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.problems
+            .push(Diagnostic::field(self.address.clone(), field, message));
+    }
+
+    /// The region of the bound provider, if any.
+    pub fn region(&self) -> Option<&str> {
+        self.provider.map(|p| p.region.as_str())
+    }
+
+    /// The problems reported so far.
+    pub fn into_problems(self) -> Vec<Diagnostic> {
+        self.problems
+    }
+}
+
+/// A typed resource. Implement it with `#[derive(Resource)]`.
+pub trait Resource: Serialize + 'static {
+    /// The generated accessor for this type's outputs.
+    type Outputs: ResourceOutputs;
+
+    /// The type's static description.
+    const SCHEMA: Schema;
+
+    /// Checks inputs that can be checked before any API call. Report every
+    /// problem through `ctx.error`.
+    fn validate(&self, ctx: &mut ValidationContext<'_>) {
+        let _ = ctx;
+    }
+}
+
+/// The generated outputs accessor of a resource type.
+pub trait ResourceOutputs: Clone + std::fmt::Debug {
+    /// The accessor for the resource at `address`.
+    fn for_address(address: Address) -> Self;
+}
+
+/// A handle to a declared resource: its address, and (through `Deref`) the
+/// typed accessors of its outputs, e.g. `vpc.id()`.
+#[derive(Debug, Clone)]
+pub struct Handle<R: Resource> {
+    address: Address,
+    outputs: R::Outputs,
+}
+
+impl<R: Resource> Handle<R> {
+    /// A handle for the resource at `address` (used by `Stack::add`).
+    pub fn new(address: Address) -> Self {
+        Handle {
+            outputs: R::Outputs::for_address(address.clone()),
+            address,
+        }
+    }
+
+    /// The resource's address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+}
+
+impl<R: Resource> Deref for Handle<R> {
+    type Target = R::Outputs;
+    fn deref(&self) -> &R::Outputs {
+        &self.outputs
+    }
+}
+
+impl<R: Resource> AsRef<Address> for Handle<R> {
+    fn as_ref(&self) -> &Address {
+        &self.address
+    }
+}

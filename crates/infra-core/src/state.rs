@@ -1,0 +1,121 @@
+//! The in-memory state model: what exists in the cloud, as last recorded.
+//!
+//! This is pure data; `infra-state` persists it (its on-disk format is a
+//! separate, versioned type) and the planner diffs against it. It lives in
+//! the core because planning is a pure function of (stack, state).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::provider::ProviderKey;
+use crate::value::{Fields, Value};
+
+/// The recorded state of one stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// A random ID given to the state when it is first created. Two states
+    /// with different lineages are unrelated and never overwrite each other.
+    pub lineage: String,
+    /// Incremented once per committed operation (apply, destroy, refresh,
+    /// state edit). Writes are compare-and-swap on it.
+    pub serial: u64,
+    /// Hex key of the HMAC that digests secret inputs. Secrets themselves
+    /// are never stored.
+    pub secret_key: String,
+    /// Managed resources by address.
+    pub resources: BTreeMap<Address, ResourceState>,
+    /// Exported stack outputs as of the last apply.
+    pub outputs: BTreeMap<String, Value>,
+    /// Mutating calls that were started but whose result is not recorded
+    /// yet (an intent is written before each call and cleared after it).
+    pub pending: Vec<PendingOperation>,
+}
+
+impl State {
+    /// An empty state with the given lineage and secret key (both random,
+    /// chosen by the caller: the core does no IO and has no randomness).
+    pub fn new(lineage: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        State {
+            lineage: lineage.into(),
+            serial: 0,
+            secret_key: secret_key.into(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The bytes of the secret-digest key.
+    pub fn secret_key_bytes(&self) -> Vec<u8> {
+        hex::decode(&self.secret_key).unwrap_or_else(|_| self.secret_key.as_bytes().to_vec())
+    }
+
+    /// Resources that depend on `address` according to the state.
+    pub fn dependents_of(&self, address: &Address) -> Vec<&Address> {
+        self.resources
+            .iter()
+            .filter(|(_, r)| r.dependencies.contains(address))
+            .map(|(a, _)| a)
+            .collect()
+    }
+}
+
+/// One managed resource as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// The resource type, e.g. `aws:ec2:Vpc`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The provider instance it belongs to.
+    pub provider: ProviderKey,
+    /// The region of that instance when the resource was created.
+    pub region: String,
+    /// The cloud's ID for it (`vpc-0abc…`, an ARN, a name).
+    pub id: String,
+    /// Inputs as last applied or read; secrets as keyed digests.
+    pub inputs: Fields,
+    /// Outputs as last applied or read.
+    pub outputs: Fields,
+    /// Resources it depended on when last applied.
+    pub dependencies: BTreeSet<Address>,
+    /// Deleting or replacing it is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
+    /// Deleting it only removes it from state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_on_delete: bool,
+}
+
+/// The kind of a mutating call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    Create,
+    Update,
+    Delete,
+    CreateReplacement,
+    DeleteReplaced,
+}
+
+/// The intent of a mutating call, recorded before the call is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    /// Unique ID of the operation; also the idempotency token given to the
+    /// cloud, so a retried or resumed create can be recognised.
+    pub id: String,
+    /// The resource it acts on.
+    pub address: Address,
+    /// What the call does.
+    pub kind: OperationKind,
+    /// The resource type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The provider instance the call goes to.
+    pub provider: ProviderKey,
+    /// The cloud ID the call acts on (known for update and delete).
+    pub physical_id: Option<String>,
+    /// When the intent was recorded (RFC 3339).
+    pub started_at: String,
+}

@@ -1,0 +1,337 @@
+//! The typed layer a stack author touches: outputs, inputs, identifiers,
+//! secrets and string interpolation.
+//!
+//! `Output<VpcId>` only converts into `Input<VpcId>`, so wiring a subnet ID
+//! into a VPC ID field does not compile. Every form serializes (through
+//! [`crate::value::to_value`]) into the engine's dynamic [`Value`].
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::{Serialize, Serializer};
+
+use crate::address::Address;
+use crate::value::{Reference, Value, to_value};
+
+/// Marker for identifier types (`VpcId`, `SubnetId`, `RoleArn`, …), which are
+/// distinct newtypes over `String`. Define one with [`crate::identifier!`].
+pub trait Identifier: Clone + fmt::Debug + Serialize + 'static {
+    /// The type's name, for docs and error messages.
+    const KIND: &'static str;
+    /// The identifier as a string.
+    fn as_str(&self) -> &str;
+}
+
+/// Defines an identifier newtype over `String` (see [`Identifier`]).
+#[macro_export]
+macro_rules! identifier {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+        pub struct $name(pub ::std::string::String);
+
+        impl $name {
+            /// Wraps an existing identifier (e.g. one created outside the stack).
+            pub fn new(s: impl ::std::convert::Into<::std::string::String>) -> Self {
+                $name(s.into())
+            }
+        }
+        impl $crate::typed::Identifier for $name {
+            const KIND: &'static str = stringify!($name);
+            fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                <::std::string::String as $crate::__private::serde::Deserialize>::deserialize(d)
+                    .map($name)
+            }
+        }
+    };
+}
+
+/// One output of a resource, known after that resource is applied.
+///
+/// Obtained from a resource handle (`vpc.id()`); passing it into another
+/// resource's input records the dependency edge.
+pub struct Output<T> {
+    reference: Reference,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Output<T> {
+    /// An output of the resource at `address` (used by generated code).
+    pub fn new(address: Address, output: &str) -> Self {
+        Output {
+            reference: Reference {
+                address,
+                output: output.to_owned(),
+            },
+            _type: PhantomData,
+        }
+    }
+
+    /// The reference this output stands for.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// The resource this output belongs to.
+    pub fn address(&self) -> &Address {
+        &self.reference.address
+    }
+}
+
+impl<T: Identifier> Output<T> {
+    /// The same output, as a plain string (for names, tags, templates).
+    pub fn to_string_output(&self) -> Output<String> {
+        Output::new(self.reference.address.clone(), &self.reference.output)
+    }
+}
+
+impl<T> Clone for Output<T> {
+    fn clone(&self) -> Self {
+        Output {
+            reference: self.reference.clone(),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Output<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Output<{}>({})",
+            std::any::type_name::<T>(),
+            self.reference
+        )
+    }
+}
+
+impl<T> Serialize for Output<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(crate::value::ser_names::REF, &self.reference)
+    }
+}
+
+/// A resource input of type `T`: a plain value, another resource's output of
+/// the same type, or (for strings) an expression such as an interpolation.
+pub enum Input<T> {
+    /// A value known now.
+    Value(T),
+    /// Another resource's output, known after it is applied.
+    Output(Output<T>),
+    /// An expression over outputs (interpolation, JSON encoding, secret).
+    Expr(Value),
+    /// A value that could not be converted; adding the resource reports it.
+    Invalid(String),
+}
+
+impl<T: Clone> Clone for Input<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Input::Value(v) => Input::Value(v.clone()),
+            Input::Output(o) => Input::Output(o.clone()),
+            Input::Expr(e) => Input::Expr(e.clone()),
+            Input::Invalid(e) => Input::Invalid(e.clone()),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Input<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Value(v) => v.fmt(f),
+            Input::Output(o) => o.fmt(f),
+            Input::Expr(e) => e.fmt(f),
+            Input::Invalid(e) => write!(f, "(invalid: {e})"),
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Input<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Input::Value(v) => v.serialize(s),
+            Input::Output(o) => o.serialize(s),
+            Input::Expr(e) => e.serialize(s),
+            Input::Invalid(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
+impl<T> From<T> for Input<T> {
+    fn from(v: T) -> Self {
+        Input::Value(v)
+    }
+}
+
+impl<T> From<Output<T>> for Input<T> {
+    fn from(o: Output<T>) -> Self {
+        Input::Output(o)
+    }
+}
+
+impl<T> From<&Output<T>> for Input<T> {
+    fn from(o: &Output<T>) -> Self {
+        Input::Output(o.clone())
+    }
+}
+
+impl From<&str> for Input<String> {
+    fn from(s: &str) -> Self {
+        Input::Value(s.to_owned())
+    }
+}
+
+impl From<Template> for Input<String> {
+    fn from(t: Template) -> Self {
+        Input::Expr(t.into_value())
+    }
+}
+
+impl<T: Serialize> From<JsonEncoded<T>> for Input<String> {
+    fn from(j: JsonEncoded<T>) -> Self {
+        match to_value(&j.0) {
+            Ok(v) => Input::Expr(Value::Json(Box::new(v))),
+            Err(e) => Input::Invalid(e.0),
+        }
+    }
+}
+
+impl<T: Serialize> From<Sensitive<T>> for Input<T> {
+    fn from(s: Sensitive<T>) -> Self {
+        match to_value(&s.0) {
+            Ok(v) => Input::Expr(Value::Secret(Box::new(v))),
+            Err(e) => Input::Invalid(e.0),
+        }
+    }
+}
+
+/// A secret value. Its `Debug` prints `(sensitive)`; it serializes only into
+/// the engine's [`Value`] (as [`Value::Secret`]), never into JSON or a log.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Sensitive<T>(pub T);
+
+impl<T> Sensitive<T> {
+    /// Wraps a secret.
+    pub fn new(v: T) -> Self {
+        Sensitive(v)
+    }
+}
+
+impl<T> fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive)")
+    }
+}
+
+impl<T: Serialize> Serialize for Sensitive<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if crate::value::ser_names::in_value_serializer() {
+            s.serialize_newtype_struct(crate::value::ser_names::SECRET, &self.0)
+        } else {
+            Err(serde::ser::Error::custom(
+                "refusing to serialize a secret outside the engine",
+            ))
+        }
+    }
+}
+
+/// Encodes a value as a JSON string once its outputs are known, like
+/// Terraform's `jsonencode` (IAM policies, container definitions).
+#[derive(Clone, Debug)]
+pub struct JsonEncoded<T>(pub T);
+
+impl<T: Serialize> Serialize for JsonEncoded<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(crate::value::ser_names::JSON, &self.0)
+    }
+}
+
+/// String interpolation over outputs: `interpolate!(repo.url(), ":latest")`.
+#[derive(Clone, Debug, Default)]
+pub struct Template {
+    parts: Vec<Value>,
+}
+
+impl Template {
+    /// A template from its parts.
+    pub fn new(parts: Vec<TemplatePart>) -> Self {
+        Template {
+            parts: parts.into_iter().map(|p| p.0).collect(),
+        }
+    }
+
+    /// The template as an unresolved [`Value::Template`].
+    pub fn into_value(self) -> Value {
+        Value::Template(self.parts)
+    }
+}
+
+impl Serialize for Template {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Value::Template(self.parts.clone()).serialize(s)
+    }
+}
+
+/// One part of a [`Template`]: literal text or an output.
+#[derive(Clone, Debug)]
+pub struct TemplatePart(Value);
+
+impl From<&str> for TemplatePart {
+    fn from(s: &str) -> Self {
+        TemplatePart(Value::String(s.to_owned()))
+    }
+}
+impl From<String> for TemplatePart {
+    fn from(s: String) -> Self {
+        TemplatePart(Value::String(s))
+    }
+}
+impl From<&String> for TemplatePart {
+    fn from(s: &String) -> Self {
+        TemplatePart(Value::String(s.clone()))
+    }
+}
+impl From<i64> for TemplatePart {
+    fn from(n: i64) -> Self {
+        TemplatePart(Value::Number(n.into()))
+    }
+}
+impl<T> From<Output<T>> for TemplatePart {
+    fn from(o: Output<T>) -> Self {
+        TemplatePart(Value::Ref(o.reference))
+    }
+}
+impl<T> From<&Output<T>> for TemplatePart {
+    fn from(o: &Output<T>) -> Self {
+        TemplatePart(Value::Ref(o.reference.clone()))
+    }
+}
+
+/// Builds a [`Template`] from literal strings and outputs:
+/// `interpolate!("service/", cluster.name(), "/", service.name())`.
+#[macro_export]
+macro_rules! interpolate {
+    ($($part:expr),* $(,)?) => {
+        $crate::typed::Template::new(::std::vec![$($crate::typed::TemplatePart::from($part)),*])
+    };
+}
