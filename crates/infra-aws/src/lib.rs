@@ -1,1 +1,13 @@
-//! placeholder
+//! `infra-aws`: typed AWS resources.
+//!
+//! Each resource type is a plain struct of its inputs (field names follow the
+//! AWS API and Terraform's AWS provider) with a typed outputs accessor,
+//! declared with `#[derive(Resource)]`. Declarations are pure data and always
+//! compiled; the SDK-backed implementations are added per service behind
+//! cargo features, so a stack compiles only the AWS SDK crates it uses.
+
+pub mod ec2;
+pub mod ids;
+pub mod net;
+
+pub use ids::*;

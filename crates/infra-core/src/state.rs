@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::provider::ProviderKey;
-use crate::value::{Fields, Value};
+use crate::stack::ResourceDecl;
+use crate::value::{Fields, Reference, Value};
 
 /// The recorded state of one stack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,83 @@ impl State {
     /// The bytes of the secret-digest key.
     pub fn secret_key_bytes(&self) -> Vec<u8> {
         hex::decode(&self.secret_key).unwrap_or_else(|_| self.secret_key.as_bytes().to_vec())
+    }
+
+    /// The inputs of `decl` with every reference resolved against the
+    /// recorded outputs: what a provider is given. Secrets stay wrapped as
+    /// [`Value::Secret`] (call [`Value::reveal`] at the API boundary). Fails
+    /// with the references whose outputs are not recorded yet.
+    pub fn resolve_inputs(&self, decl: &ResourceDecl) -> Result<Fields, Vec<Reference>> {
+        let mut missing = Vec::new();
+        let lookup = |r: &Reference| {
+            self.resources
+                .get(&r.address)
+                .and_then(|res| res.outputs.get(&r.output).cloned())
+        };
+        for v in decl.inputs.values() {
+            for r in v.references() {
+                if lookup(r).is_none() {
+                    missing.push(r.clone());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            missing.sort();
+            missing.dedup();
+            return Err(missing);
+        }
+        Ok(decl
+            .inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.resolve(&lookup)))
+            .collect())
+    }
+
+    /// Records `decl` as existing with cloud ID `id`, the resolved inputs it
+    /// was applied with (secrets are sealed here) and its outputs.
+    pub fn record(
+        &mut self,
+        decl: &ResourceDecl,
+        region: &str,
+        id: impl Into<String>,
+        resolved_inputs: &Fields,
+        outputs: Fields,
+    ) {
+        let key = self.secret_key_bytes();
+        let mut inputs: Fields = resolved_inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.seal(&key)))
+            .collect();
+        // Ignored fields keep the value recorded at create time.
+        if let Some(prior) = self.resources.get(&decl.address) {
+            for f in &decl.options.ignore_changes {
+                match prior.inputs.get(f) {
+                    Some(v) => {
+                        inputs.insert(f.clone(), v.clone());
+                    }
+                    None => {
+                        inputs.remove(f);
+                    }
+                }
+            }
+        }
+        self.resources.insert(
+            decl.address.clone(),
+            ResourceState {
+                type_name: decl.schema.type_name.to_owned(),
+                provider: decl
+                    .provider
+                    .clone()
+                    .unwrap_or_else(|| ProviderKey(String::new())),
+                region: region.to_owned(),
+                id: id.into(),
+                inputs,
+                outputs,
+                dependencies: decl.dependencies(),
+                protect: decl.options.protect,
+                retain_on_delete: decl.options.retain_on_delete,
+            },
+        );
     }
 
     /// Resources that depend on `address` according to the state.

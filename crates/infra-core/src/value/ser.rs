@@ -137,11 +137,16 @@ impl ser::Serializer for ValueSerializer {
         let inner = v.serialize(ValueSerializer)?;
         match name {
             REF_NAME => {
-                let json =
-                    serde_json::to_value(&inner).map_err(|e| ValueSerializeError(e.to_string()))?;
-                let r: Reference = serde_json::from_value(json)
+                let field = |name: &str| match &inner {
+                    Value::Map(m) => m.get(name).and_then(Value::as_str).map(str::to_owned),
+                    _ => None,
+                };
+                let (Some(address), Some(output)) = (field("address"), field("output")) else {
+                    return Err(ValueSerializeError(format!("bad reference: {inner:?}")));
+                };
+                let address = crate::address::Address::parse(&address)
                     .map_err(|e| ValueSerializeError(format!("bad reference: {e}")))?;
-                Ok(Value::Ref(r))
+                Ok(Value::Ref(Reference { address, output }))
             }
             SECRET_NAME => Ok(Value::Secret(Box::new(inner))),
             TEMPLATE_NAME => match inner {
