@@ -597,3 +597,130 @@ fn inputs_accept_plain_values_and_outputs_of_the_same_type() {
     let g = s.validate().unwrap();
     assert_eq!(g.dependencies(&addr("b")), [&addr("a")]);
 }
+
+#[test]
+fn orphan_delete_waits_for_dependents_unless_that_would_deadlock() {
+    // `x` uses `d` and the orphan `o`; `o` uses `d`; `d` is replaced
+    // delete-before-create. Deleting `o` after `x` moved away would need the
+    // new `d`, which needs `o` gone first: the soft edge is dropped and `x`
+    // is updated after the delete.
+    let before = stack(|s| {
+        let d = s.add(
+            "d",
+            UniqueNode {
+                name: "d1".into(),
+                deps: vec![],
+            },
+        );
+        let o = s.add(
+            "o",
+            UniqueNode {
+                name: "o".into(),
+                deps: vec![d.id().into()],
+            },
+        );
+        s.add(
+            "x",
+            Node {
+                deps: vec![d.id().into(), o.id().into()],
+                ..node("z1", 1)
+            },
+        );
+    });
+    let after = stack(|s| {
+        let d = s.add(
+            "d",
+            UniqueNode {
+                name: "d2".into(),
+                deps: vec![],
+            },
+        );
+        s.add(
+            "x",
+            Node {
+                deps: vec![d.id().into()],
+                ..node("z1", 1)
+            },
+        );
+    });
+    let (p, mut state) = check(&before, &after, &["-/+ d (name)", "~ x", "- o"]);
+    let order: Vec<String> = steps(&p)
+        .unwrap()
+        .iter()
+        .map(|s| format!("{:?} {}", s.kind, s.address))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "Delete o",
+            "DeleteReplaced d",
+            "CreateReplacement d",
+            "Update x"
+        ]
+    );
+    fake_apply(&after, &mut state, &p);
+    assert!(
+        plan(&after, &state, &PlanOptions::default())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_create_before_destroy_dependent_of_a_delete_first_replacement_goes_delete_first() {
+    let before = stack(|s| {
+        let u = s.add(
+            "u",
+            UniqueNode {
+                name: "one".into(),
+                deps: vec![],
+            },
+        );
+        s.add(
+            "n",
+            Node {
+                deps: vec![u.id().into()],
+                ..node("z1", 1)
+            },
+        );
+    });
+    let after = stack(|s| {
+        let u = s.add(
+            "u",
+            UniqueNode {
+                name: "two".into(),
+                deps: vec![],
+            },
+        );
+        s.add(
+            "n",
+            Node {
+                deps: vec![u.id().into()],
+                ..node("z2", 1)
+            },
+        );
+    });
+    let (p, _) = check(&before, &after, &["-/+ u (name)", "-/+ n (zone)"]);
+    assert!(
+        p.change(&addr("n"))
+            .unwrap()
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("destroyed first because u")
+    );
+    let order: Vec<String> = steps(&p)
+        .unwrap()
+        .iter()
+        .map(|s| format!("{:?} {}", s.kind, s.address))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "DeleteReplaced n",
+            "DeleteReplaced u",
+            "CreateReplacement u",
+            "CreateReplacement n"
+        ]
+    );
+}

@@ -75,6 +75,8 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
         changes.push(change);
     }
 
+    propagate_delete_first(&mut changes);
+
     let declared: BTreeSet<&Address> = stack.resources().iter().map(|r| &r.address).collect();
     let orphans: BTreeSet<Address> = state
         .resources
@@ -425,4 +427,37 @@ fn output_changes(stack: &Stack, state: &State, stable: &BTreeSet<Address>) -> V
             })
         })
         .collect()
+}
+
+/// A create-before-destroy replacement whose old object depends on an
+/// object that is replaced delete-before-create must go first itself: the
+/// old dependency cannot be deleted while the old dependent still uses it,
+/// and the dependent's replacement needs the new dependency. `changes` is in
+/// dependency order, so one pass propagates down chains.
+fn propagate_delete_first(changes: &mut [Change]) {
+    let mut delete_first: BTreeSet<Address> = BTreeSet::new();
+    for c in changes.iter_mut() {
+        let Action::Replace { order, .. } = &mut c.action else {
+            continue;
+        };
+        if *order == crate::options::ReplaceOrder::CreateBeforeDestroy {
+            if let Some(dep) = c
+                .prior_depends_on
+                .iter()
+                .find(|d| delete_first.contains(*d))
+            {
+                *order = crate::options::ReplaceOrder::DeleteBeforeCreate;
+                let note = format!(
+                    "destroyed first because {dep}, which it uses, is replaced destroy-before-create"
+                );
+                c.reason = Some(match c.reason.take() {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note,
+                });
+            }
+        }
+        if *order == crate::options::ReplaceOrder::DeleteBeforeCreate {
+            delete_first.insert(c.address.clone());
+        }
+    }
 }

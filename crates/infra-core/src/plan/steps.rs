@@ -9,6 +9,11 @@
 //!    dependents move to the new resource before the old one goes).
 //! 3. Create-before-destroy: D(r) after A(r). Delete-before-create: A(r)
 //!    after D(r).
+//!
+//! The "after A(x)" edges of rule 2 are soft: one that would close a cycle
+//! (the dependent's update itself waits, through a delete-before-create
+//! replacement, for the delete) is dropped, and the dependent is updated
+//! after the delete instead. All other edges are hard.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -106,6 +111,9 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
     }
 
     let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); raw.len()];
+    // "Wait for a dependent to move away before deleting" edges: kept only
+    // where they do not close a cycle (see `add_soft_edges`).
+    let mut soft: Vec<(usize, usize)> = Vec::new();
     // Prior dependents of each address.
     let mut prior_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
     for c in &plan.changes {
@@ -129,7 +137,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
                 }
                 if !dbc.contains(a) {
                     if let Some(&xa) = apply_of.get(x) {
-                        deps[di].insert(xa);
+                        soft.push((di, xa));
                     }
                 }
             }
@@ -142,6 +150,8 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
             }
         }
     }
+
+    add_soft_edges(&mut deps, &soft);
 
     // Kahn's algorithm, lowest plan position first, so the order is stable.
     let n = raw.len();
@@ -189,4 +199,29 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
             }
         })
         .collect())
+}
+
+/// Adds each soft edge `(from, to)` ("`from` waits for `to`") unless `to`
+/// already waits, directly or transitively, for `from`.
+fn add_soft_edges(deps: &mut [BTreeSet<usize>], soft: &[(usize, usize)]) {
+    for &(from, to) in soft {
+        if from == to || deps[from].contains(&to) {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![to];
+        let mut reaches = false;
+        while let Some(n) = stack.pop() {
+            if n == from {
+                reaches = true;
+                break;
+            }
+            if seen.insert(n) {
+                stack.extend(deps[n].iter().copied());
+            }
+        }
+        if !reaches {
+            deps[from].insert(to);
+        }
+    }
 }
