@@ -6,6 +6,7 @@
 //! compiled; the SDK-backed implementations are added per service behind
 //! cargo features, so a stack compiles only the AWS SDK crates it uses.
 
+pub mod components;
 pub mod ec2;
 pub mod ids;
 pub mod net;

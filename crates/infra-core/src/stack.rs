@@ -258,6 +258,19 @@ impl<'s> Scope<'s> {
         }
     }
 
+    /// Reports a problem found by a component (e.g. mismatched list
+    /// lengths); [`Stack::validate`] reports it with the rest.
+    pub fn error(&mut self, message: impl Into<String>) {
+        let scope = if self.prefix.is_empty() {
+            String::from("(root)")
+        } else {
+            self.prefix.join(".")
+        };
+        self.stack
+            .problems
+            .push(Diagnostic::stack(format!("{scope}: {}", message.into())));
+    }
+
     /// The same scope bound to another provider instance.
     pub fn with_provider(mut self, key: &ProviderKey) -> Self {
         self.provider = Some(key.clone());

@@ -67,19 +67,19 @@ struct TypeAttrs {
 
 fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
     let mut attrs = TypeAttrs::default();
-    let mut errors: Option<Error> = None;
-    let mut push = |e: Error| match &mut errors {
-        Some(all) => all.combine(e),
-        None => errors = Some(e),
-    };
+    // Problems with values are collected so that every one is reported in
+    // one compile; only malformed syntax stops parsing an attribute.
+    let mut problems: Vec<Error> = Vec::new();
+    let mut saw_type = false;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("resource")) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("type") {
+                saw_type = true;
                 let lit: LitStr = meta.value()?.parse()?;
                 let v = lit.value();
                 let parts: Vec<&str> = v.split(':').collect();
                 if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
-                    return Err(Error::new(
+                    problems.push(Error::new(
                         lit.span(),
                         "`type` must look like \"provider:service:Kind\", e.g. \"aws:ec2:Vpc\"",
                     ));
@@ -92,10 +92,11 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                     content.parse_terminated(OutputDecl::parse, Token![,])?;
                 for o in list {
                     if attrs.outputs.iter().any(|x| x.name == o.name) {
-                        return Err(Error::new(
+                        problems.push(Error::new(
                             o.name.span(),
                             format!("output `{}` is declared twice", o.name),
                         ));
+                        continue;
                     }
                     attrs.outputs.push(o);
                 }
@@ -105,7 +106,7 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                     lit.value().as_str(),
                     "create_before_destroy" | "delete_before_create"
                 ) {
-                    return Err(Error::new(
+                    problems.push(Error::new(
                         lit.span(),
                         "`replace` must be \"create_before_destroy\" or \"delete_before_create\"",
                     ));
@@ -114,7 +115,7 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
             } else if meta.path.is_ident("readiness") {
                 let lit: LitStr = meta.value()?.parse()?;
                 if !matches!(lit.value().as_str(), "on_id" | "on_available") {
-                    return Err(Error::new(
+                    problems.push(Error::new(
                         lit.span(),
                         "`readiness` must be \"on_id\" or \"on_available\"",
                     ));
@@ -133,17 +134,23 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
             Ok(())
         });
         if let Err(e) = result {
-            push(e);
+            problems.push(e);
         }
     }
-    if attrs.type_name.is_none() {
-        push(Error::new(
+    if !saw_type {
+        problems.push(Error::new(
             input.ident.span(),
             "missing #[resource(type = \"provider:service:Kind\")] on the struct",
         ));
     }
-    match errors {
-        Some(e) => Err(e),
+    let mut iter = problems.into_iter();
+    match iter.next() {
+        Some(mut first) => {
+            for e in iter {
+                first.combine(e);
+            }
+            Err(first)
+        }
         None => Ok(attrs),
     }
 }

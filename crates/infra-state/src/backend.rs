@@ -284,7 +284,13 @@ mod tests {
     fn lock_info_display_names_the_holder() {
         let info = LockInfo::new("prod", "apply").unwrap();
         let text = info.to_string();
-        for part in [&info.who, &info.host, &info.pid.to_string(), "apply", &info.created] {
+        for part in [
+            &info.who,
+            &info.host,
+            &info.pid.to_string(),
+            "apply",
+            &info.created,
+        ] {
             assert!(text.contains(part), "{text} lacks {part}");
         }
     }

@@ -211,7 +211,11 @@ fn describe_version(v: Option<&StateVersion>) -> String {
 
 impl Error {
     /// Builds an [`Error::Io`].
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Error::Io {
             action,
             path: path.into(),

@@ -29,14 +29,12 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use infra_core::State;
 
-use crate::backend::{
-    Backend, HistoryEntry, Lock, LockInfo, StateVersion, validate_stack_name,
-};
+use crate::backend::{Backend, HistoryEntry, Lock, LockInfo, StateVersion, validate_stack_name};
 use crate::{Error, format};
 
 /// How many earlier versions per stack [`LocalBackend::new`] keeps.
@@ -373,7 +371,11 @@ impl LocalBackend {
 
     /// Deletes all but the newest `history_limit` earlier versions.
     fn prune_history(&self, stack: &str) -> Result<(), Error> {
-        for (_, path) in self.history_files(stack)?.into_iter().skip(self.history_limit) {
+        for (_, path) in self
+            .history_files(stack)?
+            .into_iter()
+            .skip(self.history_limit)
+        {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -759,10 +761,4 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
-}
-
-/// When a file was last written, for history entries.
-#[allow(dead_code)]
-fn modified(meta: &fs::Metadata) -> Option<SystemTime> {
-    meta.modified().ok()
 }

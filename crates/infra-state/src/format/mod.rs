@@ -79,9 +79,11 @@ fn probe_version(bytes: &[u8], location: &str) -> Result<u64, Error> {
     let raw = probe.format_version.ok_or_else(|| {
         corrupt("no format_version field (this is not an infra state file)".to_owned())
     })?;
-    let version = raw
-        .as_u64()
-        .ok_or_else(|| corrupt(format!("format_version must be a positive integer, got {raw}")))?;
+    let version = raw.as_u64().ok_or_else(|| {
+        corrupt(format!(
+            "format_version must be a positive integer, got {raw}"
+        ))
+    })?;
     if version > u64::from(CURRENT_FORMAT_VERSION) {
         return Err(Error::UnsupportedFormat {
             location: location.to_owned(),
@@ -138,7 +140,11 @@ fn find_plaintext_secret(state: &State) -> Option<String> {
     for (address, r) in &state.resources {
         for (kind, fields) in [("input", &r.inputs), ("output", &r.outputs)] {
             if let Some(field) = fields.iter().find(|(_, v)| holds_plaintext(v)) {
-                return Some(format!("resource {:?} {kind} {:?}", address.as_str(), field.0));
+                return Some(format!(
+                    "resource {:?} {kind} {:?}",
+                    address.as_str(),
+                    field.0
+                ));
             }
         }
     }
@@ -189,8 +195,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused_rather_than_dropped() {
         let state = State::new("l", "00ff");
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&encode(&state).unwrap()).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&encode(&state).unwrap()).unwrap();
         json["surprise"] = serde_json::Value::Bool(true);
         let err = decode(json.to_string().as_bytes()).unwrap_err();
         assert!(err.to_string().contains("surprise"), "{err}");

@@ -84,7 +84,10 @@ impl StateFileV1 {
                 dependencies,
             } = r;
             let problem = if region.is_empty() {
-                Some(format!("resource {:?} has an empty region", address.as_str()))
+                Some(format!(
+                    "resource {:?} has an empty region",
+                    address.as_str()
+                ))
             } else if resources.contains_key(&address) {
                 Some(format!(
                     "resource address {:?} appears more than once",
