@@ -177,16 +177,16 @@ impl Stack {
         for decl in &self.resources {
             for value in decl.inputs.values() {
                 for r in value.references() {
-                    if let Some(target) = by_address.get(&r.address) {
-                        if !target.schema.has_output(&r.output) {
-                            problems.push(Diagnostic::resource(
-                                decl.address.clone(),
-                                format!(
-                                    "references output `{}` of {}, but {} has no such output",
-                                    r.output, r.address, target.schema.type_name
-                                ),
-                            ));
-                        }
+                    if let Some(target) = by_address.get(&r.address)
+                        && !target.schema.has_output(&r.output)
+                    {
+                        problems.push(Diagnostic::resource(
+                            decl.address.clone(),
+                            format!(
+                                "references output `{}` of {}, but {} has no such output",
+                                r.output, r.address, target.schema.type_name
+                            ),
+                        ));
                     }
                 }
             }

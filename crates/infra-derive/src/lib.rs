@@ -192,10 +192,8 @@ fn serde_name(field: &syn::Field, ident: &Ident) -> Option<String> {
         // Other serde keys are serde's business; ignore what we do not need.
         let _ = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename") {
-                if let Ok(v) = meta.value() {
-                    if let Ok(lit) = v.parse::<LitStr>() {
-                        name = lit.value();
-                    }
+                if let Ok(lit) = meta.value().and_then(|v| v.parse::<LitStr>()) {
+                    name = lit.value();
                 }
             } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
                 skip = true;

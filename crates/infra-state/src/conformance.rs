@@ -10,7 +10,7 @@
 //! test file to get one `#[tokio::test]` per case (the test crate needs
 //! `tokio` with the `macros` and `rt` features as a dev-dependency):
 //!
-//! ```ignore
+//! ```no_run
 //! use infra_state::{LocalBackend, conformance::Fixture};
 //!
 //! infra_state::backend_conformance_tests!(async {
@@ -115,8 +115,10 @@ fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
 }
 
-/// A realistic state: a VPC and a subnet in two regions' worth of
-/// providers, a sealed secret, a stack output. `marker` varies the content.
+/// A realistic state derived from `base` (same lineage and secret key) at
+/// `serial`: a VPC in `us-east-1`, a subnet in `eu-west-1` depending on it,
+/// a sealed secret and a stack output. `marker` varies the content, so two
+/// calls with different markers give different states.
 pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
     let mut state = base.clone();
     state.serial = serial;

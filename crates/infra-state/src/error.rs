@@ -80,7 +80,7 @@ pub enum Error {
         /// The stack.
         stack: String,
         /// Who holds the lock.
-        holder: LockInfo,
+        holder: Box<LockInfo>,
     },
 
     /// A write or release was attempted with a lock that is not held (it was
@@ -113,7 +113,7 @@ pub enum Error {
         /// The ID given by the caller.
         given: String,
         /// The lock actually recorded.
-        holder: LockInfo,
+        holder: Box<LockInfo>,
     },
 
     /// `force_unlock` on a lock that a running process still holds. Such a
@@ -128,7 +128,7 @@ pub enum Error {
         /// The stack.
         stack: String,
         /// The live holder.
-        holder: LockInfo,
+        holder: Box<LockInfo>,
     },
 
     /// Compare-and-swap failed: the stored state is not the version the

@@ -231,7 +231,7 @@ impl LocalBackend {
             Some(holder) if holder.id != lock_id => Err(Error::WrongLockId {
                 stack: stack.to_owned(),
                 given: lock_id.to_owned(),
-                holder,
+                holder: Box::new(holder),
             }),
             Some(holder) => Ok(holder),
         };
@@ -246,7 +246,7 @@ impl LocalBackend {
             Err(TryLockError::WouldBlock) => {
                 return Err(Error::LockHeldByLiveProcess {
                     stack: stack.to_owned(),
-                    holder,
+                    holder: Box::new(holder),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
@@ -501,7 +501,7 @@ impl Backend for LocalBackend {
                     .await?;
                 return Err(Error::Locked {
                     stack: stack.to_owned(),
-                    holder,
+                    holder: Box::new(holder),
                 });
             }
             tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;

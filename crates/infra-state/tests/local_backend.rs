@@ -367,14 +367,15 @@ fn spawn_child(test: &str, dir: &Path) -> Child {
     cmd.spawn().unwrap()
 }
 
-/// The child's output lines that start with `RESULT `, until it exits.
+/// What the child reported (`RESULT …`, possibly after the test harness's
+/// own text on the same line), once it has exited.
 fn results(child: Child) -> (u32, Vec<String>) {
     let pid = child.id();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "child {pid} failed: {output:?}");
     let lines = String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|l| l.strip_prefix("RESULT ").map(str::to_owned))
+        .filter_map(|l| l.split_once("RESULT ").map(|(_, r)| r.to_owned()))
         .collect();
     (pid, lines)
 }
@@ -400,19 +401,20 @@ fn child_dir() -> Option<PathBuf> {
 fn child_race_for_lock() {
     let Some(dir) = child_dir() else { return };
     let me = std::process::id();
+    let rt = runtime();
+    let backend = LocalBackend::new(dir.join("state"));
     // Announce readiness, then start together with the other child.
     std::fs::write(dir.join(format!("ready-{me}")), b"").unwrap();
     wait_for_file(&dir.join("go"), Duration::from_secs(10));
-    runtime().block_on(async {
-        let backend = LocalBackend::new(dir.join("state"));
+    rt.block_on(async {
         match backend
-            .lock(STACK, "race", Duration::from_millis(200))
+            .lock(STACK, "race", Duration::from_millis(300))
             .await
         {
             Ok(lock) => {
                 println!("RESULT won {me}");
-                // Hold it past the loser's timeout.
-                tokio::time::sleep(Duration::from_millis(700)).await;
+                // Hold it well past the loser's timeout.
+                tokio::time::sleep(Duration::from_millis(1500)).await;
                 lock.release().await.unwrap();
             }
             Err(Error::Locked { holder, .. }) => {

@@ -45,3 +45,8 @@ pub mod prelude {
     pub use infra_core::{identifier, interpolate};
     pub use infra_derive::Resource;
 }
+
+/// The README's examples are compiled and run as doctests, so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

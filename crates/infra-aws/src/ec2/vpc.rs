@@ -42,13 +42,13 @@ pub struct Vpc {
 
 fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
     let primary = super::check_cidr(ctx, "cidr_block", &vpc.cidr_block);
-    if let Some(p) = primary {
-        if !(16..=28).contains(&p.prefix()) {
-            ctx.error(
-                "cidr_block",
-                format!("{p}: a VPC block must be between /16 and /28"),
-            );
-        }
+    if let Some(p) = primary
+        && !(16..=28).contains(&p.prefix())
+    {
+        ctx.error(
+            "cidr_block",
+            format!("{p}: a VPC block must be between /16 and /28"),
+        );
     }
     let mut seen = Vec::new();
     for c in &vpc.secondary_cidr_blocks {
@@ -64,12 +64,13 @@ fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
             seen.push(s);
         }
     }
-    if let Some(t) = &vpc.instance_tenancy {
-        if t != "default" && t != "dedicated" {
-            ctx.error(
-                "instance_tenancy",
-                format!("{t:?} must be \"default\" or \"dedicated\""),
-            );
-        }
+    if let Some(t) = &vpc.instance_tenancy
+        && t != "default"
+        && t != "dedicated"
+    {
+        ctx.error(
+            "instance_tenancy",
+            format!("{t:?} must be \"default\" or \"dedicated\""),
+        );
     }
 }

@@ -440,21 +440,20 @@ fn propagate_delete_first(changes: &mut [Change]) {
         let Action::Replace { order, .. } = &mut c.action else {
             continue;
         };
-        if *order == crate::options::ReplaceOrder::CreateBeforeDestroy {
-            if let Some(dep) = c
+        if *order == crate::options::ReplaceOrder::CreateBeforeDestroy
+            && let Some(dep) = c
                 .prior_depends_on
                 .iter()
                 .find(|d| delete_first.contains(*d))
-            {
-                *order = crate::options::ReplaceOrder::DeleteBeforeCreate;
-                let note = format!(
-                    "destroyed first because {dep}, which it uses, is replaced destroy-before-create"
-                );
-                c.reason = Some(match c.reason.take() {
-                    Some(r) => format!("{r}; {note}"),
-                    None => note,
-                });
-            }
+        {
+            *order = crate::options::ReplaceOrder::DeleteBeforeCreate;
+            let note = format!(
+                "destroyed first because {dep}, which it uses, is replaced destroy-before-create"
+            );
+            c.reason = Some(match c.reason.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
         }
         if *order == crate::options::ReplaceOrder::DeleteBeforeCreate {
             delete_first.insert(c.address.clone());

@@ -16,6 +16,9 @@ const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
+/// One legend line: which actions it covers, a sample action, its label.
+type LegendEntry = (fn(&Action) -> bool, Action, &'static str);
+
 /// How to render.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
@@ -99,7 +102,7 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
 
     let used: Vec<&Action> = plan.actionable().map(|c| &c.action).collect();
     out.push_str("\nResource actions are indicated with the following symbols:\n");
-    let legend: [(fn(&Action) -> bool, Action, &str); 6] = [
+    let legend: [LegendEntry; 6] = [
         (|a| *a == Action::Create, Action::Create, "create"),
         (|a| *a == Action::Update, Action::Update, "update in place"),
         (

@@ -135,10 +135,10 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
                 if let Some(&xd) = delete_of.get(x) {
                     deps[di].insert(xd);
                 }
-                if !dbc.contains(a) {
-                    if let Some(&xa) = apply_of.get(x) {
-                        soft.push((di, xa));
-                    }
+                if !dbc.contains(a)
+                    && let Some(&xa) = apply_of.get(x)
+                {
+                    soft.push((di, xa));
                 }
             }
         }

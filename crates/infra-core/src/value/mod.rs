@@ -419,7 +419,7 @@ mod tests {
         assert_eq!(u.resolve(&lookup), Value::Unknown);
         let j = Value::Json(Box::new(Value::Map(BTreeMap::from([(
             "image".to_string(),
-            Value::Ref(known),
+            Value::Ref(known.clone()),
         )]))));
         assert_eq!(
             j.resolve(&lookup),

@@ -59,12 +59,11 @@ pub(super) fn decode(j: Json) -> Result<Value, String> {
         Json::String(s) => Value::String(s),
         Json::Array(a) => Value::List(a.into_iter().map(decode).collect::<Result<_, _>>()?),
         Json::Object(o) => {
-            if o.len() == 1 {
-                if let Some((k, v)) = o.iter().next() {
-                    if let Some(special) = decode_special(k, v)? {
-                        return Ok(special);
-                    }
-                }
+            if o.len() == 1
+                && let Some((k, v)) = o.iter().next()
+                && let Some(special) = decode_special(k, v)?
+            {
+                return Ok(special);
             }
             let mut m = BTreeMap::new();
             for (k, v) in o {
