@@ -7,10 +7,8 @@
 //! be checked without an executor. The executor's own lifecycle suite runs
 //! on the simulated provider.
 
-use std::collections::BTreeMap;
-
 use infra_core::plan::{Plan, StepKind, steps};
-use infra_core::{Address, Fields, Input, Stack, State, Value, identifier};
+use infra_core::{Address, Fields, Input, ResourceDecl, Stack, State, Value, identifier};
 use infra_derive::Resource;
 use serde::Serialize;
 
@@ -60,6 +58,37 @@ pub fn empty_state() -> State {
 /// in order, gives each created resource the ID `<address>#<n>` and outputs
 /// `id` and `name`, and records it. Returns the order in which steps ran.
 pub fn fake_apply(stack: &Stack, state: &mut State, plan: &Plan) -> Vec<(Address, StepKind)> {
+    fake_apply_with(stack, state, plan, &default_outputs)
+}
+
+/// The outputs a perfect cloud gives a created resource: `id`, `name` (the
+/// address's last segment) and `<id>/<output>` for every other declared output.
+pub fn default_outputs(decl: &ResourceDecl, id: &str) -> Fields {
+    decl.schema
+        .outputs
+        .iter()
+        .map(|o| {
+            let v = match o.name {
+                "id" => Value::from(id),
+                "name" => Value::from(decl.address.name()),
+                other => Value::from(format!("{id}/{other}")),
+            };
+            (o.name.to_string(), v)
+        })
+        .chain([
+            ("id".to_string(), Value::from(id)),
+            ("name".to_string(), Value::from(decl.address.name())),
+        ])
+        .collect()
+}
+
+/// [`fake_apply`] with a custom outputs function.
+pub fn fake_apply_with(
+    stack: &Stack,
+    state: &mut State,
+    plan: &Plan,
+    outputs_of: &dyn Fn(&ResourceDecl, &str) -> Fields,
+) -> Vec<(Address, StepKind)> {
     let ordered = steps(plan).unwrap_or_else(|e| panic!("steps: {e}"));
     let mut counter = state.serial * 1000;
     let mut ran = Vec::new();
@@ -79,10 +108,7 @@ pub fn fake_apply(stack: &Stack, state: &mut State, plan: &Plan) -> Vec<(Address
                     counter += 1;
                     format!("{}#{counter}", step.address)
                 };
-                let outputs = BTreeMap::from([
-                    ("id".to_string(), Value::from(id.clone())),
-                    ("name".to_string(), Value::from(step.address.name())),
-                ]);
+                let outputs = outputs_of(decl, &id);
                 let region = stack
                     .provider_of(decl)
                     .map(|p| p.region.clone())
@@ -119,7 +145,7 @@ pub fn fake_apply(stack: &Stack, state: &mut State, plan: &Plan) -> Vec<(Address
                 state
                     .resources
                     .get(&r.address)
-                    .and_then(|res| res.outputs.get(&r.output).cloned())
+                    .and_then(|res| infra_core::value::output_at(&res.outputs, &r.output))
             };
             (
                 k.clone(),

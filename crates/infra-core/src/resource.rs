@@ -166,6 +166,14 @@ impl<R: Resource> Handle<R> {
     pub fn address(&self) -> &Address {
         &self.address
     }
+
+    /// An output by path, for structured outputs the generated accessors do
+    /// not reach: the output's name, then `.`-separated list indices or map
+    /// keys (`domain_validation_options.0.resource_record_name`). Stack
+    /// validation checks that the type has the output named first.
+    pub fn output<T>(&self, path: &str) -> crate::typed::Output<T> {
+        crate::typed::Output::new(self.address.clone(), path)
+    }
 }
 
 impl<R: Resource> Deref for Handle<R> {

@@ -178,7 +178,9 @@ impl Stack {
             for value in decl.inputs.values() {
                 for r in value.references() {
                     if let Some(target) = by_address.get(&r.address)
-                        && !target.schema.has_output(&r.output)
+                        && !target
+                            .schema
+                            .has_output(r.output.split('.').next().unwrap_or(""))
                     {
                         problems.push(Diagnostic::resource(
                             decl.address.clone(),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::provider::ProviderKey;
 use crate::stack::ResourceDecl;
-use crate::value::{Fields, Reference, Value};
+use crate::value::{Fields, Reference, Value, output_at};
 
 /// The recorded state of one stack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ impl State {
         let lookup = |r: &Reference| {
             self.resources
                 .get(&r.address)
-                .and_then(|res| res.outputs.get(&r.output).cloned())
+                .and_then(|res| output_at(&res.outputs, &r.output))
         };
         for v in decl.inputs.values() {
             for r in v.references() {

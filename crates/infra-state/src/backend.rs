@@ -95,9 +95,13 @@ pub struct HistoryEntry {
     pub size: u64,
 }
 
-/// A held lock on one stack. Dropping it releases the lock too (a crashed
-/// or killed holder must never block a stack forever), but
-/// [`Lock::release`] does it cleanly and reports errors.
+/// A held lock on one stack, obtained from [`Backend::lock`].
+///
+/// Call [`Lock::release`] when the operation is done. A holder that never
+/// gets to release it (an early return, a crash, a `kill -9`) must not block
+/// the stack forever: the local backend's OS lock is freed by the operating
+/// system the moment the process ends, and a backend that cannot detect
+/// that offers [`Backend::force_unlock`].
 #[async_trait]
 pub trait Lock: Send + Sync + fmt::Debug {
     /// Who holds the lock, for what, since when; `info().stack` is the

@@ -9,8 +9,8 @@
 //! <dir>/history/<stack>/<seq>-s<serial>.infra-state.json   earlier versions
 //! ```
 //!
-//! The lock is an exclusive OS lock (`flock` on Unix, `LockFileEx` on
-//! Windows) on the lock file, held by the open file inside [`LocalLock`].
+//! The lock is an exclusive OS lock (`File::try_lock`: `flock` on Linux and
+//! macOS, `LockFileEx` on Windows) on the lock file, held by the open file inside [`LocalLock`].
 //! The operating system releases it when the holder exits for any reason,
 //! so a local lock never goes stale. The lock file itself is never deleted
 //! (deleting a locked file lets two processes lock two different files of
@@ -141,11 +141,19 @@ impl LocalBackend {
             Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
         }
         // From here on the OS lock is ours; dropping `file` releases it.
-        let token = self.bump_fence(&info.stack)?;
-        if let Err(e) = write_lock_info(&file, &info) {
-            clear_lock_info(&file).ok();
-            return Err(Error::io("write lock info to", &path, e));
-        }
+        // Record the holder first, so that anyone finding the stack locked
+        // reads this holder and not a record left by a dead one.
+        let token = write_lock_info(&file, &info)
+            .map_err(|e| Error::io("write lock info to", &path, e))
+            .and_then(|()| self.bump_fence(&info.stack));
+        let token = match token {
+            Ok(token) => token,
+            Err(e) => {
+                // Best effort: the OS lock is released when `file` drops.
+                clear_lock_info(&file).ok();
+                return Err(e);
+            }
+        };
         Ok(Some(LocalLock {
             info,
             token,
@@ -194,7 +202,7 @@ impl LocalBackend {
     fn check_lock(&self, lock: &dyn Lock) -> Result<(), Error> {
         let stack = &lock.info().stack;
         let path = self.lock_path(stack)?;
-        let recorded = read_lock_info(&path).map_err(|e| Error::io("read lock file", &path, e))?;
+        let recorded = read_lock_info(&path).map_err(|e| lock_file_error(&path, e))?;
         let Some(recorded) = recorded else {
             return Err(Error::NotLocked {
                 stack: stack.clone(),
@@ -406,7 +414,7 @@ impl LocalBackend {
             };
             files.push((id, entry.path()));
         }
-        files.sort_by(|a, b| b.0.seq.cmp(&a.0.seq));
+        files.sort_by_key(|(id, _)| std::cmp::Reverse(id.seq));
         Ok(files)
     }
 
@@ -459,10 +467,10 @@ impl LocalBackend {
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("list state directory", &self.dir, e))?;
             let name = entry.file_name();
-            if let Some(stack) = name.to_str().and_then(|n| n.strip_suffix(STATE_SUFFIX)) {
-                if validate_stack_name(stack).is_ok() {
-                    stacks.push(stack.to_owned());
-                }
+            if let Some(stack) = name.to_str().and_then(|n| n.strip_suffix(STATE_SUFFIX))
+                && validate_stack_name(stack).is_ok()
+            {
+                stacks.push(stack.to_owned());
             }
         }
         stacks.sort();

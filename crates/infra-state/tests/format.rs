@@ -258,17 +258,17 @@ impl Validator<'_> {
                     }
                 }
                 "minLength" => {
-                    if let Some(s) = value.as_str() {
-                        if (s.chars().count() as u64) < arg.as_u64().unwrap() {
-                            errors.push(format!("{at}: {value} is too short"));
-                        }
+                    if let Some(s) = value.as_str()
+                        && (s.chars().count() as u64) < arg.as_u64().unwrap()
+                    {
+                        errors.push(format!("{at}: {value} is too short"));
                     }
                 }
                 "minimum" => {
-                    if let Some(n) = value.as_f64() {
-                        if n < arg.as_f64().unwrap() {
-                            errors.push(format!("{at}: {value} is below {arg}"));
-                        }
+                    if let Some(n) = value.as_f64()
+                        && n < arg.as_f64().unwrap()
+                    {
+                        errors.push(format!("{at}: {value} is below {arg}"));
                     }
                 }
                 "required" => {

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::graph::Graph;
 use crate::stack::{ResourceDecl, Stack};
 use crate::state::{ResourceState, State};
-use crate::value::{Fields, Reference, Value};
+use crate::value::{Fields, Reference, Value, output_at};
 
 use super::{Action, Change, FieldChange, OutputChange, PLAN_FORMAT_VERSION, Plan, PlanMode};
 
@@ -54,7 +54,7 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
             state
                 .resources
                 .get(&r.address)
-                .and_then(|p| p.outputs.get(&r.output).cloned())
+                .and_then(|p| output_at(&p.outputs, &r.output))
         };
         let after: Fields = decl
             .inputs
@@ -402,7 +402,7 @@ fn output_changes(stack: &Stack, state: &State, stable: &BTreeSet<Address>) -> V
         state
             .resources
             .get(&r.address)
-            .and_then(|p| p.outputs.get(&r.output).cloned())
+            .and_then(|p| output_at(&p.outputs, &r.output))
     };
     let desired: BTreeMap<&String, Value> = stack
         .outputs()

@@ -294,6 +294,22 @@ fn wrap_secret(v: Value, sensitive: bool) -> Value {
     }
 }
 
+/// The value of an output path in `outputs`: the output's name, then
+/// `.`-separated list indices or map keys, e.g.
+/// `domain_validation_options.0.resource_record_name`.
+pub fn output_at(outputs: &Fields, path: &str) -> Option<Value> {
+    let mut segments = path.split('.');
+    let mut current = outputs.get(segments.next()?)?;
+    for seg in segments {
+        current = match current {
+            Value::List(l) => l.get(seg.parse::<usize>().ok()?)?,
+            Value::Map(m) => m.get(seg)?,
+            _ => return None,
+        };
+    }
+    Some(current.clone())
+}
+
 /// `hmac-sha256:<hex>` of the canonical JSON of `v` under `key`.
 pub fn secret_digest(key: &[u8], v: &Value) -> String {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
