@@ -75,10 +75,7 @@ pub fn default_outputs(decl: &ResourceDecl, id: &str) -> Fields {
             };
             (o.name.to_string(), v)
         })
-        .chain([
-            ("id".to_string(), Value::from(id)),
-            ("name".to_string(), Value::from(decl.address.name())),
-        ])
+        .chain([("id".to_string(), Value::from(id)), ("name".to_string(), Value::from(decl.address.name()))])
         .collect()
 }
 
@@ -96,9 +93,8 @@ pub fn fake_apply_with(
         ran.push((step.address.clone(), step.kind));
         match step.kind {
             StepKind::Create | StepKind::Update | StepKind::CreateReplacement => {
-                let decl = stack
-                    .resource(&step.address)
-                    .unwrap_or_else(|| panic!("{} not declared", step.address));
+                let decl =
+                    stack.resource(&step.address).unwrap_or_else(|| panic!("{} not declared", step.address));
                 let inputs: Fields = state
                     .resolve_inputs(decl)
                     .unwrap_or_else(|missing| panic!("{}: unresolved {missing:?}", step.address));
@@ -109,10 +105,7 @@ pub fn fake_apply_with(
                     format!("{}#{counter}", step.address)
                 };
                 let outputs = outputs_of(decl, &id);
-                let region = stack
-                    .provider_of(decl)
-                    .map(|p| p.region.clone())
-                    .unwrap_or_default();
+                let region = stack.provider_of(decl).map(|p| p.region.clone()).unwrap_or_default();
                 state.record(decl, &region, id, &inputs, outputs);
             }
             StepKind::Delete | StepKind::Forget => {
@@ -147,10 +140,7 @@ pub fn fake_apply_with(
                     .get(&r.address)
                     .and_then(|res| infra_core::value::output_at(&res.outputs, &r.output))
             };
-            (
-                k.clone(),
-                v.resolve(&lookup).seal(&state.secret_key_bytes()),
-            )
+            (k.clone(), v.resolve(&lookup).seal(&state.secret_key_bytes()))
         })
         .collect();
     ran

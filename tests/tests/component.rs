@@ -31,23 +31,15 @@ fn a_component_adds_its_resources_under_its_name_in_each_region() {
     // 9 associations, 3 security groups.
     assert_eq!(graph.len(), 2 * 38);
     for region in ["us", "eu"] {
-        for name in [
-            "vpc", "igw", "public-a", "app-c", "data-b", "nat-a", "app-rt-b", "data-sg",
-        ] {
-            assert!(
-                graph.contains(&addr(&format!("{region}.network.{name}"))),
-                "{region}.network.{name}"
-            );
+        for name in ["vpc", "igw", "public-a", "app-c", "data-b", "nat-a", "app-rt-b", "data-sg"] {
+            assert!(graph.contains(&addr(&format!("{region}.network.{name}"))), "{region}.network.{name}");
         }
     }
     let eu_subnet = stack.resource(&addr("eu.network.data-c")).unwrap();
     assert_eq!(stack.provider_of(eu_subnet).unwrap().region, "eu-west-1");
     assert_eq!(eu_subnet.inputs["cidr_block"], "10.2.22.0/24".into());
     let us_nat = addr("us.network.nat-a");
-    assert_eq!(
-        graph.dependencies(&us_nat),
-        [&addr("us.network.nat-eip-a"), &addr("us.network.public-a")]
-    );
+    assert_eq!(graph.dependencies(&us_nat), [&addr("us.network.nat-eip-a"), &addr("us.network.public-a")]);
     assert_eq!(
         graph.dependencies(&addr("us.network.data-sg")),
         [&addr("us.network.app-sg"), &addr("us.network.vpc")]
@@ -59,19 +51,10 @@ fn the_component_plans_and_converges_in_both_regions() {
     let stack = two_regions();
     let mut state = empty_state();
     let p = plan(&stack, &state, &PlanOptions::default()).unwrap();
-    assert_eq!(
-        p.actionable()
-            .filter(|c| c.action == Action::Create)
-            .count(),
-        76
-    );
+    assert_eq!(p.actionable().filter(|c| c.action == Action::Create).count(), 76);
     fake_apply(&stack, &mut state, &p);
     assert_eq!(state.resources[&addr("eu.network.vpc")].region, "eu-west-1");
-    assert!(
-        plan(&stack, &state, &PlanOptions::default())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(plan(&stack, &state, &PlanOptions::default()).unwrap().is_empty());
 }
 
 #[test]
@@ -83,10 +66,7 @@ fn component_input_problems_are_reported_with_addresses() {
     cfg.data_cidrs.pop();
     three_tier_vpc(&mut stack.scope("us").with_provider(&us), "network", &cfg);
     let err = stack.validate().unwrap_err().to_string();
-    assert!(
-        err.contains("us.network: data_cidrs has 2 blocks for 3 availability zones"),
-        "{err}"
-    );
+    assert!(err.contains("us.network: data_cidrs has 2 blocks for 3 availability zones"), "{err}");
     assert!(
         err.contains("us.network.public-c: field `availability_zone`: availability zone \"eu-west-1c\" is not in the provider's region us-east-1"),
         "{err}"

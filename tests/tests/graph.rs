@@ -16,10 +16,7 @@ fn check(input: &str, expected: &[&str]) {
     });
     let got: Vec<String> = match Graph::build(nodes) {
         Ok(g) => g.topo_order().iter().map(ToString::to_string).collect(),
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.into_diagnostic().to_string())
-            .collect(),
+        Err(errors) => errors.into_iter().map(|e| e.into_diagnostic().to_string()).collect(),
     };
     assert_eq!(got, expected, "input:\n{input}");
 }
@@ -31,10 +28,7 @@ fn orders_dependencies_first_with_stable_ties() {
 
 #[test]
 fn names_every_address_on_a_cycle() {
-    check(
-        "a: b\nb: c\nc: a\nok:",
-        &["dependency cycle: a -> b -> c -> a"],
-    );
+    check("a: b\nb: c\nc: a\nok:", &["dependency cycle: a -> b -> c -> a"]);
 }
 
 #[test]
@@ -44,10 +38,7 @@ fn reports_self_cycles() {
 
 #[test]
 fn reports_a_dangling_reference() {
-    check(
-        "a: ghost",
-        &["a: depends on ghost, which is not declared in the stack"],
-    );
+    check("a: ghost", &["a: depends on ghost, which is not declared in the stack"]);
 }
 
 #[test]
@@ -68,13 +59,7 @@ fn stack_validation_reports_graph_and_input_problems_at_once() {
     use infra_aws::ec2::{Subnet, Vpc};
     let mut s = Stack::new("prod");
     s.provider(ProviderConfig::aws("us-east-1"));
-    let vpc = s.add(
-        "vpc",
-        Vpc {
-            cidr_block: "10.1.0.0/33".into(),
-            ..Default::default()
-        },
-    );
+    let vpc = s.add("vpc", Vpc { cidr_block: "10.1.0.0/33".into(), ..Default::default() });
     s.add(
         "subnet",
         Subnet {
@@ -85,18 +70,8 @@ fn stack_validation_reports_graph_and_input_problems_at_once() {
             tags: Default::default(),
         },
     );
-    s.add(
-        "vpc",
-        Vpc {
-            cidr_block: "10.2.0.0/16".into(),
-            ..Default::default()
-        },
-    );
-    s.add_with(
-        "n",
-        Node::default(),
-        Options::new().depends_on(addr("missing")),
-    );
+    s.add("vpc", Vpc { cidr_block: "10.2.0.0/16".into(), ..Default::default() });
+    s.add_with("n", Node::default(), Options::new().depends_on(addr("missing")));
     let err = s.validate().unwrap_err().to_string();
     for needle in [
         "vpc: field `cidr_block`: \"10.1.0.0/33\" is not a CIDR block: prefix must be 0 to 32",
@@ -115,10 +90,7 @@ fn unbound_provider_and_bad_names_are_reported() {
     s.add("n", Node::default());
     s.add("bad name", Node::default());
     let err = s.validate().unwrap_err().to_string();
-    assert!(
-        err.contains("n: is not bound to a provider instance"),
-        "{err}"
-    );
+    assert!(err.contains("n: is not bound to a provider instance"), "{err}");
     assert!(err.contains("invalid resource name"), "{err}");
 }
 
@@ -127,13 +99,7 @@ fn exports_graphviz_dot() {
     let mut s = Stack::new("prod");
     s.provider(ProviderConfig::aws("us-east-1"));
     let a = s.add("a", Node::default());
-    s.add(
-        "b",
-        Node {
-            deps: vec![a.id().into()],
-            ..Default::default()
-        },
-    );
+    s.add("b", Node { deps: vec![a.id().into()], ..Default::default() });
     let dot = s.validate().unwrap().to_dot();
     assert!(dot.starts_with("digraph infra {"));
     assert!(dot.contains("\"b\" -> \"a\";"), "{dot}");
@@ -143,11 +109,5 @@ fn exports_graphviz_dot() {
 #[test]
 fn graph_error_values_carry_addresses() {
     let err = Graph::build([(addr("a"), BTreeSet::from([addr("b")]))]).unwrap_err();
-    assert_eq!(
-        err,
-        [GraphError::Dangling {
-            from: addr("a"),
-            to: addr("b")
-        }]
-    );
+    assert_eq!(err, [GraphError::Dangling { from: addr("a"), to: addr("b") }]);
 }

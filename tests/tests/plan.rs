@@ -15,11 +15,7 @@ fn stack(build: impl FnOnce(&mut Stack)) -> Stack {
 }
 
 fn node(zone: &str, size: i64) -> Node {
-    Node {
-        zone: zone.into(),
-        size,
-        ..Default::default()
-    }
+    Node { zone: zone.into(), size, ..Default::default() }
 }
 
 /// Applies `before` to an empty state, then plans `after` and renders each
@@ -30,13 +26,13 @@ fn check(before: &Stack, after: &Stack, expected: &[&str]) -> (Plan, State) {
     let p0 = plan(before, &state, &PlanOptions::default()).unwrap();
     fake_apply(before, &mut state, &p0);
     let p = plan(after, &state, &PlanOptions::default()).unwrap();
-    assert_eq!(
-        compact(&p),
-        expected,
-        "\n{}",
-        infra_core::plan::render::render(&p, Default::default())
-    );
+    assert_eq!(compact(&p), expected, "\n{}", infra_core::plan::render::render(&p, Default::default()));
     (p, state)
+}
+
+/// The plan's steps as `<Kind> <address>`, in execution order.
+fn step_order(p: &Plan) -> Vec<String> {
+    steps(p).unwrap().iter().map(|s| format!("{:?} {}", s.kind, s.address)).collect()
 }
 
 fn compact(p: &Plan) -> Vec<String> {
@@ -46,11 +42,7 @@ fn compact(p: &Plan) -> Vec<String> {
             Action::Update => format!("~ {}", c.address),
             Action::Replace { order, forced_by } => format!(
                 "{} {} ({})",
-                if *order == ReplaceOrder::CreateBeforeDestroy {
-                    "+/-"
-                } else {
-                    "-/+"
-                },
+                if *order == ReplaceOrder::CreateBeforeDestroy { "+/-" } else { "-/+" },
                 c.address,
                 forced_by.join(",")
             ),
@@ -66,40 +58,19 @@ fn creates_in_dependency_order() {
     let empty = stack(|_| {});
     let s = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        let b = s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
-        s.add(
-            "c",
-            Node {
-                deps: vec![b.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        let b = s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
+        s.add("c", Node { deps: vec![b.id().into()], ..node("z1", 1) });
     });
     let (p, _) = check(&empty, &s, &["+ a", "+ b", "+ c"]);
     let b = p.change(&addr("b")).unwrap();
-    assert_eq!(
-        b.after.as_ref().unwrap()["deps"],
-        infra_core::Value::List(vec![infra_core::Value::Unknown])
-    );
+    assert_eq!(b.after.as_ref().unwrap()["deps"], infra_core::Value::List(vec![infra_core::Value::Unknown]));
 }
 
 #[test]
 fn unchanged_stack_plans_nothing() {
     let s = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
     });
     let (p, _) = check(&s, &s, &[]);
     assert!(p.is_empty());
@@ -133,38 +104,20 @@ fn force_new_field_replaces_create_before_destroy_by_default() {
     });
     let (p, _) = check(&before, &after, &["+/- a (zone)"]);
     let kinds: Vec<StepKind> = steps(&p).unwrap().iter().map(|s| s.kind).collect();
-    assert_eq!(
-        kinds,
-        [StepKind::CreateReplacement, StepKind::DeleteReplaced]
-    );
+    assert_eq!(kinds, [StepKind::CreateReplacement, StepKind::DeleteReplaced]);
 }
 
 #[test]
 fn unique_names_replace_delete_before_create() {
     let before = stack(|s| {
-        s.add(
-            "u",
-            UniqueNode {
-                name: "one".into(),
-                deps: vec![],
-            },
-        );
+        s.add("u", UniqueNode { name: "one".into(), deps: vec![] });
     });
     let after = stack(|s| {
-        s.add(
-            "u",
-            UniqueNode {
-                name: "two".into(),
-                deps: vec![],
-            },
-        );
+        s.add("u", UniqueNode { name: "two".into(), deps: vec![] });
     });
     let (p, _) = check(&before, &after, &["-/+ u (name)"]);
     let kinds: Vec<StepKind> = steps(&p).unwrap().iter().map(|s| s.kind).collect();
-    assert_eq!(
-        kinds,
-        [StepKind::DeleteReplaced, StepKind::CreateReplacement]
-    );
+    assert_eq!(kinds, [StepKind::DeleteReplaced, StepKind::CreateReplacement]);
 }
 
 #[test]
@@ -182,37 +135,13 @@ fn options_override_the_replace_order() {
 fn replacement_cascades_to_dependents_that_reference_its_id() {
     let before = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
-        s.add(
-            "c",
-            Node {
-                label: Some(a.name().into()),
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
+        s.add("c", Node { label: Some(a.name().into()), ..node("z1", 1) });
     });
     let after = stack(|s| {
         let a = s.add("a", node("z2", 1));
-        s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
-        s.add(
-            "c",
-            Node {
-                label: Some(a.name().into()),
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
+        s.add("c", Node { label: Some(a.name().into()), ..node("z1", 1) });
     });
     // b's reference to a's ID becomes unknown: an in-place update of `deps`.
     check(&before, &after, &["+/- a (zone)", "~ b", "~ c"]);
@@ -222,105 +151,38 @@ fn replacement_cascades_to_dependents_that_reference_its_id() {
 fn create_before_destroy_moves_dependents_before_deleting_the_old_resource() {
     let before = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
     });
     let after = stack(|s| {
         let a = s.add("a", node("z2", 1));
-        s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
     });
     let (p, _) = check(&before, &after, &["+/- a (zone)", "~ b"]);
-    let order: Vec<String> = steps(&p)
-        .unwrap()
-        .iter()
-        .map(|s| format!("{:?} {}", s.kind, s.address))
-        .collect();
-    assert_eq!(
-        order,
-        ["CreateReplacement a", "Update b", "DeleteReplaced a"]
-    );
+    let order = step_order(&p);
+    assert_eq!(order, ["CreateReplacement a", "Update b", "DeleteReplaced a"]);
 }
 
 #[test]
 fn delete_before_create_deletes_replaced_dependents_first() {
     let before = stack(|s| {
-        let u = s.add(
-            "u",
-            UniqueNode {
-                name: "one".into(),
-                deps: vec![],
-            },
-        );
-        s.add(
-            "v",
-            UniqueNode {
-                name: "v".into(),
-                deps: vec![u.id().into()],
-            },
-        );
+        let u = s.add("u", UniqueNode { name: "one".into(), deps: vec![] });
+        s.add("v", UniqueNode { name: "v".into(), deps: vec![u.id().into()] });
     });
     let after = stack(|s| {
-        let u = s.add(
-            "u",
-            UniqueNode {
-                name: "two".into(),
-                deps: vec![],
-            },
-        );
-        s.add(
-            "v",
-            UniqueNode {
-                name: "v2".into(),
-                deps: vec![u.id().into()],
-            },
-        );
+        let u = s.add("u", UniqueNode { name: "two".into(), deps: vec![] });
+        s.add("v", UniqueNode { name: "v2".into(), deps: vec![u.id().into()] });
     });
     let (p, _) = check(&before, &after, &["-/+ u (name)", "-/+ v (name)"]);
-    let order: Vec<String> = steps(&p)
-        .unwrap()
-        .iter()
-        .map(|s| format!("{:?} {}", s.kind, s.address))
-        .collect();
-    assert_eq!(
-        order,
-        [
-            "DeleteReplaced v",
-            "DeleteReplaced u",
-            "CreateReplacement u",
-            "CreateReplacement v"
-        ]
-    );
+    let order = step_order(&p);
+    assert_eq!(order, ["DeleteReplaced v", "DeleteReplaced u", "CreateReplacement u", "CreateReplacement v"]);
 }
 
 #[test]
 fn removed_resources_are_deleted_in_reverse_dependency_order() {
     let before = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        let b = s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
-        s.add(
-            "c",
-            Node {
-                deps: vec![b.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        let b = s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
+        s.add("c", Node { deps: vec![b.id().into()], ..node("z1", 1) });
         s.add("keep", node("z1", 1));
     });
     let after = stack(|s| {
@@ -333,20 +195,8 @@ fn removed_resources_are_deleted_in_reverse_dependency_order() {
 fn destroy_plan_needs_no_program_and_reverses_dependencies() {
     let s = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        let b = s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
-        s.add(
-            "c",
-            Node {
-                deps: vec![a.id().into(), b.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        let b = s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
+        s.add("c", Node { deps: vec![a.id().into(), b.id().into()], ..node("z1", 1) });
     });
     let mut state = empty_state();
     let p = plan(&s, &state, &PlanOptions::default()).unwrap();
@@ -381,19 +231,11 @@ fn protected_resources_refuse_replace_and_delete() {
         s.add_with("a", node("z2", 1), Options::new().protect());
     });
     let err = plan(&after, &state, &PlanOptions::default()).unwrap_err();
-    let Error::Refused(d) = &err else {
-        panic!("{err}")
-    };
+    let Error::Refused(d) = &err else { panic!("{err}") };
     let text = err.to_string();
     assert_eq!(d.len(), 2, "{text}");
-    assert!(
-        text.contains("a: is protected, but the plan would replace it"),
-        "{text}"
-    );
-    assert!(
-        text.contains("b: is protected, but the plan would delete it"),
-        "{text}"
-    );
+    assert!(text.contains("a: is protected, but the plan would replace it"), "{text}");
+    assert!(text.contains("b: is protected, but the plan would delete it"), "{text}");
     let err = plan_destroy("test", &state, &[]).unwrap_err();
     assert!(matches!(err, Error::Refused(_)));
 }
@@ -412,17 +254,10 @@ fn ignore_changes_hides_changes_to_those_fields() {
 #[test]
 fn ignore_changes_of_an_unknown_field_is_reported() {
     let s = stack(|s| {
-        s.add_with(
-            "a",
-            node("z1", 1),
-            Options::new().ignore_changes(["desired_count"]),
-        );
+        s.add_with("a", node("z1", 1), Options::new().ignore_changes(["desired_count"]));
     });
     let err = s.validate().unwrap_err().to_string();
-    assert!(
-        err.contains("a: field `desired_count`: ignore_changes names a field"),
-        "{err}"
-    );
+    assert!(err.contains("a: field `desired_count`: ignore_changes names a field"), "{err}");
 }
 
 #[test]
@@ -430,22 +265,13 @@ fn secrets_are_sealed_compared_by_digest_and_never_shown() {
     let with_pw = |pw: &str| {
         let pw = pw.to_owned();
         stack(move |s| {
-            s.add(
-                "db",
-                Node {
-                    password: Some(pw),
-                    ..node("z1", 1)
-                },
-            );
+            s.add("db", Node { password: Some(pw), ..node("z1", 1) });
         })
     };
     let (p, state) = check(&with_pw("hunter2"), &with_pw("hunter2"), &[]);
     assert!(p.is_empty());
     let stored = serde_json::to_string(&state).unwrap();
-    assert!(
-        !stored.contains("hunter2"),
-        "plaintext secret in state: {stored}"
-    );
+    assert!(!stored.contains("hunter2"), "plaintext secret in state: {stored}");
     assert!(stored.contains("hmac-sha256:"));
 
     let (p, _) = check(&with_pw("hunter2"), &with_pw("correct horse"), &["~ db"]);
@@ -453,10 +279,7 @@ fn secrets_are_sealed_compared_by_digest_and_never_shown() {
     let json = p.to_json().unwrap();
     assert!(!json.contains("hunter2") && !json.contains("correct horse"));
     let human = infra_core::plan::render::render(&p, Default::default());
-    assert!(
-        human.contains("password = (sensitive) -> (sensitive)"),
-        "{human}"
-    );
+    assert!(human.contains("password = (sensitive) -> (sensitive)"), "{human}");
 }
 
 #[test]
@@ -475,34 +298,14 @@ fn targets_plan_only_the_target_and_its_dependencies() {
     let empty = stack(|_| {});
     let s = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        s.add(
-            "b",
-            Node {
-                deps: vec![a.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![a.id().into()], ..node("z1", 1) });
         s.add("c", node("z1", 1));
     });
     let state = empty_state();
     let _ = empty;
-    let p = plan(
-        &s,
-        &state,
-        &PlanOptions {
-            targets: vec![addr("b")],
-        },
-    )
-    .unwrap();
+    let p = plan(&s, &state, &PlanOptions { targets: vec![addr("b")] }).unwrap();
     assert_eq!(compact(&p), ["+ a", "+ b"]);
-    let err = plan(
-        &s,
-        &state,
-        &PlanOptions {
-            targets: vec![addr("nope")],
-        },
-    )
-    .unwrap_err();
+    let err = plan(&s, &state, &PlanOptions { targets: vec![addr("nope")] }).unwrap_err();
     assert!(err.to_string().contains("nope: is a --target"), "{err}");
 }
 
@@ -518,24 +321,11 @@ fn saved_plans_are_refused_when_the_state_moved_on() {
     saved.check_fresh(&state).unwrap();
     fake_apply(&s, &mut state, &p);
     let err = saved.check_fresh(&state).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::StalePlan {
-                plan_serial: 0,
-                state_serial: 1,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, Error::StalePlan { plan_serial: 0, state_serial: 1, .. }), "{err}");
     let mut other = state.clone();
     other.serial = 0;
     other.lineage = "another".into();
-    assert!(matches!(
-        saved.check_fresh(&other),
-        Err(Error::StalePlan { .. })
-    ));
+    assert!(matches!(saved.check_fresh(&other), Err(Error::StalePlan { .. })));
 }
 
 #[test]
@@ -544,22 +334,10 @@ fn plan_files_of_another_format_version_are_refused() {
         s.add("a", node("z1", 1));
     });
     let p = plan(&s, &empty_state(), &PlanOptions::default()).unwrap();
-    let text = p
-        .to_json()
-        .unwrap()
-        .replacen("\"format_version\": 1", "\"format_version\": 7", 1);
+    let text = p.to_json().unwrap().replacen("\"format_version\": 1", "\"format_version\": 7", 1);
     let err = Plan::from_json(&text).unwrap_err();
-    assert_eq!(
-        err,
-        Error::PlanFormat {
-            found: 7,
-            supported: 1
-        }
-    );
-    assert!(matches!(
-        Plan::from_json("{not json"),
-        Err(Error::PlanDecode(_))
-    ));
+    assert_eq!(err, Error::PlanFormat { found: 7, supported: 1 });
+    assert!(matches!(Plan::from_json("{not json"), Err(Error::PlanDecode(_))));
 }
 
 #[test]
@@ -574,11 +352,7 @@ fn outputs_are_planned_unknown_until_applied() {
     assert_eq!(p.outputs[0].after, Some(infra_core::Value::Unknown));
     fake_apply(&s, &mut state, &p);
     assert_eq!(state.outputs["a_id"], infra_core::Value::from("a#1"));
-    assert!(
-        plan(&s, &state, &PlanOptions::default())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(plan(&s, &state, &PlanOptions::default()).unwrap().is_empty());
 }
 
 #[test]
@@ -586,13 +360,7 @@ fn inputs_accept_plain_values_and_outputs_of_the_same_type() {
     let s = stack(|s| {
         let a = s.add("a", node("z1", 1));
         let fixed: Input<infra_tests::NodeId> = infra_tests::NodeId::new("external-1").into();
-        s.add(
-            "b",
-            Node {
-                deps: vec![fixed, a.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        s.add("b", Node { deps: vec![fixed, a.id().into()], ..node("z1", 1) });
     });
     let g = s.validate().unwrap();
     assert_eq!(g.dependencies(&addr("b")), [&addr("a")]);
@@ -605,122 +373,67 @@ fn orphan_delete_waits_for_dependents_unless_that_would_deadlock() {
     // new `d`, which needs `o` gone first: the soft edge is dropped and `x`
     // is updated after the delete.
     let before = stack(|s| {
-        let d = s.add(
-            "d",
-            UniqueNode {
-                name: "d1".into(),
-                deps: vec![],
-            },
-        );
-        let o = s.add(
-            "o",
-            UniqueNode {
-                name: "o".into(),
-                deps: vec![d.id().into()],
-            },
-        );
-        s.add(
-            "x",
-            Node {
-                deps: vec![d.id().into(), o.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        let d = s.add("d", UniqueNode { name: "d1".into(), deps: vec![] });
+        let o = s.add("o", UniqueNode { name: "o".into(), deps: vec![d.id().into()] });
+        s.add("x", Node { deps: vec![d.id().into(), o.id().into()], ..node("z1", 1) });
     });
     let after = stack(|s| {
-        let d = s.add(
-            "d",
-            UniqueNode {
-                name: "d2".into(),
-                deps: vec![],
-            },
-        );
-        s.add(
-            "x",
-            Node {
-                deps: vec![d.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        let d = s.add("d", UniqueNode { name: "d2".into(), deps: vec![] });
+        s.add("x", Node { deps: vec![d.id().into()], ..node("z1", 1) });
     });
     let (p, mut state) = check(&before, &after, &["-/+ d (name)", "~ x", "- o"]);
-    let order: Vec<String> = steps(&p)
-        .unwrap()
-        .iter()
-        .map(|s| format!("{:?} {}", s.kind, s.address))
-        .collect();
-    assert_eq!(
-        order,
-        [
-            "Delete o",
-            "DeleteReplaced d",
-            "CreateReplacement d",
-            "Update x"
-        ]
-    );
+    let order = step_order(&p);
+    assert_eq!(order, ["Delete o", "DeleteReplaced d", "CreateReplacement d", "Update x"]);
     fake_apply(&after, &mut state, &p);
-    assert!(
-        plan(&after, &state, &PlanOptions::default())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(plan(&after, &state, &PlanOptions::default()).unwrap().is_empty());
 }
 
 #[test]
 fn a_create_before_destroy_dependent_of_a_delete_first_replacement_goes_delete_first() {
     let before = stack(|s| {
-        let u = s.add(
-            "u",
-            UniqueNode {
-                name: "one".into(),
-                deps: vec![],
-            },
-        );
-        s.add(
-            "n",
-            Node {
-                deps: vec![u.id().into()],
-                ..node("z1", 1)
-            },
-        );
+        let u = s.add("u", UniqueNode { name: "one".into(), deps: vec![] });
+        s.add("n", Node { deps: vec![u.id().into()], ..node("z1", 1) });
     });
     let after = stack(|s| {
-        let u = s.add(
-            "u",
-            UniqueNode {
-                name: "two".into(),
-                deps: vec![],
-            },
-        );
-        s.add(
-            "n",
-            Node {
-                deps: vec![u.id().into()],
-                ..node("z2", 1)
-            },
-        );
+        let u = s.add("u", UniqueNode { name: "two".into(), deps: vec![] });
+        s.add("n", Node { deps: vec![u.id().into()], ..node("z2", 1) });
     });
     let (p, _) = check(&before, &after, &["-/+ u (name)", "-/+ n (zone)"]);
-    assert!(
-        p.change(&addr("n"))
-            .unwrap()
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("destroyed first because u")
-    );
-    let order: Vec<String> = steps(&p)
-        .unwrap()
-        .iter()
-        .map(|s| format!("{:?} {}", s.kind, s.address))
-        .collect();
+    assert!(p.change(&addr("n")).unwrap().reason.as_deref().unwrap().contains("destroyed first because u"));
+    let order = step_order(&p);
+    assert_eq!(order, ["DeleteReplaced n", "DeleteReplaced u", "CreateReplacement u", "CreateReplacement n"]);
+}
+
+#[test]
+fn create_before_destroy_that_would_deadlock_through_a_chain_of_deletes_goes_delete_first() {
+    // Old `x` uses the orphan `o`, which uses `r`; `r` is replaced
+    // delete-before-create and new `x` needs new `r` (through `y`). Creating
+    // new `x` first would wait for new `r`, which waits for `o` to go, which
+    // waits for old `x` to go: `x` must be destroyed first.
+    let before = stack(|s| {
+        let r = s.add("r", UniqueNode { name: "r1".into(), deps: vec![] });
+        let y = s.add("y", Node { deps: vec![r.id().into()], ..node("z1", 1) });
+        let o = s.add("o", UniqueNode { name: "o".into(), deps: vec![r.id().into()] });
+        s.add("x", Node { deps: vec![y.id().into(), o.id().into()], ..node("z1", 1) });
+    });
+    let after = stack(|s| {
+        let r = s.add("r", UniqueNode { name: "r2".into(), deps: vec![] });
+        let y = s.add("y", Node { deps: vec![r.id().into()], ..node("z1", 1) });
+        s.add("x", Node { deps: vec![y.id().into()], ..node("z2", 1) });
+    });
+    let (p, mut state) = check(&before, &after, &["-/+ r (name)", "~ y", "-/+ x (zone)", "- o"]);
+    assert!(p.change(&addr("x")).unwrap().reason.as_deref().unwrap().contains("destroyed first"));
     assert_eq!(
-        order,
+        step_order(&p),
         [
-            "DeleteReplaced n",
-            "DeleteReplaced u",
-            "CreateReplacement u",
-            "CreateReplacement n"
+            "DeleteReplaced x",
+            "Delete o",
+            "DeleteReplaced r",
+            "CreateReplacement r",
+            "Update y",
+            "CreateReplacement x"
         ]
     );
+    fake_apply(&after, &mut state, &p);
+    assert!(plan(&after, &state, &PlanOptions::default()).unwrap().is_empty());
 }

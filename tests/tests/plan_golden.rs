@@ -12,19 +12,13 @@ use infra_core::{Options, Plan, ProviderConfig, Stack};
 use infra_tests::{Node, empty_state, fake_apply};
 
 fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("golden")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-            path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
     assert!(
         expected == actual,
         "{} differs from the rendering; run with UPDATE_GOLDEN=1 and review the diff.\n--- expected\n{expected}\n--- actual\n{actual}",
@@ -81,23 +75,12 @@ fn network(k: &Knobs) -> Stack {
         },
     );
     if k.with_cache {
-        s.add(
-            "data.cache",
-            Node {
-                zone: "us-east-1a".into(),
-                size: 2,
-                ..Default::default()
-            },
-        );
+        s.add("data.cache", Node { zone: "us-east-1a".into(), size: 2, ..Default::default() });
     }
     if k.with_logs_bucket {
         s.add_with(
             "data.logs",
-            Node {
-                zone: "us-east-1a".into(),
-                size: 1,
-                ..Default::default()
-            },
+            Node { zone: "us-east-1a".into(), size: 1, ..Default::default() },
             Options::new().retain_on_delete(),
         );
     }
@@ -139,28 +122,15 @@ fn scenario() -> Plan {
     });
     // Also show a create: a resource the state does not have yet.
     let mut with_new = after;
-    with_new.add(
-        "data.queue",
-        Node {
-            zone: "us-east-1b".into(),
-            size: 1,
-            ..Default::default()
-        },
-    );
+    with_new.add("data.queue", Node { zone: "us-east-1b".into(), size: 1, ..Default::default() });
     plan(&with_new, &state, &PlanOptions::default()).unwrap()
 }
 
 #[test]
 fn human_rendering_of_every_action() {
     let p = scenario();
-    golden(
-        "plan_all_actions.txt",
-        &render(&p, RenderOptions { color: false }),
-    );
-    golden(
-        "plan_all_actions.color.txt",
-        &render(&p, RenderOptions { color: true }),
-    );
+    golden("plan_all_actions.txt", &render(&p, RenderOptions { color: false }));
+    golden("plan_all_actions.color.txt", &render(&p, RenderOptions { color: true }));
 }
 
 #[test]
@@ -170,10 +140,7 @@ fn json_rendering_of_every_action() {
     golden("plan_all_actions.json", &json);
     // The human renderer reads only the plan: a saved plan renders the same.
     let reread = Plan::from_json(&json).unwrap();
-    assert_eq!(
-        render(&reread, RenderOptions::default()),
-        render(&p, RenderOptions::default())
-    );
+    assert_eq!(render(&reread, RenderOptions::default()), render(&p, RenderOptions::default()));
 }
 
 #[test]

@@ -31,21 +31,10 @@ fn build(specs: &[Spec]) -> Stack {
         if !spec.present {
             continue;
         }
-        let deps: Vec<Input<NodeId>> = spec
-            .deps
-            .iter()
-            .filter_map(|d| ids.get(d))
-            .map(|o| o.clone().into())
-            .collect();
+        let deps: Vec<Input<NodeId>> =
+            spec.deps.iter().filter_map(|d| ids.get(d)).map(|o| o.clone().into()).collect();
         let id = if spec.unique {
-            s.add(
-                &name(i),
-                UniqueNode {
-                    name: format!("u{}", spec.zone),
-                    deps,
-                },
-            )
-            .id()
+            s.add(&name(i), UniqueNode { name: format!("u{}", spec.zone), deps }).id()
         } else {
             s.add(
                 &name(i),
@@ -67,32 +56,18 @@ fn build(specs: &[Spec]) -> Stack {
 fn dag() -> impl Strategy<Value = Vec<Spec>> {
     (1usize..28).prop_flat_map(|n| {
         prop::collection::vec(
-            (
-                any::<bool>(),
-                0u8..2,
-                0u8..3,
-                prop::collection::vec(any::<prop::sample::Index>(), 0..4),
-            ),
+            (any::<bool>(), 0u8..2, 0u8..3, prop::collection::vec(any::<prop::sample::Index>(), 0..4)),
             n,
         )
         .prop_map(|raw| {
             raw.into_iter()
                 .enumerate()
                 .map(|(i, (unique, zone, size, picks))| {
-                    let mut deps: Vec<usize> = if i == 0 {
-                        Vec::new()
-                    } else {
-                        picks.iter().map(|p| p.index(i)).collect()
-                    };
+                    let mut deps: Vec<usize> =
+                        if i == 0 { Vec::new() } else { picks.iter().map(|p| p.index(i)).collect() };
                     deps.sort_unstable();
                     deps.dedup();
-                    Spec {
-                        unique,
-                        zone,
-                        size,
-                        present: true,
-                        deps,
-                    }
+                    Spec { unique, zone, size, present: true, deps }
                 })
                 .collect()
         })
@@ -122,13 +97,11 @@ fn apply_edits(specs: &[Spec], edits: &[u8]) -> Vec<Spec> {
 }
 
 fn position(order: &[(Address, StepKind)], a: &Address, apply: bool) -> Option<usize> {
-    order
-        .iter()
-        .position(|(x, k)| x == a && k.is_apply() == apply)
+    order.iter().position(|(x, k)| x == a && k.is_apply() == apply)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(128), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn create_order_respects_every_edge_and_converges(specs in dag()) {

@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 
 use infra_core::plan::{PlanOptions, plan};
 use infra_core::{
-    Action, Fields, Input, JsonEncoded, Options, Output, ProviderConfig, Sensitive, Stack, Value,
-    interpolate,
+    Action, Fields, Input, JsonEncoded, Options, Output, ProviderConfig, Sensitive, Stack, Value, interpolate,
 };
 use infra_derive::Resource;
 use infra_tests::{addr, default_outputs, empty_state, fake_apply_with};
@@ -139,34 +138,15 @@ struct Container {
 fn app(stack: &mut Stack, region: &str, db_password: &str, image_tag: &str) {
     let key = stack.provider(ProviderConfig::aws(region));
     let mut s = stack.scope(region).with_provider(&key);
-    let logs = s.add(
-        "logs",
-        LogGroup {
-            name: "/ecs/product-service".into(),
-            retention_in_days: 30,
-        },
-    );
-    let repo = s.add(
-        "repo",
-        Repository {
-            name: "product".into(),
-        },
-    );
-    let secret = s.add(
-        "db-secret",
-        Secret {
-            name: "prod/database/password".into(),
-        },
-    );
+    let logs = s.add("logs", LogGroup { name: "/ecs/product-service".into(), retention_in_days: 30 });
+    let repo = s.add("repo", Repository { name: "product".into() });
+    let secret = s.add("db-secret", Secret { name: "prod/database/password".into() });
     s.add(
         "db-secret-version",
         SecretVersion {
             secret_id: secret.arn().into(),
-            secret_string: JsonEncoded(BTreeMap::from([(
-                "password",
-                Sensitive(db_password.to_owned()),
-            )]))
-            .into(),
+            secret_string: JsonEncoded(BTreeMap::from([("password", Sensitive(db_password.to_owned()))]))
+                .into(),
         },
     );
     let db = s.add_with(
@@ -186,14 +166,8 @@ fn app(stack: &mut Stack, region: &str, db_password: &str, image_tag: &str) {
             container_definitions: JsonEncoded(vec![Container {
                 name: "product-service",
                 image: interpolate!(repo.repository_url(), ":", image_tag).into(),
-                environment: vec![KeyValue {
-                    name: "DB_HOST",
-                    value: db.endpoint().into(),
-                }],
-                secrets: vec![SecretRef {
-                    name: "DB_PASSWORD",
-                    value_from: secret.arn(),
-                }],
+                environment: vec![KeyValue { name: "DB_HOST", value: db.endpoint().into() }],
+                secrets: vec![SecretRef { name: "DB_PASSWORD", value_from: secret.arn() }],
                 log_configuration: BTreeMap::from([
                     ("awslogs-group", logs.name().into()),
                     ("awslogs-region", region.into()),
@@ -205,14 +179,8 @@ fn app(stack: &mut Stack, region: &str, db_password: &str, image_tag: &str) {
     let listener = s.add("https", Listener { port: 443 });
     let svc = s.add_with(
         "service",
-        EcsService {
-            name: "product".into(),
-            task_definition: task.arn().into(),
-            desired_count: 2,
-        },
-        Options::new()
-            .ignore_changes(["desired_count"])
-            .depends_on(&listener),
+        EcsService { name: "product".into(), task_definition: task.arn().into(), desired_count: 2 },
+        Options::new().ignore_changes(["desired_count"]).depends_on(&listener),
     );
     s.add(
         "scaling",
@@ -234,21 +202,10 @@ fn app(stack: &mut Stack, region: &str, db_password: &str, image_tag: &str) {
         s.add(
             &format!("cert-validation-{i}"),
             Record {
-                name: cert
-                    .output(&format!(
-                        "domain_validation_options.{i}.resource_record_name"
-                    ))
-                    .into(),
-                r#type: cert
-                    .output(&format!(
-                        "domain_validation_options.{i}.resource_record_type"
-                    ))
-                    .into(),
+                name: cert.output(&format!("domain_validation_options.{i}.resource_record_name")).into(),
+                r#type: cert.output(&format!("domain_validation_options.{i}.resource_record_type")).into(),
                 records: vec![
-                    cert.output(&format!(
-                        "domain_validation_options.{i}.resource_record_value"
-                    ))
-                    .into(),
+                    cert.output(&format!("domain_validation_options.{i}.resource_record_value")).into(),
                 ],
                 ttl: 60,
             },
@@ -261,21 +218,12 @@ fn outputs(decl: &infra_core::ResourceDecl, id: &str) -> Fields {
     if decl.schema.type_name == "aws:acm:Certificate" {
         let record = |n: &str| {
             Value::Map(BTreeMap::from([
-                (
-                    "resource_record_name".to_string(),
-                    Value::from(format!("_{n}.example.com.")),
-                ),
+                ("resource_record_name".to_string(), Value::from(format!("_{n}.example.com."))),
                 ("resource_record_type".to_string(), Value::from("CNAME")),
-                (
-                    "resource_record_value".to_string(),
-                    Value::from(format!("_{n}.acm-validations.aws.")),
-                ),
+                ("resource_record_value".to_string(), Value::from(format!("_{n}.acm-validations.aws."))),
             ]))
         };
-        out.insert(
-            "domain_validation_options".into(),
-            Value::List(vec![record("a"), record("b")]),
-        );
+        out.insert("domain_validation_options".into(), Value::List(vec![record("a"), record("b")]));
     }
     out
 }
@@ -292,16 +240,8 @@ fn seed_patterns_plan_apply_and_converge() {
     let stack = seed_stack("s3cret-pw", "v1");
     let graph = stack.validate().unwrap();
     // Hidden dependency and reference edges are both in the graph.
-    assert!(
-        graph
-            .dependencies(&addr("us-east-1.service"))
-            .contains(&&addr("us-east-1.https"))
-    );
-    assert!(
-        graph
-            .dependencies(&addr("us-east-1.task"))
-            .contains(&&addr("us-east-1.db"))
-    );
+    assert!(graph.dependencies(&addr("us-east-1.service")).contains(&&addr("us-east-1.https")));
+    assert!(graph.dependencies(&addr("us-east-1.task")).contains(&&addr("us-east-1.db")));
 
     let mut state = empty_state();
     let p = plan(&stack, &state, &PlanOptions::default()).unwrap();
@@ -313,13 +253,7 @@ fn seed_patterns_plan_apply_and_converge() {
     let defs: serde_json::Value =
         serde_json::from_str(task.inputs["container_definitions"].as_str().unwrap()).unwrap();
     let c = &defs[0];
-    assert_eq!(
-        c["image"],
-        format!(
-            "{}/repository_url:v1",
-            state.resources[&addr("eu-west-1.repo")].id
-        )
-    );
+    assert_eq!(c["image"], format!("{}/repository_url:v1", state.resources[&addr("eu-west-1.repo")].id));
     assert_eq!(
         c["environment"][0]["value"],
         format!("{}/endpoint", state.resources[&addr("eu-west-1.db")].id)
@@ -346,29 +280,17 @@ fn seed_patterns_plan_apply_and_converge() {
         Value::SecretHash(_)
     ));
 
-    assert!(
-        plan(&stack, &state, &PlanOptions::default())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(plan(&stack, &state, &PlanOptions::default()).unwrap().is_empty());
 
     // A new image tag replaces the task definitions create-before-destroy and
     // updates the services in place.
     let next = seed_stack("s3cret-pw", "v2");
     let p = plan(&next, &state, &PlanOptions::default()).unwrap();
-    let actions: Vec<(String, &Action)> = p
-        .actionable()
-        .map(|c| (c.address.to_string(), &c.action))
-        .collect();
+    let actions: Vec<(String, &Action)> =
+        p.actionable().map(|c| (c.address.to_string(), &c.action)).collect();
     assert_eq!(actions.len(), 4, "{actions:?}");
-    assert!(matches!(
-        p.change(&addr("us-east-1.task")).unwrap().action,
-        Action::Replace { .. }
-    ));
-    assert_eq!(
-        p.change(&addr("us-east-1.service")).unwrap().action,
-        Action::Update
-    );
+    assert!(matches!(p.change(&addr("us-east-1.task")).unwrap().action, Action::Replace { .. }));
+    assert_eq!(p.change(&addr("us-east-1.service")).unwrap().action, Action::Update);
 
     // A rotated password updates the secret and the cluster, never shown.
     let rotated = seed_stack("n3w-pw", "v1");
@@ -376,12 +298,7 @@ fn seed_patterns_plan_apply_and_converge() {
     let changed: Vec<String> = p.actionable().map(|c| c.address.to_string()).collect();
     assert_eq!(
         changed,
-        [
-            "eu-west-1.db",
-            "eu-west-1.db-secret-version",
-            "us-east-1.db",
-            "us-east-1.db-secret-version"
-        ]
+        ["eu-west-1.db", "eu-west-1.db-secret-version", "us-east-1.db", "us-east-1.db-secret-version"]
     );
     assert!(!p.to_json().unwrap().contains("n3w-pw"));
 }
@@ -399,9 +316,5 @@ fn drift_in_an_ignored_field_is_not_planned() {
         .unwrap()
         .inputs
         .insert("desired_count".into(), 7.into());
-    assert!(
-        plan(&stack, &state, &PlanOptions::default())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(plan(&stack, &state, &PlanOptions::default()).unwrap().is_empty());
 }

@@ -41,9 +41,8 @@ impl Ipv4Cidr {
 impl FromStr for Ipv4Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (addr, prefix) = s
-            .split_once('/')
-            .ok_or_else(|| format!("{s:?} is not a CIDR block (expected a.b.c.d/n)"))?;
+        let (addr, prefix) =
+            s.split_once('/').ok_or_else(|| format!("{s:?} is not a CIDR block (expected a.b.c.d/n)"))?;
         let addr: Ipv4Addr = addr
             .parse()
             .map_err(|_| format!("{s:?} is not a CIDR block: {addr:?} is not an IPv4 address"))?;
@@ -60,10 +59,7 @@ impl FromStr for Ipv4Cidr {
                 Ipv4Addr::from(ip & mask)
             ));
         }
-        Ok(Ipv4Cidr {
-            network: ip,
-            prefix,
-        })
+        Ok(Ipv4Cidr { network: ip, prefix })
     }
 }
 
@@ -86,12 +82,7 @@ mod tests {
         assert!(!vpc.contains(&other));
         assert!(vpc.overlaps(&sub));
         assert!(!sub.overlaps(&other));
-        assert!(
-            "10.1.0.1/16"
-                .parse::<Ipv4Cidr>()
-                .unwrap_err()
-                .contains("host bits")
-        );
+        assert!("10.1.0.1/16".parse::<Ipv4Cidr>().unwrap_err().contains("host bits"));
         assert!("10.1.0.0/33".parse::<Ipv4Cidr>().is_err());
         assert!("nonsense".parse::<Ipv4Cidr>().is_err());
         assert_eq!("0.0.0.0/0".parse::<Ipv4Cidr>().unwrap().last(), u32::MAX);

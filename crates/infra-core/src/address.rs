@@ -57,26 +57,17 @@ impl Address {
 
     /// True when `self` equals `prefix` or lies below it (`a.b` is within `a`).
     pub fn is_within(&self, prefix: &str) -> bool {
-        self.0 == prefix
-            || (self.0.starts_with(prefix) && self.0.as_bytes().get(prefix.len()) == Some(&b'.'))
+        self.0 == prefix || (self.0.starts_with(prefix) && self.0.as_bytes().get(prefix.len()) == Some(&b'.'))
     }
 }
 
 /// Checks one segment of an address or of a scope prefix.
 pub fn validate_segment(whole: &str, segment: &str) -> Result<(), AddressError> {
     if segment.is_empty() {
-        return Err(AddressError::EmptySegment {
-            address: whole.to_owned(),
-        });
+        return Err(AddressError::EmptySegment { address: whole.to_owned() });
     }
-    if let Some(c) = segment
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        return Err(AddressError::InvalidChar {
-            address: whole.to_owned(),
-            ch: c,
-        });
+    if let Some(c) = segment.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+        return Err(AddressError::InvalidChar { address: whole.to_owned(), ch: c });
     }
     Ok(())
 }
@@ -128,14 +119,8 @@ mod tests {
         assert!(Address::parse("us.network.vpc").is_ok());
         assert!(Address::parse("a-b_c").is_ok());
         assert!(matches!(Address::parse(""), Err(AddressError::Empty)));
-        assert!(matches!(
-            Address::parse("a..b"),
-            Err(AddressError::EmptySegment { .. })
-        ));
-        assert!(matches!(
-            Address::parse("a b"),
-            Err(AddressError::InvalidChar { ch: ' ', .. })
-        ));
+        assert!(matches!(Address::parse("a..b"), Err(AddressError::EmptySegment { .. })));
+        assert!(matches!(Address::parse("a b"), Err(AddressError::InvalidChar { ch: ' ', .. })));
     }
 
     #[test]

@@ -17,29 +17,17 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem with one field of one resource.
     pub fn field(address: Address, field: &str, message: impl Into<String>) -> Self {
-        Diagnostic {
-            address: Some(address),
-            field: Some(field.to_owned()),
-            message: message.into(),
-        }
+        Diagnostic { address: Some(address), field: Some(field.to_owned()), message: message.into() }
     }
 
     /// A problem with a resource as a whole.
     pub fn resource(address: Address, message: impl Into<String>) -> Self {
-        Diagnostic {
-            address: Some(address),
-            field: None,
-            message: message.into(),
-        }
+        Diagnostic { address: Some(address), field: None, message: message.into() }
     }
 
     /// A problem with the stack as a whole.
     pub fn stack(message: impl Into<String>) -> Self {
-        Diagnostic {
-            address: None,
-            field: None,
-            message: message.into(),
-        }
+        Diagnostic { address: None, field: None, message: message.into() }
     }
 }
 

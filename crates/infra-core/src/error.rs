@@ -8,9 +8,7 @@ use crate::diagnostics::Diagnostics;
 pub enum AddressError {
     #[error("an address may not be empty")]
     Empty,
-    #[error(
-        "address {address:?} has an empty segment (two dots in a row, or a leading or trailing dot)"
-    )]
+    #[error("address {address:?} has an empty segment (two dots in a row, or a leading or trailing dot)")]
     EmptySegment { address: String },
     #[error("address {address:?} contains {ch:?}; segments use letters, digits, `_` and `-`")]
     InvalidChar { address: String, ch: char },

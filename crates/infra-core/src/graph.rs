@@ -33,13 +33,10 @@ impl GraphError {
                 }
                 Diagnostic::stack(format!("dependency cycle: {}", names.join(" -> ")))
             }
-            GraphError::Dangling { from, to } => Diagnostic::resource(
-                from,
-                format!("depends on {to}, which is not declared in the stack"),
-            ),
-            GraphError::Duplicate { address } => {
-                Diagnostic::resource(address, "is declared more than once")
+            GraphError::Dangling { from, to } => {
+                Diagnostic::resource(from, format!("depends on {to}, which is not declared in the stack"))
             }
+            GraphError::Duplicate { address } => Diagnostic::resource(address, "is declared more than once"),
         }
     }
 }
@@ -65,9 +62,7 @@ impl Graph {
         let mut edges = Vec::new();
         for (address, deps) in nodes {
             if g.index.contains_key(&address) {
-                errors.push(GraphError::Duplicate {
-                    address: address.clone(),
-                });
+                errors.push(GraphError::Duplicate { address: address.clone() });
                 continue;
             }
             let idx = g.graph.add_node(address.clone());
@@ -80,22 +75,14 @@ impl Graph {
                     (Some(&a), Some(&b)) => {
                         g.graph.add_edge(a, b, ());
                     }
-                    _ => errors.push(GraphError::Dangling {
-                        from: from.clone(),
-                        to,
-                    }),
+                    _ => errors.push(GraphError::Dangling { from: from.clone(), to }),
                 }
             }
         }
         for scc in tarjan_scc(&g.graph) {
-            let is_cycle = scc.len() > 1
-                || scc
-                    .first()
-                    .is_some_and(|&n| g.graph.find_edge(n, n).is_some());
+            let is_cycle = scc.len() > 1 || scc.first().is_some_and(|&n| g.graph.find_edge(n, n).is_some());
             if is_cycle {
-                errors.push(GraphError::Cycle {
-                    addresses: g.cycle_order(&scc),
-                });
+                errors.push(GraphError::Cycle { addresses: g.cycle_order(&scc) });
             }
         }
         if errors.is_empty() {
@@ -136,11 +123,8 @@ impl Graph {
                 }
                 None => {
                     // Dead end inside the component: list the rest in order.
-                    let mut rest: Vec<NodeIndex> = members
-                        .iter()
-                        .filter(|n| !seen.contains(n))
-                        .copied()
-                        .collect();
+                    let mut rest: Vec<NodeIndex> =
+                        members.iter().filter(|n| !seen.contains(n)).copied().collect();
                     rest.sort_by(|a, b| self.graph[*a].cmp(&self.graph[*b]));
                     order.extend(rest);
                     break;
@@ -184,11 +168,8 @@ impl Graph {
         let Some(&idx) = self.index.get(address) else {
             return Vec::new();
         };
-        let mut out: Vec<&Address> = self
-            .graph
-            .neighbors_directed(idx, dir)
-            .map(|n| &self.graph[n])
-            .collect();
+        let mut out: Vec<&Address> =
+            self.graph.neighbors_directed(idx, dir).map(|n| &self.graph[n]).collect();
         out.sort();
         out.dedup();
         out
@@ -201,28 +182,21 @@ impl Graph {
             .index
             .values()
             .map(|&n| {
-                let deps: BTreeSet<NodeIndex> = self
-                    .graph
-                    .neighbors_directed(n, Direction::Outgoing)
-                    .collect();
+                let deps: BTreeSet<NodeIndex> =
+                    self.graph.neighbors_directed(n, Direction::Outgoing).collect();
                 (n, deps.len())
             })
             .collect();
-        let mut ready: BTreeSet<&Address> = remaining
-            .iter()
-            .filter(|(_, c)| **c == 0)
-            .map(|(n, _)| &self.graph[*n])
-            .collect();
+        let mut ready: BTreeSet<&Address> =
+            remaining.iter().filter(|(_, c)| **c == 0).map(|(n, _)| &self.graph[*n]).collect();
         let mut out = Vec::with_capacity(self.index.len());
         while let Some(addr) = ready.pop_first() {
             out.push(addr.clone());
             let Some(&idx) = self.index.get(addr) else {
                 continue;
             };
-            let dependents: BTreeSet<NodeIndex> = self
-                .graph
-                .neighbors_directed(idx, Direction::Incoming)
-                .collect();
+            let dependents: BTreeSet<NodeIndex> =
+                self.graph.neighbors_directed(idx, Direction::Incoming).collect();
             for d in dependents {
                 if let Some(c) = remaining.get_mut(&d) {
                     *c = c.saturating_sub(1);
@@ -236,10 +210,7 @@ impl Graph {
     }
 
     /// `targets` and everything they depend on, transitively.
-    pub fn with_dependencies<'a>(
-        &self,
-        targets: impl IntoIterator<Item = &'a Address>,
-    ) -> BTreeSet<Address> {
+    pub fn with_dependencies<'a>(&self, targets: impl IntoIterator<Item = &'a Address>) -> BTreeSet<Address> {
         let mut out = BTreeSet::new();
         let mut stack: Vec<Address> = targets.into_iter().cloned().collect();
         while let Some(a) = stack.pop() {

@@ -66,8 +66,7 @@ impl Options {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.ignore_changes
-            .extend(fields.into_iter().map(Into::into));
+        self.ignore_changes.extend(fields.into_iter().map(Into::into));
         self
     }
 

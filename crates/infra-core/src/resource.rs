@@ -99,18 +99,13 @@ pub struct ValidationContext<'a> {
 impl<'a> ValidationContext<'a> {
     /// A context for one resource.
     pub fn new(address: &'a Address, provider: Option<&'a ProviderConfig>) -> Self {
-        ValidationContext {
-            address,
-            provider,
-            problems: Vec::new(),
-        }
+        ValidationContext { address, provider, problems: Vec::new() }
     }
 
     /// Reports a problem with one field. Every problem is reported, not just
     /// the first.
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.problems
-            .push(Diagnostic::field(self.address.clone(), field, message));
+        self.problems.push(Diagnostic::field(self.address.clone(), field, message));
     }
 
     /// The region of the bound provider, if any.
@@ -156,10 +151,7 @@ pub struct Handle<R: Resource> {
 impl<R: Resource> Handle<R> {
     /// A handle for the resource at `address` (used by `Stack::add`).
     pub fn new(address: Address) -> Self {
-        Handle {
-            outputs: R::Outputs::for_address(address.clone()),
-            address,
-        }
+        Handle { outputs: R::Outputs::for_address(address.clone()), address }
     }
 
     /// The resource's address.

@@ -43,9 +43,7 @@ impl ResourceDecl {
 
     /// The replacement order in force (options, else the type's default).
     pub fn replace_order(&self) -> ReplaceOrder {
-        self.options
-            .replace_order
-            .unwrap_or(self.schema.replace_order)
+        self.options.replace_order.unwrap_or(self.schema.replace_order)
     }
 }
 
@@ -88,9 +86,7 @@ impl Stack {
     pub fn provider(&mut self, config: ProviderConfig) -> ProviderKey {
         let key = config.key.clone();
         if self.providers.contains_key(&key) {
-            self.problems.push(Diagnostic::stack(format!(
-                "provider instance {key} is registered twice"
-            )));
+            self.problems.push(Diagnostic::stack(format!("provider instance {key} is registered twice")));
         }
         if self.default_provider.is_none() {
             self.default_provider = Some(key.clone());
@@ -107,11 +103,7 @@ impl Stack {
     /// The root scope.
     pub fn root(&mut self) -> Scope<'_> {
         let provider = self.default_provider.clone();
-        Scope {
-            stack: self,
-            prefix: Vec::new(),
-            provider,
-        }
+        Scope { stack: self, prefix: Vec::new(), provider }
     }
 
     /// A named scope under the root (addresses get `name.` as a prefix).
@@ -125,12 +117,7 @@ impl Stack {
     }
 
     /// Declares a resource at the root with options; see [`Scope::add_with`].
-    pub fn add_with<R: Resource>(
-        &mut self,
-        name: &str,
-        resource: R,
-        options: Options,
-    ) -> Handle<R> {
+    pub fn add_with<R: Resource>(&mut self, name: &str, resource: R, options: Options) -> Handle<R> {
         self.root().add_with(name, resource, options)
     }
 
@@ -140,9 +127,7 @@ impl Stack {
             Ok(v) => {
                 self.outputs.insert(name.to_owned(), v);
             }
-            Err(e) => self
-                .problems
-                .push(Diagnostic::stack(format!("output {name:?}: {e}"))),
+            Err(e) => self.problems.push(Diagnostic::stack(format!("output {name:?}: {e}"))),
         }
     }
 
@@ -178,9 +163,7 @@ impl Stack {
             for value in decl.inputs.values() {
                 for r in value.references() {
                     if let Some(target) = by_address.get(&r.address)
-                        && !target
-                            .schema
-                            .has_output(r.output.split('.').next().unwrap_or(""))
+                        && !target.schema.has_output(r.output.split('.').next().unwrap_or(""))
                     {
                         problems.push(Diagnostic::resource(
                             decl.address.clone(),
@@ -202,11 +185,7 @@ impl Stack {
                 }
             }
         }
-        let graph = Graph::build(
-            self.resources
-                .iter()
-                .map(|r| (r.address.clone(), r.dependencies())),
-        );
+        let graph = Graph::build(self.resources.iter().map(|r| (r.address.clone(), r.dependencies())));
         let graph = match graph {
             Ok(g) => Some(g),
             Err(errors) => {
@@ -239,11 +218,7 @@ impl<'s> Scope<'s> {
         let mut prefix = self.prefix.clone();
         prefix.push(name.to_owned());
         self.check_segment(name);
-        Scope {
-            stack: self.stack,
-            prefix,
-            provider: self.provider.clone(),
-        }
+        Scope { stack: self.stack, prefix, provider: self.provider.clone() }
     }
 
     fn into_scope(mut self, name: &str) -> Scope<'s> {
@@ -254,23 +229,15 @@ impl<'s> Scope<'s> {
 
     fn check_segment(&mut self, name: &str) {
         if let Err(e) = validate_segment(name, name) {
-            self.stack
-                .problems
-                .push(Diagnostic::stack(format!("invalid scope name: {e}")));
+            self.stack.problems.push(Diagnostic::stack(format!("invalid scope name: {e}")));
         }
     }
 
     /// Reports a problem found by a component (e.g. mismatched list
     /// lengths); [`Stack::validate`] reports it with the rest.
     pub fn error(&mut self, message: impl Into<String>) {
-        let scope = if self.prefix.is_empty() {
-            String::from("(root)")
-        } else {
-            self.prefix.join(".")
-        };
-        self.stack
-            .problems
-            .push(Diagnostic::stack(format!("{scope}: {}", message.into())));
+        let scope = if self.prefix.is_empty() { String::from("(root)") } else { self.prefix.join(".") };
+        self.stack.problems.push(Diagnostic::stack(format!("{scope}: {}", message.into())));
     }
 
     /// The same scope bound to another provider instance.
@@ -286,9 +253,7 @@ impl<'s> Scope<'s> {
 
     /// The provider config of this scope, when bound.
     pub fn provider_config(&self) -> Option<&ProviderConfig> {
-        self.provider
-            .as_ref()
-            .and_then(|k| self.stack.providers.get(k))
+        self.provider.as_ref().and_then(|k| self.stack.providers.get(k))
     }
 
     /// Declares a resource named `name` in this scope and returns its handle.
@@ -300,12 +265,7 @@ impl<'s> Scope<'s> {
     /// fail validation, no provider) are recorded and reported together by
     /// [`Stack::validate`]; the handle is returned regardless so that the
     /// program can keep declaring and every problem is found in one run.
-    pub fn add_with<R: Resource>(
-        &mut self,
-        name: &str,
-        resource: R,
-        options: Options,
-    ) -> Handle<R> {
+    pub fn add_with<R: Resource>(&mut self, name: &str, resource: R, options: Options) -> Handle<R> {
         let address = match Address::join(&self.prefix, name) {
             Ok(a) => a,
             Err(e) => {
@@ -314,9 +274,7 @@ impl<'s> Scope<'s> {
                     raw.push('.');
                 }
                 raw.push_str(name);
-                self.stack
-                    .problems
-                    .push(Diagnostic::stack(format!("invalid resource name: {e}")));
+                self.stack.problems.push(Diagnostic::stack(format!("invalid resource name: {e}")));
                 Address::unchecked(raw)
             }
         };
@@ -348,17 +306,12 @@ impl<'s> Scope<'s> {
         let inputs = match to_value(&resource) {
             Ok(Value::Map(m)) => m,
             Ok(_) => {
-                problems.push(Diagnostic::resource(
-                    address.clone(),
-                    "inputs must serialize as a struct",
-                ));
+                problems.push(Diagnostic::resource(address.clone(), "inputs must serialize as a struct"));
                 Fields::new()
             }
             Err(e) => {
-                problems.push(Diagnostic::resource(
-                    address.clone(),
-                    format!("inputs cannot be serialized: {e}"),
-                ));
+                problems
+                    .push(Diagnostic::resource(address.clone(), format!("inputs cannot be serialized: {e}")));
                 Fields::new()
             }
         };
@@ -366,14 +319,7 @@ impl<'s> Scope<'s> {
             .into_iter()
             .map(|(k, v)| {
                 let secret = R::SCHEMA.is_secret(&k) && !matches!(v, Value::Secret(_));
-                (
-                    k,
-                    if secret {
-                        Value::Secret(Box::new(v))
-                    } else {
-                        v
-                    },
-                )
+                (k, if secret { Value::Secret(Box::new(v)) } else { v })
             })
             .collect();
         for field in &options.ignore_changes {
@@ -381,10 +327,7 @@ impl<'s> Scope<'s> {
                 problems.push(Diagnostic::field(
                     address.clone(),
                     field,
-                    format!(
-                        "ignore_changes names a field that {} does not have",
-                        R::SCHEMA.type_name
-                    ),
+                    format!("ignore_changes names a field that {} does not have", R::SCHEMA.type_name),
                 ));
             }
         }

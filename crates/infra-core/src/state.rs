@@ -59,11 +59,8 @@ impl State {
     /// with the references whose outputs are not recorded yet.
     pub fn resolve_inputs(&self, decl: &ResourceDecl) -> Result<Fields, Vec<Reference>> {
         let mut missing = Vec::new();
-        let lookup = |r: &Reference| {
-            self.resources
-                .get(&r.address)
-                .and_then(|res| output_at(&res.outputs, &r.output))
-        };
+        let lookup =
+            |r: &Reference| self.resources.get(&r.address).and_then(|res| output_at(&res.outputs, &r.output));
         for v in decl.inputs.values() {
             for r in v.references() {
                 if lookup(r).is_none() {
@@ -76,11 +73,7 @@ impl State {
             missing.dedup();
             return Err(missing);
         }
-        Ok(decl
-            .inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.resolve(&lookup)))
-            .collect())
+        Ok(decl.inputs.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect())
     }
 
     /// Records `decl` as existing with cloud ID `id`, the resolved inputs it
@@ -94,10 +87,7 @@ impl State {
         outputs: Fields,
     ) {
         let key = self.secret_key_bytes();
-        let mut inputs: Fields = resolved_inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.seal(&key)))
-            .collect();
+        let mut inputs: Fields = resolved_inputs.iter().map(|(k, v)| (k.clone(), v.seal(&key))).collect();
         // Ignored fields keep the value recorded at create time.
         if let Some(prior) = self.resources.get(&decl.address) {
             for f in &decl.options.ignore_changes {
@@ -115,10 +105,7 @@ impl State {
             decl.address.clone(),
             ResourceState {
                 type_name: decl.schema.type_name.to_owned(),
-                provider: decl
-                    .provider
-                    .clone()
-                    .unwrap_or_else(|| ProviderKey(String::new())),
+                provider: decl.provider.clone().unwrap_or_else(|| ProviderKey(String::new())),
                 region: region.to_owned(),
                 id: id.into(),
                 inputs,
@@ -132,11 +119,7 @@ impl State {
 
     /// Resources that depend on `address` according to the state.
     pub fn dependents_of(&self, address: &Address) -> Vec<&Address> {
-        self.resources
-            .iter()
-            .filter(|(_, r)| r.dependencies.contains(address))
-            .map(|(a, _)| a)
-            .collect()
+        self.resources.iter().filter(|(_, r)| r.dependencies.contains(address)).map(|(a, _)| a).collect()
     }
 }
 

@@ -78,13 +78,7 @@ pub struct Output<T> {
 impl<T> Output<T> {
     /// An output of the resource at `address` (used by generated code).
     pub fn new(address: Address, output: &str) -> Self {
-        Output {
-            reference: Reference {
-                address,
-                output: output.to_owned(),
-            },
-            _type: PhantomData,
-        }
+        Output { reference: Reference { address, output: output.to_owned() }, _type: PhantomData }
     }
 
     /// The reference this output stands for.
@@ -107,21 +101,13 @@ impl<T: Identifier> Output<T> {
 
 impl<T> Clone for Output<T> {
     fn clone(&self) -> Self {
-        Output {
-            reference: self.reference.clone(),
-            _type: PhantomData,
-        }
+        Output { reference: self.reference.clone(), _type: PhantomData }
     }
 }
 
 impl<T> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Output<{}>({})",
-            std::any::type_name::<T>(),
-            self.reference
-        )
+        write!(f, "Output<{}>({})", std::any::type_name::<T>(), self.reference)
     }
 }
 
@@ -248,9 +234,7 @@ impl<T: Serialize> Serialize for Sensitive<T> {
         if crate::value::ser_names::in_value_serializer() {
             s.serialize_newtype_struct(crate::value::ser_names::SECRET, &self.0)
         } else {
-            Err(serde::ser::Error::custom(
-                "refusing to serialize a secret outside the engine",
-            ))
+            Err(serde::ser::Error::custom("refusing to serialize a secret outside the engine"))
         }
     }
 }
@@ -275,9 +259,7 @@ pub struct Template {
 impl Template {
     /// A template from its parts.
     pub fn new(parts: Vec<TemplatePart>) -> Self {
-        Template {
-            parts: parts.into_iter().map(|p| p.0).collect(),
-        }
+        Template { parts: parts.into_iter().map(|p| p.0).collect() }
     }
 
     /// The template as an unresolved [`Value::Template`].

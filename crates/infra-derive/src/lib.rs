@@ -173,9 +173,9 @@ fn parse_field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
             } else if meta.path.is_ident("reference") {
                 out.reference = true;
             } else {
-                return Err(meta.error(
-                    "unknown field attribute; expected one of: force_new, secret, reference",
-                ));
+                return Err(
+                    meta.error("unknown field attribute; expected one of: force_new, secret, reference")
+                );
             }
             Ok(())
         })?;
@@ -208,8 +208,7 @@ fn serde_name(field: &syn::Field, ident: &Ident) -> Option<String> {
 
 fn mentions_reference(ty: &Type) -> bool {
     let text = quote!(#ty).to_string();
-    text.split(|c: char| !c.is_alphanumeric() && c != '_')
-        .any(|tok| tok == "Input" || tok == "Output")
+    text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|tok| tok == "Input" || tok == "Output")
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
@@ -237,10 +236,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         ));
     }
     let attrs = parse_type_attrs(input)?;
-    let krate: Path = attrs
-        .krate
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(::infra_core));
+    let krate: Path = attrs.krate.clone().unwrap_or_else(|| syn::parse_quote!(::infra_core));
 
     let mut field_specs = Vec::new();
     let mut errors: Option<Error> = None;
@@ -278,11 +274,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let ident = &input.ident;
     let vis = &input.vis;
     let outputs_ident = format_ident!("{}Outputs", ident);
-    let type_name = attrs
-        .type_name
-        .as_ref()
-        .map(LitStr::value)
-        .unwrap_or_default();
+    let type_name = attrs.type_name.as_ref().map(LitStr::value).unwrap_or_default();
     let output_specs = attrs.outputs.iter().map(|o| {
         let name = o.name.to_string();
         let ty = &o.ty;

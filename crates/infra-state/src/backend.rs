@@ -131,12 +131,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Takes the stack's lock for `operation`, waiting up to `timeout`
     /// (polling) while someone else holds it. On timeout gives
     /// [`Error::Locked`] naming the holder. A zero timeout tries once.
-    async fn lock(
-        &self,
-        stack: &str,
-        operation: &str,
-        timeout: Duration,
-    ) -> Result<Box<dyn Lock>, Error>;
+    async fn lock(&self, stack: &str, operation: &str, timeout: Duration) -> Result<Box<dyn Lock>, Error>;
 
     /// The stack's stored state and its version, or `None` when the stack
     /// has no state. Older formats are upgraded in memory; a format newer
@@ -195,25 +190,15 @@ pub const MAX_STACK_NAME_LEN: usize = 128;
 /// `-` or `_`. Such a name is safe as a file name and an object-key part
 /// (it can never escape the backend's directory or prefix).
 pub fn validate_stack_name(name: &str) -> Result<(), Error> {
-    let invalid = |reason: String| {
-        Err(Error::InvalidStackName {
-            name: name.to_owned(),
-            reason,
-        })
-    };
+    let invalid = |reason: String| Err(Error::InvalidStackName { name: name.to_owned(), reason });
     if name.is_empty() {
         return invalid("it is empty".to_owned());
     }
     if name.len() > MAX_STACK_NAME_LEN {
         return invalid(format!("it is longer than {MAX_STACK_NAME_LEN} characters"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-    {
-        return invalid(format!(
-            "{c:?} is not allowed (use letters, digits, '-' and '_')"
-        ));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
+        return invalid(format!("{c:?} is not allowed (use letters, digits, '-' and '_')"));
     }
     Ok(())
 }
@@ -228,19 +213,14 @@ pub fn new_state() -> Result<State, Error> {
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| Error::Random {
-        reason: e.to_string(),
-    })?;
+    getrandom::fill(&mut buf).map_err(|e| Error::Random { reason: e.to_string() })?;
     Ok(buf)
 }
 
 /// A random (version 4) UUID, as lowercase hyphenated text.
 pub(crate) fn random_uuid() -> Result<String, Error> {
     let bytes: [u8; 16] = random_bytes()?;
-    Ok(uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string())
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string())
 }
 
 fn current_user() -> String {
@@ -271,13 +251,7 @@ mod tests {
     #[test]
     fn stack_names_cannot_escape() {
         for bad in ["", "../x", "a/b", "a.b", "a b", "é", &"x".repeat(129)] {
-            assert!(
-                matches!(
-                    validate_stack_name(bad),
-                    Err(Error::InvalidStackName { .. })
-                ),
-                "{bad:?}"
-            );
+            assert!(matches!(validate_stack_name(bad), Err(Error::InvalidStackName { .. })), "{bad:?}");
         }
         for good in ["prod", "us-east_1", "A9"] {
             assert!(validate_stack_name(good).is_ok(), "{good}");
@@ -288,13 +262,7 @@ mod tests {
     fn lock_info_display_names_the_holder() {
         let info = LockInfo::new("prod", "apply").unwrap();
         let text = info.to_string();
-        for part in [
-            &info.who,
-            &info.host,
-            &info.pid.to_string(),
-            "apply",
-            &info.created,
-        ] {
+        for part in [&info.who, &info.host, &info.pid.to_string(), "apply", &info.created] {
             assert!(text.contains(part), "{text} lacks {part}");
         }
     }

@@ -47,18 +47,12 @@ pub struct Fixture {
 impl Fixture {
     /// A fixture that needs nothing kept alive.
     pub fn new(backend: impl Backend + 'static) -> Self {
-        Fixture {
-            backend: Box::new(backend),
-            _guard: None,
-        }
+        Fixture { backend: Box::new(backend), _guard: None }
     }
 
     /// A fixture that keeps `guard` alive as long as the backend.
     pub fn with_guard(backend: impl Backend + 'static, guard: impl Any + Send) -> Self {
-        Fixture {
-            backend: Box::new(backend),
-            _guard: Some(Box::new(guard)),
-        }
+        Fixture { backend: Box::new(backend), _guard: Some(Box::new(guard)) }
     }
 
     /// The backend under test.
@@ -69,9 +63,7 @@ impl Fixture {
 
 impl fmt::Debug for Fixture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fixture")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("Fixture").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -130,10 +122,7 @@ pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
         inputs: BTreeMap::from([
             ("cidr_block".into(), Value::from("10.1.0.0/16")),
             ("enable_dns_support".into(), Value::from(true)),
-            (
-                "tags".into(),
-                Value::Map(BTreeMap::from([("Name".into(), Value::from(marker))])),
-            ),
+            ("tags".into(), Value::Map(BTreeMap::from([("Name".into(), Value::from(marker))]))),
         ]),
         outputs: BTreeMap::from([
             ("id".into(), Value::from("vpc-0a1b2c3d4e5f60718")),
@@ -151,10 +140,7 @@ pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
         inputs: BTreeMap::from([
             ("vpc_id".into(), Value::from("vpc-0a1b2c3d4e5f60718")),
             ("cidr_block".into(), Value::from("10.1.1.0/24")),
-            (
-                "password".into(),
-                Value::SecretHash(format!("hmac-sha256:{:064x}", serial)),
-            ),
+            ("password".into(), Value::SecretHash(format!("hmac-sha256:{:064x}", serial))),
             ("count".into(), Value::from(3)),
         ]),
         outputs: BTreeMap::from([("id".into(), Value::from("subnet-0123456789abcdef0"))]),
@@ -211,10 +197,7 @@ struct StaleLock {
 
 impl StaleLock {
     fn copy(lock: &dyn Lock) -> Self {
-        StaleLock {
-            info: lock.info().clone(),
-            token: lock.fencing_token(),
-        }
+        StaleLock { info: lock.info().clone(), token: lock.fencing_token() }
     }
 }
 
@@ -263,11 +246,7 @@ pub async fn stale_expected_version_is_refused_and_nothing_written(backend: &dyn
 
     let three = sample_state(&base, 3, "three");
     match backend.write(&*l, &three, Some(&v1)).await {
-        Err(Error::Conflict {
-            stack,
-            expected,
-            found,
-        }) => {
+        Err(Error::Conflict { stack, expected, found }) => {
             assert_eq!(stack, "prod");
             assert_eq!(expected, Some(v1.clone()));
             assert_eq!(found, Some(v2.clone()));
@@ -275,9 +254,7 @@ pub async fn stale_expected_version_is_refused_and_nothing_written(backend: &dyn
         other => panic!("stale expected version: wanted Conflict, got {other:?}"),
     }
     match backend.write(&*l, &three, None).await {
-        Err(Error::Conflict {
-            expected, found, ..
-        }) => {
+        Err(Error::Conflict { expected, found, .. }) => {
             assert_eq!(expected, None);
             assert_eq!(found, Some(v2.clone()));
         }
@@ -296,11 +273,7 @@ pub async fn other_lineage_is_refused(backend: &dyn Backend) {
     let v1 = write(backend, &*l, &ours, None).await;
     let theirs = sample_state(&fresh(), 2, "theirs");
     match backend.write(&*l, &theirs, Some(&v1)).await {
-        Err(Error::LineageMismatch {
-            stack,
-            stored,
-            given,
-        }) => {
+        Err(Error::LineageMismatch { stack, stored, given }) => {
             assert_eq!(stack, "prod");
             assert_eq!(stored, ours.lineage);
             assert_eq!(given, theirs.lineage);
@@ -322,15 +295,8 @@ pub async fn serial_may_repeat_but_never_go_backwards(backend: &dyn Backend) {
     assert_eq!(v5b.serial, 5);
     assert_ne!(v5b, v5, "different content must give a different version");
 
-    match backend
-        .write(&*l, &sample_state(&base, 4, "c"), Some(&v5b))
-        .await
-    {
-        Err(Error::SerialRegression {
-            stack,
-            stored,
-            attempted,
-        }) => {
+    match backend.write(&*l, &sample_state(&base, 4, "c"), Some(&v5b)).await {
+        Err(Error::SerialRegression { stack, stored, attempted }) => {
             assert_eq!(stack, "prod");
             assert_eq!((stored, attempted), (5, 4));
         }
@@ -377,10 +343,7 @@ pub async fn write_with_released_or_superseded_lock_is_refused(backend: &dyn Bac
 /// timeout and fails with `Locked` naming the holder; other stacks lock
 /// freely.
 pub async fn second_lock_times_out_naming_holder_while_other_stacks_lock(backend: &dyn Backend) {
-    let held = backend
-        .lock("prod", "apply", SHORT_TIMEOUT)
-        .await
-        .expect("first lock");
+    let held = backend.lock("prod", "apply", SHORT_TIMEOUT).await.expect("first lock");
     assert_eq!(held.info().stack, "prod");
     assert_eq!(held.info().operation, "apply");
     assert_eq!(held.info().pid, std::process::id());
@@ -392,11 +355,7 @@ pub async fn second_lock_times_out_naming_holder_while_other_stacks_lock(backend
             assert_eq!(holder.id, held.info().id);
             assert_eq!(holder.operation, "apply");
             assert_eq!(holder.pid, std::process::id());
-            let message = Error::Locked {
-                stack: stack.clone(),
-                holder: holder.clone(),
-            }
-            .to_string();
+            let message = Error::Locked { stack: stack.clone(), holder: holder.clone() }.to_string();
             assert!(message.contains("apply"), "{message}");
             assert!(message.contains(&holder.pid.to_string()), "{message}");
         }
@@ -420,10 +379,7 @@ pub async fn second_lock_times_out_naming_holder_while_other_stacks_lock(backend
 pub async fn release_allows_relocking(backend: &dyn Backend) {
     let first = lock(backend, "prod").await;
     release(first).await;
-    let second = backend
-        .lock("prod", "refresh", Duration::ZERO)
-        .await
-        .expect("relock after release");
+    let second = backend.lock("prod", "refresh", Duration::ZERO).await.expect("relock after release");
     assert_eq!(second.info().operation, "refresh");
     release(second).await;
 }
@@ -451,11 +407,7 @@ pub async fn force_unlock_with_wrong_id_is_refused(backend: &dyn Backend) {
     }
     let held = lock(backend, "prod").await;
     match backend.force_unlock("prod", "no-such-lock").await {
-        Err(Error::WrongLockId {
-            stack,
-            given,
-            holder,
-        }) => {
+        Err(Error::WrongLockId { stack, given, holder }) => {
             assert_eq!(stack, "prod");
             assert_eq!(given, "no-such-lock");
             assert_eq!(holder.id, held.info().id);
@@ -463,10 +415,7 @@ pub async fn force_unlock_with_wrong_id_is_refused(backend: &dyn Backend) {
         other => panic!("wanted WrongLockId, got {other:?}"),
     }
     assert!(
-        matches!(
-            backend.lock("prod", "apply", Duration::ZERO).await,
-            Err(Error::Locked { .. })
-        ),
+        matches!(backend.lock("prod", "apply", Duration::ZERO).await, Err(Error::Locked { .. })),
         "the lock must still be held"
     );
     release(held).await;
@@ -478,9 +427,8 @@ pub async fn history_lists_earlier_versions_and_read_version_returns_them(backen
     assert!(backend.history("prod").await.expect("history").is_empty());
     let l = lock(backend, "prod").await;
     let base = fresh();
-    let states: Vec<State> = (1..=3)
-        .map(|serial| sample_state(&base, serial, &format!("v{serial}")))
-        .collect();
+    let states: Vec<State> =
+        (1..=3).map(|serial| sample_state(&base, serial, &format!("v{serial}"))).collect();
     let mut version = None;
     for s in &states {
         version = Some(write(backend, &*l, s, version.as_ref()).await);
@@ -493,10 +441,7 @@ pub async fn history_lists_earlier_versions_and_read_version_returns_them(backen
     for (entry, expected) in history.iter().zip([&states[1], &states[0]]) {
         assert!(entry.size > 0);
         assert!(!entry.written_at.is_empty());
-        let old = backend
-            .read_version("prod", &entry.version_id)
-            .await
-            .expect("read_version");
+        let old = backend.read_version("prod", &entry.version_id).await.expect("read_version");
         assert_eq!(&old, expected);
     }
     match backend.read_version("prod", "no-such-version").await {
@@ -518,10 +463,7 @@ pub async fn list_stacks_lists_written_stacks(backend: &dyn Backend) {
         release(l).await;
     }
     let only_locked = lock(backend, "gamma").await;
-    assert_eq!(
-        backend.list_stacks().await.expect("list"),
-        vec!["alpha".to_owned(), "beta".to_owned()]
-    );
+    assert_eq!(backend.list_stacks().await.expect("list"), vec!["alpha".to_owned(), "beta".to_owned()]);
     release(only_locked).await;
 }
 
@@ -551,19 +493,10 @@ pub async fn stacks_are_isolated(backend: &dyn Backend) {
 pub async fn invalid_stack_names_are_refused(backend: &dyn Backend) {
     for bad in ["../escape", "a/b", "", "with space"] {
         let invalid = |r: Result<(), Error>| matches!(r, Err(Error::InvalidStackName { .. }));
-        assert!(
-            invalid(backend.lock(bad, "apply", Duration::ZERO).await.map(drop)),
-            "lock {bad:?}"
-        );
+        assert!(invalid(backend.lock(bad, "apply", Duration::ZERO).await.map(drop)), "lock {bad:?}");
         assert!(invalid(backend.read(bad).await.map(drop)), "read {bad:?}");
-        assert!(
-            invalid(backend.history(bad).await.map(drop)),
-            "history {bad:?}"
-        );
-        assert!(
-            invalid(backend.force_unlock(bad, "x").await),
-            "force_unlock {bad:?}"
-        );
+        assert!(invalid(backend.history(bad).await.map(drop)), "history {bad:?}");
+        assert!(invalid(backend.force_unlock(bad, "x").await), "force_unlock {bad:?}");
     }
     assert!(backend.list_stacks().await.expect("list").is_empty());
 }

@@ -104,9 +104,7 @@ pub enum Error {
     },
 
     /// `force_unlock` was given an ID that is not the current lock's.
-    #[error(
-        "refusing to unlock stack {stack:?}: lock id {given} does not match the current lock ({holder})"
-    )]
+    #[error("refusing to unlock stack {stack:?}: lock id {given} does not match the current lock ({holder})")]
     WrongLockId {
         /// The stack.
         stack: String,
@@ -211,15 +209,7 @@ fn describe_version(v: Option<&StateVersion>) -> String {
 
 impl Error {
     /// Builds an [`Error::Io`].
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
     }
 }

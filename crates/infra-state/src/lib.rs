@@ -20,8 +20,7 @@ pub mod format;
 pub mod local;
 
 pub use backend::{
-    Backend, HistoryEntry, Lock, LockInfo, MAX_STACK_NAME_LEN, StateVersion, new_state,
-    validate_stack_name,
+    Backend, HistoryEntry, Lock, LockInfo, MAX_STACK_NAME_LEN, StateVersion, new_state, validate_stack_name,
 };
 pub use error::Error;
 pub use format::{CURRENT_FORMAT_VERSION, decode, digest, encode};

@@ -68,10 +68,7 @@ impl LocalBackend {
     /// lock or write; reading a directory that does not exist finds no
     /// stacks.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        LocalBackend {
-            dir: dir.into(),
-            history_limit: DEFAULT_HISTORY_LIMIT,
-        }
+        LocalBackend { dir: dir.into(), history_limit: DEFAULT_HISTORY_LIMIT }
     }
 
     /// Keeps the newest `limit` earlier versions of each stack (default
@@ -115,10 +112,7 @@ impl LocalBackend {
         let this = self.clone();
         tokio::task::spawn_blocking(move || f(this))
             .await
-            .map_err(|e| Error::Task {
-                what: what.to_owned(),
-                reason: e.to_string(),
-            })?
+            .map_err(|e| Error::Task { what: what.to_owned(), reason: e.to_string() })?
     }
 
     // ---- locking -------------------------------------------------------
@@ -126,8 +120,7 @@ impl LocalBackend {
     /// One attempt to take the lock; `None` when someone else holds it.
     fn try_acquire(&self, info: LockInfo) -> Result<Option<LocalLock>, Error> {
         let path = self.lock_path(&info.stack)?;
-        fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::io("create state directory", &self.dir, e))?;
+        fs::create_dir_all(&self.dir).map_err(|e| Error::io("create state directory", &self.dir, e))?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -154,24 +147,17 @@ impl LocalBackend {
                 return Err(e);
             }
         };
-        Ok(Some(LocalLock {
-            info,
-            token,
-            path,
-            file: Some(file),
-        }))
+        Ok(Some(LocalLock { info, token, path, file: Some(file) }))
     }
 
     /// Increments and returns the stack's fencing counter. Called only while
     /// holding the stack's lock, so increments never race.
     fn bump_fence(&self, stack: &str) -> Result<u64, Error> {
         let path = self.fence_path(stack);
-        let next = read_fence(&path)?
-            .checked_add(1)
-            .ok_or_else(|| Error::Corrupt {
-                location: path.display().to_string(),
-                reason: "fencing counter overflowed".to_owned(),
-            })?;
+        let next = read_fence(&path)?.checked_add(1).ok_or_else(|| Error::Corrupt {
+            location: path.display().to_string(),
+            reason: "fencing counter overflowed".to_owned(),
+        })?;
         write_atomic(&path, format!("{next}\n").as_bytes(), || Ok(()))?;
         Ok(next)
     }
@@ -204,9 +190,7 @@ impl LocalBackend {
         let path = self.lock_path(stack)?;
         let recorded = read_lock_info(&path).map_err(|e| lock_file_error(&path, e))?;
         let Some(recorded) = recorded else {
-            return Err(Error::NotLocked {
-                stack: stack.clone(),
-            });
+            return Err(Error::NotLocked { stack: stack.clone() });
         };
         if recorded.id != lock.info().id {
             return Err(Error::LockLost {
@@ -220,10 +204,7 @@ impl LocalBackend {
             return Err(Error::LockLost {
                 stack: stack.clone(),
                 lock_id: lock.info().id.clone(),
-                reason: format!(
-                    "its fencing token {} is stale (latest is {latest})",
-                    lock.fencing_token()
-                ),
+                reason: format!("its fencing token {} is stale (latest is {latest})", lock.fencing_token()),
             });
         }
         Ok(())
@@ -231,9 +212,7 @@ impl LocalBackend {
 
     fn force_unlock_sync(&self, stack: &str, lock_id: &str) -> Result<(), Error> {
         let path = self.lock_path(stack)?;
-        let not_locked = || Error::NotLocked {
-            stack: stack.to_owned(),
-        };
+        let not_locked = || Error::NotLocked { stack: stack.to_owned() };
         let check_id = |info: Option<LockInfo>| match info {
             None => Err(not_locked()),
             Some(holder) if holder.id != lock_id => Err(Error::WrongLockId {
@@ -283,10 +262,7 @@ impl LocalBackend {
             return Ok(None);
         };
         let state = format::decode_from(&bytes, &path.display().to_string())?;
-        let version = StateVersion {
-            serial: state.serial,
-            digest: format::digest(&bytes),
-        };
+        let version = StateVersion { serial: state.serial, digest: format::digest(&bytes) };
         Ok(Some((state, version)))
     }
 
@@ -325,10 +301,7 @@ impl LocalBackend {
             }
         }
         let bytes = format::encode(state)?;
-        let version = StateVersion {
-            serial: state.serial,
-            digest: format::digest(&bytes),
-        };
+        let version = StateVersion { serial: state.serial, digest: format::digest(&bytes) };
         if found == Some(&version) {
             // Identical content: nothing to write, nothing to keep.
             return Ok(version);
@@ -355,10 +328,7 @@ impl LocalBackend {
     fn archive(&self, stack: &str, current: &Path, serial: u64) -> Result<(), Error> {
         let dir = self.history_dir(stack);
         fs::create_dir_all(&dir).map_err(|e| Error::io("create history directory", &dir, e))?;
-        let seq = self
-            .history_files(stack)?
-            .first()
-            .map_or(1, |(id, _)| id.seq.saturating_add(1));
+        let seq = self.history_files(stack)?.first().map_or(1, |(id, _)| id.seq.saturating_add(1));
         let target = dir.join(VersionId { seq, serial }.file_name());
         if fs::hard_link(current, &target).is_err() {
             let written = fs::metadata(current)
@@ -379,11 +349,7 @@ impl LocalBackend {
 
     /// Deletes all but the newest `history_limit` earlier versions.
     fn prune_history(&self, stack: &str) -> Result<(), Error> {
-        for (_, path) in self
-            .history_files(stack)?
-            .into_iter()
-            .skip(self.history_limit)
-        {
+        for (_, path) in self.history_files(stack)?.into_iter().skip(self.history_limit) {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -405,10 +371,8 @@ impl LocalBackend {
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("list history directory", &dir, e))?;
             let name = entry.file_name();
-            let Some(id) = name
-                .to_str()
-                .and_then(|n| n.strip_suffix(STATE_SUFFIX))
-                .and_then(VersionId::parse)
+            let Some(id) =
+                name.to_str().and_then(|n| n.strip_suffix(STATE_SUFFIX)).and_then(VersionId::parse)
             else {
                 continue;
             };
@@ -428,9 +392,7 @@ impl LocalBackend {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read metadata of", &path, e)),
             };
-            let written = meta
-                .modified()
-                .map_err(|e| Error::io("read modification time of", &path, e))?;
+            let written = meta.modified().map_err(|e| Error::io("read modification time of", &path, e))?;
             out.push(HistoryEntry {
                 version_id: id.to_string(),
                 serial: id.serial,
@@ -443,10 +405,8 @@ impl LocalBackend {
 
     fn read_version_sync(&self, stack: &str, version_id: &str) -> Result<State, Error> {
         validate_stack_name(stack)?;
-        let not_found = || Error::VersionNotFound {
-            stack: stack.to_owned(),
-            version_id: version_id.to_owned(),
-        };
+        let not_found =
+            || Error::VersionNotFound { stack: stack.to_owned(), version_id: version_id.to_owned() };
         let id = VersionId::parse(version_id).ok_or_else(not_found)?;
         let path = self.history_dir(stack).join(id.file_name());
         let bytes = match fs::read(&path) {
@@ -484,33 +444,20 @@ impl Backend for LocalBackend {
         format!("local directory {}", self.dir.display())
     }
 
-    async fn lock(
-        &self,
-        stack: &str,
-        operation: &str,
-        timeout: Duration,
-    ) -> Result<Box<dyn Lock>, Error> {
+    async fn lock(&self, stack: &str, operation: &str, timeout: Duration) -> Result<Box<dyn Lock>, Error> {
         validate_stack_name(stack)?;
         let info = LockInfo::new(stack, operation)?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let attempt = info.clone();
-            if let Some(lock) = self
-                .blocking("locking", move |b| b.try_acquire(attempt))
-                .await?
-            {
+            if let Some(lock) = self.blocking("locking", move |b| b.try_acquire(attempt)).await? {
                 return Ok(Box::new(lock));
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 let name = stack.to_owned();
-                let holder = self
-                    .blocking("reading lock holder", move |b| b.current_holder(&name))
-                    .await?;
-                return Err(Error::Locked {
-                    stack: stack.to_owned(),
-                    holder: Box::new(holder),
-                });
+                let holder = self.blocking("reading lock holder", move |b| b.current_holder(&name)).await?;
+                return Err(Error::Locked { stack: stack.to_owned(), holder: Box::new(holder) });
             }
             tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
         }
@@ -518,8 +465,7 @@ impl Backend for LocalBackend {
 
     async fn read(&self, stack: &str) -> Result<Option<(State, StateVersion)>, Error> {
         let stack = stack.to_owned();
-        self.blocking("reading state", move |b| b.read_sync(&stack))
-            .await
+        self.blocking("reading state", move |b| b.read_sync(&stack)).await
     }
 
     async fn write(
@@ -530,45 +476,31 @@ impl Backend for LocalBackend {
     ) -> Result<StateVersion, Error> {
         // The lock handle cannot move to another thread, so copy what the
         // checks need into a stand-in.
-        let handle = LockRecord {
-            info: lock.info().clone(),
-            token: lock.fencing_token(),
-        };
+        let handle = LockRecord { info: lock.info().clone(), token: lock.fencing_token() };
         let state = state.clone();
         let expected = expected.cloned();
-        self.blocking("writing state", move |b| {
-            b.write_sync(&handle, &state, expected.as_ref())
-        })
-        .await
+        self.blocking("writing state", move |b| b.write_sync(&handle, &state, expected.as_ref())).await
     }
 
     async fn force_unlock(&self, stack: &str, lock_id: &str) -> Result<(), Error> {
         let stack = stack.to_owned();
         let lock_id = lock_id.to_owned();
-        self.blocking("force-unlocking", move |b| {
-            b.force_unlock_sync(&stack, &lock_id)
-        })
-        .await
+        self.blocking("force-unlocking", move |b| b.force_unlock_sync(&stack, &lock_id)).await
     }
 
     async fn history(&self, stack: &str) -> Result<Vec<HistoryEntry>, Error> {
         let stack = stack.to_owned();
-        self.blocking("listing history", move |b| b.history_sync(&stack))
-            .await
+        self.blocking("listing history", move |b| b.history_sync(&stack)).await
     }
 
     async fn read_version(&self, stack: &str, version_id: &str) -> Result<State, Error> {
         let stack = stack.to_owned();
         let version_id = version_id.to_owned();
-        self.blocking("reading state version", move |b| {
-            b.read_version_sync(&stack, &version_id)
-        })
-        .await
+        self.blocking("reading state version", move |b| b.read_version_sync(&stack, &version_id)).await
     }
 
     async fn list_stacks(&self) -> Result<Vec<String>, Error> {
-        self.blocking("listing stacks", |b| b.list_stacks_sync())
-            .await
+        self.blocking("listing stacks", |b| b.list_stacks_sync()).await
     }
 }
 
@@ -592,10 +524,7 @@ impl Lock for LocalLock {
             file.unlock().map_err(|e| Error::io("unlock", &path, e))
         })
         .await
-        .map_err(|e| Error::Task {
-            what: "releasing lock".to_owned(),
-            reason: e.to_string(),
-        })?
+        .map_err(|e| Error::Task { what: "releasing lock".to_owned(), reason: e.to_string() })?
     }
 }
 
@@ -646,10 +575,7 @@ impl VersionId {
         if !digits(seq) || !digits(serial) {
             return None;
         }
-        Some(VersionId {
-            seq: seq.parse().ok()?,
-            serial: serial.parse().ok()?,
-        })
+        Some(VersionId { seq: seq.parse().ok()?, serial: serial.parse().ok()? })
     }
 
     fn file_name(&self) -> String {
@@ -691,17 +617,12 @@ fn read_lock_info(path: &Path) -> io::Result<Option<LockInfo>> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    serde_json::from_str(&text).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 fn lock_file_error(path: &Path, e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::InvalidData {
-        Error::Corrupt {
-            location: path.display().to_string(),
-            reason: e.to_string(),
-        }
+        Error::Corrupt { location: path.display().to_string(), reason: e.to_string() }
     } else {
         Error::io("read lock file", path, e)
     }
@@ -729,15 +650,9 @@ fn write_atomic(
 ) -> Result<(), Error> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp =
+        dir.join(format!(".{name}.{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -762,9 +677,7 @@ fn write_atomic(
 fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("flush directory", dir, e))?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("flush directory", dir, e))?;
     }
     #[cfg(not(unix))]
     let _ = dir;

@@ -24,11 +24,8 @@ fn json(rel: &str) -> Json {
 }
 
 /// Files in the current format, which must be canonical encoder output.
-const CURRENT_FILES: &[&str] = &[
-    "samples/v2-basic.json",
-    "samples/v2-pending.json",
-    "upgrade/v1-basic.v2.json",
-];
+const CURRENT_FILES: &[&str] =
+    &["samples/v2-basic.json", "samples/v2-pending.json", "upgrade/v1-basic.v2.json"];
 
 #[test]
 fn current_format_samples_round_trip_byte_for_byte() {
@@ -82,9 +79,7 @@ fn newer_format_is_refused_naming_the_version() {
     file["format_version"] = Json::from(99);
     let err = decode(file.to_string().as_bytes()).unwrap_err();
     match &err {
-        Error::UnsupportedFormat {
-            found, supported, ..
-        } => {
+        Error::UnsupportedFormat { found, supported, .. } => {
             assert_eq!(*found, 99);
             assert_eq!(*supported, CURRENT_FORMAT_VERSION);
         }
@@ -96,10 +91,7 @@ fn newer_format_is_refused_naming_the_version() {
 
     // A newer file is refused on its version alone, whatever else it holds.
     let alien = br#"{"resources": 42, "format_version": 3, "extra": [1, 2]}"#;
-    assert!(matches!(
-        decode(alien),
-        Err(Error::UnsupportedFormat { found: 3, .. })
-    ));
+    assert!(matches!(decode(alien), Err(Error::UnsupportedFormat { found: 3, .. })));
 }
 
 #[test]
@@ -107,10 +99,7 @@ fn truncated_or_garbled_files_are_corrupt() {
     let bytes = read("samples/v2-pending.json");
     for cut in [bytes.len() - 3, bytes.len() / 2, 20, 1] {
         let err = decode(&bytes[..cut]).unwrap_err();
-        assert!(
-            matches!(err, Error::Corrupt { .. }),
-            "cut at {cut}: wanted Corrupt, got {err:?}"
-        );
+        assert!(matches!(err, Error::Corrupt { .. }), "cut at {cut}: wanted Corrupt, got {err:?}");
     }
     let mut wrong_type = json("samples/v2-basic.json");
     wrong_type["serial"] = Json::from("twelve");
@@ -159,27 +148,14 @@ fn plaintext_secret_refuses_to_encode() {
 #[test]
 fn samples_show_what_the_readme_promises() {
     let pending = decode(&read("samples/v2-pending.json")).unwrap();
-    assert!(
-        pending
-            .pending
-            .iter()
-            .any(|p| p.kind == OperationKind::Create && p.physical_id.is_none())
-    );
+    assert!(pending.pending.iter().any(|p| p.kind == OperationKind::Create && p.physical_id.is_none()));
     for rel in CURRENT_FILES {
         let state = decode(&read(rel)).unwrap();
-        let regions: std::collections::BTreeSet<&str> = state
-            .resources
-            .values()
-            .map(|r| r.region.as_str())
-            .collect();
-        assert!(
-            regions.contains("us-east-1") && regions.contains("eu-west-1"),
-            "{rel}"
-        );
+        let regions: std::collections::BTreeSet<&str> =
+            state.resources.values().map(|r| r.region.as_str()).collect();
+        assert!(regions.contains("us-east-1") && regions.contains("eu-west-1"), "{rel}");
         let has_secret_hash = state.resources.values().any(|r| {
-            r.inputs
-                .values()
-                .any(|v| matches!(v, Value::SecretHash(h) if h.starts_with("hmac-sha256:")))
+            r.inputs.values().any(|v| matches!(v, Value::SecretHash(h) if h.starts_with("hmac-sha256:")))
         });
         assert!(has_secret_hash, "{rel}");
         // A reference-derived input: a subnet's vpc_id is its VPC's id output
@@ -187,8 +163,7 @@ fn samples_show_what_the_readme_promises() {
         let derived = state.resources.values().any(|r| {
             r.dependencies.iter().any(|d| {
                 state.resources.get(d).is_some_and(|dep| {
-                    r.inputs.get("vpc_id") == dep.outputs.get("id")
-                        && r.inputs.contains_key("vpc_id")
+                    r.inputs.get("vpc_id") == dep.outputs.get("id") && r.inputs.contains_key("vpc_id")
                 })
             })
         });
@@ -297,9 +272,7 @@ impl Validator<'_> {
                                 continue;
                             }
                             match arg {
-                                Json::Bool(false) => {
-                                    errors.push(format!("{at}: unexpected field {name:?}"))
-                                }
+                                Json::Bool(false) => errors.push(format!("{at}: unexpected field {name:?}")),
                                 sub => self.check(sub, v, &format!("{at}/{name}"), errors),
                             }
                         }
@@ -348,11 +321,7 @@ const SCHEMA_CASES: &[(&str, &[&str])] = &[
     ("schema/state.v1.schema.json", &["samples/v1-basic.json"]),
     (
         "schema/state.v2.schema.json",
-        &[
-            "samples/v2-basic.json",
-            "samples/v2-pending.json",
-            "upgrade/v1-basic.v2.json",
-        ],
+        &["samples/v2-basic.json", "samples/v2-pending.json", "upgrade/v1-basic.v2.json"],
     ),
 ];
 
@@ -360,10 +329,7 @@ const SCHEMA_CASES: &[(&str, &[&str])] = &[
 fn every_sample_matches_its_schema() {
     for (schema_file, samples) in SCHEMA_CASES {
         let schema = json(schema_file);
-        assert_eq!(
-            schema["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
+        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
         for sample in *samples {
             let errors = validate(&schema, &json(sample));
             assert!(errors.is_empty(), "{sample} vs {schema_file}: {errors:#?}");
@@ -379,10 +345,7 @@ fn schemas_reject_what_the_decoder_rejects() {
     let mut bad_kind = json("samples/v2-pending.json");
     bad_kind["pending"][0]["kind"] = Json::from("explode");
     let mut no_provider = json("samples/v2-basic.json");
-    no_provider["resources"]["network.use1.vpc"]
-        .as_object_mut()
-        .unwrap()
-        .remove("provider");
+    no_provider["resources"]["network.use1.vpc"].as_object_mut().unwrap().remove("provider");
     let mut v1_as_v2 = json("samples/v1-basic.json");
     v1_as_v2["format_version"] = Json::from(2);
     for (what, file) in [
@@ -392,10 +355,7 @@ fn schemas_reject_what_the_decoder_rejects() {
         ("v1 body", v1_as_v2),
     ] {
         assert!(!validate(&v2, &file).is_empty(), "{what} passed the schema");
-        assert!(
-            decode(file.to_string().as_bytes()).is_err(),
-            "{what} passed the decoder"
-        );
+        assert!(decode(file.to_string().as_bytes()).is_err(), "{what} passed the decoder");
     }
 }
 
@@ -417,33 +377,18 @@ fn schemas_list_every_field_the_encoder_writes() {
     let mut schema_top = declared(&schema);
     schema_top.sort();
     assert_eq!(top, schema_top);
-    let mut required: Vec<String> = schema["required"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let mut required: Vec<String> =
+        schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
     required.sort();
     assert_eq!(top, required, "every top-level field is always written");
 
-    let resource = written["resources"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
+    let resource = written["resources"].as_object().unwrap().values().next().unwrap();
     for field in keys(resource) {
-        assert!(
-            declared(&schema["$defs"]["resource"]).contains(&field),
-            "resource field {field}"
-        );
+        assert!(declared(&schema["$defs"]["resource"]).contains(&field), "resource field {field}");
     }
     let pending = &written["pending"][0];
     for field in keys(pending) {
-        assert!(
-            declared(&schema["$defs"]["pending"]).contains(&field),
-            "pending field {field}"
-        );
+        assert!(declared(&schema["$defs"]["pending"]).contains(&field), "pending field {field}");
     }
 
     // Version 1's schema covers the fields of the v1 sample.
@@ -459,23 +404,13 @@ fn readme_documents_every_field() {
     let readme = String::from_utf8(read("README.md")).unwrap();
     let schema = json("schema/state.v2.schema.json");
     let mut fields: Vec<String> = Vec::new();
-    for s in [
-        &schema,
-        &schema["$defs"]["resource"],
-        &schema["$defs"]["pending"],
-    ] {
+    for s in [&schema, &schema["$defs"]["resource"], &schema["$defs"]["pending"]] {
         fields.extend(s["properties"].as_object().unwrap().keys().cloned());
     }
     for field in fields {
-        assert!(
-            readme.contains(&format!("`{field}`")),
-            "state/README.md does not mention `{field}`"
-        );
+        assert!(readme.contains(&format!("`{field}`")), "state/README.md does not mention `{field}`");
     }
     for form in ["$secret_hash", "$unknown", "$ref", "$template", "$json"] {
-        assert!(
-            readme.contains(form),
-            "state/README.md does not explain {form}"
-        );
+        assert!(readme.contains(form), "state/README.md does not explain {form}");
     }
 }

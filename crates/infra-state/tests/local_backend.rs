@@ -19,10 +19,7 @@ infra_state::backend_conformance_tests!(async {
 });
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 const WAIT: Duration = Duration::from_millis(300);
@@ -77,9 +74,8 @@ fn state_file_is_never_half_written() {
             let mut complete_reads = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(bytes) = std::fs::read(&path) {
-                    let state = decode(&bytes).unwrap_or_else(|e| {
-                        panic!("reader saw a partial file ({} bytes): {e}", bytes.len())
-                    });
+                    let state = decode(&bytes)
+                        .unwrap_or_else(|e| panic!("reader saw a partial file ({} bytes): {e}", bytes.len()));
                     assert!(state.resources.len() == 2000);
                     complete_reads += 1;
                 }
@@ -93,12 +89,7 @@ fn state_file_is_never_half_written() {
         let mut version = None;
         for serial in 1..=6 {
             let state = large_state(&base, serial, 2000);
-            version = Some(
-                backend
-                    .write(&*lock, &state, version.as_ref())
-                    .await
-                    .unwrap(),
-            );
+            version = Some(backend.write(&*lock, &state, version.as_ref()).await.unwrap());
         }
         lock.release().await.unwrap();
     });
@@ -108,10 +99,7 @@ fn state_file_is_never_half_written() {
     assert!(std::fs::metadata(&path).unwrap().len() > 1_000_000);
 
     let names = files_in(dir.path());
-    assert!(
-        names.iter().all(|n| !n.ends_with(".tmp")),
-        "temporary file left behind: {names:?}"
-    );
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "temporary file left behind: {names:?}");
     assert_eq!(decode(&std::fs::read(&path).unwrap()).unwrap().serial, 6);
 }
 
@@ -127,10 +115,7 @@ fn failed_write_leaves_file_and_directory_untouched() {
         let before = std::fs::read(backend.state_path("prod").unwrap()).unwrap();
 
         let mut leaky = sample_state(&base, 2, "leaky");
-        leaky.outputs.insert(
-            "db_password".into(),
-            Value::Secret(Box::new(Value::from("hunter2"))),
-        );
+        leaky.outputs.insert("db_password".into(), Value::Secret(Box::new(Value::from("hunter2"))));
         let err = backend.write(&*lock, &leaky, Some(&v1)).await.unwrap_err();
         assert!(matches!(err, Error::PlaintextSecret { .. }), "{err}");
         assert!(err.to_string().contains("db_password"), "{err}");
@@ -150,8 +135,7 @@ fn lock_file_names_the_holder_while_held_and_is_cleared_on_release() {
     let lock_path = backend.lock_path("prod").unwrap();
     runtime().block_on(async {
         let lock = backend.lock("prod", "destroy", WAIT).await.unwrap();
-        let recorded: LockInfo =
-            serde_json::from_slice(&std::fs::read(&lock_path).unwrap()).unwrap();
+        let recorded: LockInfo = serde_json::from_slice(&std::fs::read(&lock_path).unwrap()).unwrap();
         assert_eq!(&recorded, lock.info());
         assert_eq!(recorded.pid, std::process::id());
         assert_eq!(recorded.operation, "destroy");
@@ -192,10 +176,7 @@ fn history_is_pruned_to_the_limit() {
         let history = backend.history("prod").await.unwrap();
         let serials: Vec<u64> = history.iter().map(|h| h.serial).collect();
         assert_eq!(serials, vec![7, 6, 5]);
-        let oldest = backend
-            .read_version("prod", &history[2].version_id)
-            .await
-            .unwrap();
+        let oldest = backend.read_version("prod", &history[2].version_id).await.unwrap();
         assert_eq!(oldest, sample_state(&base, 5, "v5"));
     });
     let kept = files_in(&dir.path().join("history").join("prod"));
@@ -223,10 +204,7 @@ fn version_ids_cannot_escape_the_history_directory() {
     let backend = LocalBackend::new(dir.path().join("state"));
     runtime().block_on(async {
         let lock = backend.lock("prod", "apply", WAIT).await.unwrap();
-        backend
-            .write(&*lock, &sample_state(&new_state().unwrap(), 1, "x"), None)
-            .await
-            .unwrap();
+        backend.write(&*lock, &sample_state(&new_state().unwrap(), 1, "x"), None).await.unwrap();
         lock.release().await.unwrap();
         for id in ["../../prod", "../../prod.infra-state.json", "/etc/passwd"] {
             let err = backend.read_version("prod", id).await.unwrap_err();
@@ -263,15 +241,9 @@ fn state_from_a_newer_infra_is_refused_and_never_overwritten() {
     std::fs::write(&path, future).unwrap();
     runtime().block_on(async {
         let err = backend.read("future").await.unwrap_err();
-        assert!(
-            matches!(err, Error::UnsupportedFormat { found: 3, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, Error::UnsupportedFormat { found: 3, .. }), "{err}");
         let lock = backend.lock("future", "apply", WAIT).await.unwrap();
-        let err = backend
-            .write(&*lock, &new_state().unwrap(), None)
-            .await
-            .unwrap_err();
+        let err = backend.write(&*lock, &new_state().unwrap(), None).await.unwrap_err();
         assert!(matches!(err, Error::UnsupportedFormat { .. }), "{err}");
         lock.release().await.unwrap();
     });
@@ -285,10 +257,7 @@ fn force_unlock_cannot_break_a_live_lock_but_clears_a_leftover_record() {
     let lock_path = backend.lock_path("prod").unwrap();
     runtime().block_on(async {
         let held = backend.lock("prod", "apply", WAIT).await.unwrap();
-        let err = backend
-            .force_unlock("prod", &held.info().id)
-            .await
-            .unwrap_err();
+        let err = backend.force_unlock("prod", &held.info().id).await.unwrap_err();
         match &err {
             Error::LockHeldByLiveProcess { stack, holder } => {
                 assert_eq!(stack, "prod");
@@ -296,11 +265,7 @@ fn force_unlock_cannot_break_a_live_lock_but_clears_a_leftover_record() {
             }
             other => panic!("wanted LockHeldByLiveProcess, got {other:?}"),
         }
-        assert!(
-            err.to_string()
-                .contains(&format!("pid {}", std::process::id())),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
         held.release().await.unwrap();
 
         // A record left by a holder that died without cleaning up (the OS
@@ -322,11 +287,7 @@ fn leftover_record_does_not_block_locking() {
     let mut leftover = LockInfo::new("prod", "apply").unwrap();
     leftover.pid = 999_999;
     std::fs::create_dir_all(dir.path()).unwrap();
-    std::fs::write(
-        backend.lock_path("prod").unwrap(),
-        serde_json::to_vec(&leftover).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(backend.lock_path("prod").unwrap(), serde_json::to_vec(&leftover).unwrap()).unwrap();
     runtime().block_on(async {
         let lock = backend.lock("prod", "apply", Duration::ZERO).await.unwrap();
         assert_ne!(lock.info().id, leftover.id);
@@ -354,16 +315,10 @@ const STACK: &str = "shared";
 
 fn spawn_child(test: &str, dir: &Path) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        test,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_DIR, dir)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    cmd.args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DIR, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     cmd.spawn().unwrap()
 }
 
@@ -383,11 +338,7 @@ fn results(child: Child) -> (u32, Vec<String>) {
 fn wait_for_file(path: &Path, limit: Duration) {
     let started = Instant::now();
     while !path.exists() {
-        assert!(
-            started.elapsed() < limit,
-            "{} never appeared",
-            path.display()
-        );
+        assert!(started.elapsed() < limit, "{} never appeared", path.display());
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -407,10 +358,7 @@ fn child_race_for_lock() {
     std::fs::write(dir.join(format!("ready-{me}")), b"").unwrap();
     wait_for_file(&dir.join("go"), Duration::from_secs(10));
     rt.block_on(async {
-        match backend
-            .lock(STACK, "race", Duration::from_millis(300))
-            .await
-        {
+        match backend.lock(STACK, "race", Duration::from_millis(300)).await {
             Ok(lock) => {
                 println!("RESULT won {me}");
                 // Hold it well past the loser's timeout.
@@ -418,10 +366,7 @@ fn child_race_for_lock() {
                 lock.release().await.unwrap();
             }
             Err(Error::Locked { holder, .. }) => {
-                println!(
-                    "RESULT lost {me} holder {} {}",
-                    holder.pid, holder.operation
-                );
+                println!("RESULT lost {me} holder {} {}", holder.pid, holder.operation);
             }
             Err(other) => panic!("unexpected error: {other}"),
         }
@@ -431,21 +376,11 @@ fn child_race_for_lock() {
 #[test]
 fn two_processes_race_for_one_lock() {
     let dir = tempfile::tempdir().unwrap();
-    let children = [
-        spawn_child("child_race_for_lock", dir.path()),
-        spawn_child("child_race_for_lock", dir.path()),
-    ];
+    let children =
+        [spawn_child("child_race_for_lock", dir.path()), spawn_child("child_race_for_lock", dir.path())];
     let started = Instant::now();
-    while files_in(dir.path())
-        .iter()
-        .filter(|n| n.starts_with("ready-"))
-        .count()
-        < 2
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "children never got ready"
-        );
+    while files_in(dir.path()).iter().filter(|n| n.starts_with("ready-")).count() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "children never got ready");
         std::thread::sleep(Duration::from_millis(5));
     }
     std::fs::write(dir.path().join("go"), b"").unwrap();
@@ -463,9 +398,7 @@ fn two_processes_race_for_one_lock() {
     assert_eq!((winners.len(), losers.len()), (1, 1), "{outcomes:?}");
     let winner_pid = winners[0][1];
     assert!(
-        outcomes
-            .iter()
-            .any(|(pid, _)| pid.to_string() == winner_pid),
+        outcomes.iter().any(|(pid, _)| pid.to_string() == winner_pid),
         "winner pid {winner_pid} is not one of the children: {outcomes:?}"
     );
     assert_eq!(losers[0][3], winner_pid, "the loser must name the winner");
@@ -492,10 +425,7 @@ fn killed_holder_frees_the_lock_at_once() {
     wait_for_file(&dir.path().join("holding"), Duration::from_secs(20));
     let backend = LocalBackend::new(dir.path().join("state"));
     runtime().block_on(async {
-        match backend
-            .lock(STACK, "apply", Duration::from_millis(100))
-            .await
-        {
+        match backend.lock(STACK, "apply", Duration::from_millis(100)).await {
             Err(Error::Locked { holder, .. }) => assert_eq!(holder.pid, child.id()),
             other => panic!("the child should hold the lock: {other:?}"),
         }
@@ -509,11 +439,7 @@ fn killed_holder_frees_the_lock_at_once() {
             .lock(STACK, "apply", Duration::from_secs(2))
             .await
             .expect("the OS released the dead holder's lock");
-        assert!(
-            started.elapsed() < Duration::from_millis(500),
-            "took {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
         // The dead holder's record was left behind, but the new holder
         // replaced it.
         assert_eq!(lock.info().pid, std::process::id());

@@ -33,14 +33,17 @@ pub use infra_core as core;
 /// Typed AWS resources.
 pub use infra_aws as aws;
 
+/// State persistence: formats, backends and locks.
+pub use infra_state as state;
+
 pub use infra_core::{identifier, interpolate};
 pub use infra_derive::Resource;
 
 /// What a stack author needs: `use infra::prelude::*;`.
 pub mod prelude {
     pub use infra_core::{
-        Address, Handle, Identifier, Input, JsonEncoded, Options, Output, ProviderConfig,
-        ProviderKey, Resource, Scope, Sensitive, Stack, Template, Value,
+        Address, Handle, Identifier, Input, JsonEncoded, Options, Output, ProviderConfig, ProviderKey,
+        Resource, Scope, Sensitive, Stack, Template, Value,
     };
     pub use infra_core::{identifier, interpolate};
     pub use infra_derive::Resource;

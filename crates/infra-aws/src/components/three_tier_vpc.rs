@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use infra_core::{Handle, Input, Scope};
 
 use crate::ec2::{
-    ElasticIp, InternetGateway, NatGateway, Route, RouteTable, RouteTableAssociation,
-    SecurityGroup, SecurityGroupRuleSpec, Subnet, Vpc,
+    ElasticIp, InternetGateway, NatGateway, Route, RouteTable, RouteTableAssociation, SecurityGroup,
+    SecurityGroupRuleSpec, Subnet, Vpc,
 };
 use crate::ids::{SecurityGroupId, SubnetId};
 
@@ -40,18 +40,11 @@ impl ThreeTierVpcConfig {
     /// `10.<octet>.1-3.0/24`, app `10.<octet>.10-12.0/24`, data
     /// `10.<octet>.20-22.0/24`, over zones a, b and c.
     pub fn seed(name: &str, region: &str, octet: u8) -> Self {
-        let block = |start: u8| {
-            (0..3)
-                .map(|i| format!("10.{octet}.{}.0/24", start + i))
-                .collect()
-        };
+        let block = |start: u8| (0..3).map(|i| format!("10.{octet}.{}.0/24", start + i)).collect();
         ThreeTierVpcConfig {
             name: name.to_owned(),
             cidr_block: format!("10.{octet}.0.0/16"),
-            availability_zones: ["a", "b", "c"]
-                .iter()
-                .map(|z| format!("{region}{z}"))
-                .collect(),
+            availability_zones: ["a", "b", "c"].iter().map(|z| format!("{region}{z}")).collect(),
             public_cidrs: block(1),
             app_cidrs: block(10),
             data_cidrs: block(20),
@@ -98,16 +91,11 @@ impl ThreeTierVpc {
 pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfig) -> ThreeTierVpc {
     let mut s = scope.scope(name);
     let zones = cfg.availability_zones.len();
-    for (field, list) in [
-        ("public_cidrs", &cfg.public_cidrs),
-        ("app_cidrs", &cfg.app_cidrs),
-        ("data_cidrs", &cfg.data_cidrs),
-    ] {
+    for (field, list) in
+        [("public_cidrs", &cfg.public_cidrs), ("app_cidrs", &cfg.app_cidrs), ("data_cidrs", &cfg.data_cidrs)]
+    {
         if list.len() != zones {
-            s.error(format!(
-                "{field} has {} blocks for {zones} availability zones",
-                list.len()
-            ));
+            s.error(format!("{field} has {} blocks for {zones} availability zones", list.len()));
         }
     }
     let tags = |suffix: &str| {
@@ -125,47 +113,34 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
             ..Default::default()
         },
     );
-    let igw = s.add(
-        "igw",
-        InternetGateway {
-            vpc_id: Some(vpc.id().into()),
-            tags: tags("igw"),
-        },
-    );
+    let igw = s.add("igw", InternetGateway { vpc_id: Some(vpc.id().into()), tags: tags("igw") });
 
     let zone_letter = |az: &str| az.chars().last().map(String::from).unwrap_or_default();
-    let subnets =
-        |tier: &str, cidrs: &[String], public: bool, s: &mut Scope<'_>| -> Vec<Handle<Subnet>> {
-            cfg.availability_zones
-                .iter()
-                .zip(cidrs)
-                .map(|(az, cidr)| {
-                    let suffix = format!("{tier}-{}", zone_letter(az));
-                    s.add(
-                        &suffix,
-                        Subnet {
-                            vpc_id: vpc.id().into(),
-                            cidr_block: cidr.clone(),
-                            availability_zone: az.clone(),
-                            map_public_ip_on_launch: public,
-                            tags: tags(&suffix),
-                        },
-                    )
-                })
-                .collect()
-        };
+    let subnets = |tier: &str, cidrs: &[String], public: bool, s: &mut Scope<'_>| -> Vec<Handle<Subnet>> {
+        cfg.availability_zones
+            .iter()
+            .zip(cidrs)
+            .map(|(az, cidr)| {
+                let suffix = format!("{tier}-{}", zone_letter(az));
+                s.add(
+                    &suffix,
+                    Subnet {
+                        vpc_id: vpc.id().into(),
+                        cidr_block: cidr.clone(),
+                        availability_zone: az.clone(),
+                        map_public_ip_on_launch: public,
+                        tags: tags(&suffix),
+                    },
+                )
+            })
+            .collect()
+    };
     let public_subnets = subnets("public", &cfg.public_cidrs, true, &mut s);
     let app_subnets = subnets("app", &cfg.app_cidrs, false, &mut s);
     let data_subnets = subnets("data", &cfg.data_cidrs, false, &mut s);
 
     // Public tier: one route table with a default route to the internet gateway.
-    let public_rt = s.add(
-        "public-rt",
-        RouteTable {
-            vpc_id: vpc.id().into(),
-            tags: tags("public-rt"),
-        },
-    );
+    let public_rt = s.add("public-rt", RouteTable { vpc_id: vpc.id().into(), tags: tags("public-rt") });
     s.add(
         "public-default-route",
         Route {
@@ -180,10 +155,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
     for subnet in &public_subnets {
         s.add(
             &format!("{}-assoc", subnet.address().name()),
-            RouteTableAssociation {
-                route_table_id: public_rt.id().into(),
-                subnet_id: subnet.id().into(),
-            },
+            RouteTableAssociation { route_table_id: public_rt.id().into(), subnet_id: subnet.id().into() },
         );
     }
 
@@ -191,12 +163,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
     let mut nat_gateways = Vec::new();
     for (public, app) in public_subnets.iter().zip(&app_subnets) {
         let letter = zone_letter(public.address().name());
-        let eip = s.add(
-            &format!("nat-eip-{letter}"),
-            ElasticIp {
-                tags: tags(&format!("nat-eip-{letter}")),
-            },
-        );
+        let eip = s.add(&format!("nat-eip-{letter}"), ElasticIp { tags: tags(&format!("nat-eip-{letter}")) });
         let nat = s.add(
             &format!("nat-{letter}"),
             NatGateway {
@@ -208,10 +175,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
         );
         let rt = s.add(
             &format!("app-rt-{letter}"),
-            RouteTable {
-                vpc_id: vpc.id().into(),
-                tags: tags(&format!("app-rt-{letter}")),
-            },
+            RouteTable { vpc_id: vpc.id().into(), tags: tags(&format!("app-rt-{letter}")) },
         );
         s.add(
             &format!("app-default-route-{letter}"),
@@ -226,29 +190,17 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
         );
         s.add(
             &format!("{}-assoc", app.address().name()),
-            RouteTableAssociation {
-                route_table_id: rt.id().into(),
-                subnet_id: app.id().into(),
-            },
+            RouteTableAssociation { route_table_id: rt.id().into(), subnet_id: app.id().into() },
         );
         nat_gateways.push(nat);
     }
 
     // Data tier: no route to the internet.
-    let data_rt = s.add(
-        "data-rt",
-        RouteTable {
-            vpc_id: vpc.id().into(),
-            tags: tags("data-rt"),
-        },
-    );
+    let data_rt = s.add("data-rt", RouteTable { vpc_id: vpc.id().into(), tags: tags("data-rt") });
     for subnet in &data_subnets {
         s.add(
             &format!("{}-assoc", subnet.address().name()),
-            RouteTableAssociation {
-                route_table_id: data_rt.id().into(),
-                subnet_id: subnet.id().into(),
-            },
+            RouteTableAssociation { route_table_id: data_rt.id().into(), subnet_id: subnet.id().into() },
         );
     }
 
@@ -275,14 +227,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
         ],
     );
     let from_alb: Vec<Input<SecurityGroupId>> = vec![alb_sg.id().into()];
-    let app_sg = sg(
-        &mut s,
-        "app",
-        vec![SecurityGroupRuleSpec::tcp_from_groups(
-            cfg.app_port,
-            from_alb,
-        )],
-    );
+    let app_sg = sg(&mut s, "app", vec![SecurityGroupRuleSpec::tcp_from_groups(cfg.app_port, from_alb)]);
     let data_ingress = cfg
         .data_ports
         .iter()

@@ -17,11 +17,7 @@ use infra_core::ValidationContext;
 use crate::net::Ipv4Cidr;
 
 /// Reports `field` when `value` is not a valid IPv4 CIDR block.
-pub(crate) fn check_cidr(
-    ctx: &mut ValidationContext<'_>,
-    field: &str,
-    value: &str,
-) -> Option<Ipv4Cidr> {
+pub(crate) fn check_cidr(ctx: &mut ValidationContext<'_>, field: &str, value: &str) -> Option<Ipv4Cidr> {
     match value.parse::<Ipv4Cidr>() {
         Ok(c) => Some(c),
         Err(e) => {
@@ -42,7 +38,9 @@ pub(crate) fn check_az(ctx: &mut ValidationContext<'_>, field: &str, az: &str) {
     if !suffix_ok {
         ctx.error(
             field,
-            format!("availability zone {az:?} is not in the provider's region {region} (expected e.g. {region}a)"),
+            format!(
+                "availability zone {az:?} is not in the provider's region {region} (expected e.g. {region}a)"
+            ),
         );
     }
 }

@@ -5,8 +5,8 @@ use infra_derive::Resource;
 use serde::Serialize;
 
 use crate::ids::{
-    InternetGatewayId, NatGatewayId, RouteTableAssociationId, RouteTableId, SubnetId,
-    TransitGatewayId, VpcId, VpcPeeringConnectionId,
+    InternetGatewayId, NatGatewayId, RouteTableAssociationId, RouteTableId, SubnetId, TransitGatewayId,
+    VpcId, VpcPeeringConnectionId,
 };
 
 /// A route table (`aws_route_table`); routes are separate [`Route`]s.

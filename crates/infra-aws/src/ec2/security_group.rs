@@ -101,14 +101,7 @@ fn validate_group(g: &SecurityGroup, ctx: &mut ValidationContext<'_>) {
     }
     for (field, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
         for r in rules {
-            check_rule(
-                ctx,
-                field,
-                &r.protocol,
-                r.from_port,
-                r.to_port,
-                &r.cidr_blocks,
-            );
+            check_rule(ctx, field, &r.protocol, r.from_port, r.to_port, &r.cidr_blocks);
         }
     }
 }
@@ -124,16 +117,10 @@ fn check_rule(
     if !matches!(protocol, "tcp" | "udp" | "icmp" | "icmpv6" | "-1" | "all")
         && protocol.parse::<u8>().is_err()
     {
-        ctx.error(
-            field,
-            format!("protocol {protocol:?} is not tcp, udp, icmp, -1 or a protocol number"),
-        );
+        ctx.error(field, format!("protocol {protocol:?} is not tcp, udp, icmp, -1 or a protocol number"));
     }
     if protocol != "-1" && protocol != "icmp" && from > to {
-        ctx.error(
-            field,
-            format!("from_port {from} is greater than to_port {to}"),
-        );
+        ctx.error(field, format!("from_port {from} is greater than to_port {to}"));
     }
     for c in cidrs {
         super::check_cidr(ctx, field, c);
@@ -180,20 +167,10 @@ pub struct SecurityGroupRule {
 
 fn validate_rule(r: &SecurityGroupRule, ctx: &mut ValidationContext<'_>) {
     if r.direction != "ingress" && r.direction != "egress" {
-        ctx.error(
-            "type",
-            format!("{:?} must be \"ingress\" or \"egress\"", r.direction),
-        );
+        ctx.error("type", format!("{:?} must be \"ingress\" or \"egress\"", r.direction));
     }
     let cidrs: Vec<String> = r.cidr_ipv4.iter().cloned().collect();
-    check_rule(
-        ctx,
-        "cidr_ipv4",
-        &r.protocol,
-        r.from_port,
-        r.to_port,
-        &cidrs,
-    );
+    check_rule(ctx, "cidr_ipv4", &r.protocol, r.from_port, r.to_port, &cidrs);
     let sources = [
         r.cidr_ipv4.is_some(),
         r.cidr_ipv6.is_some(),

@@ -45,10 +45,7 @@ fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
     if let Some(p) = primary
         && !(16..=28).contains(&p.prefix())
     {
-        ctx.error(
-            "cidr_block",
-            format!("{p}: a VPC block must be between /16 and /28"),
-        );
+        ctx.error("cidr_block", format!("{p}: a VPC block must be between /16 and /28"));
     }
     let mut seen = Vec::new();
     for c in &vpc.secondary_cidr_blocks {
@@ -56,10 +53,7 @@ fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
             if primary.is_some_and(|p| p.overlaps(&s))
                 || seen.iter().any(|x: &crate::net::Ipv4Cidr| x.overlaps(&s))
             {
-                ctx.error(
-                    "secondary_cidr_blocks",
-                    format!("{s} overlaps another block of the VPC"),
-                );
+                ctx.error("secondary_cidr_blocks", format!("{s} overlaps another block of the VPC"));
             }
             seen.push(s);
         }
@@ -68,9 +62,6 @@ fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
         && t != "default"
         && t != "dedicated"
     {
-        ctx.error(
-            "instance_tenancy",
-            format!("{t:?} must be \"default\" or \"dedicated\""),
-        );
+        ctx.error("instance_tenancy", format!("{t:?} must be \"default\" or \"dedicated\""));
     }
 }

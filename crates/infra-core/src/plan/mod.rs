@@ -39,10 +39,7 @@ pub enum Action {
     Update,
     /// Replace: create a new resource and delete the old one, in `order`,
     /// because the fields in `forced_by` cannot change in place.
-    Replace {
-        order: ReplaceOrder,
-        forced_by: Vec<String>,
-    },
+    Replace { order: ReplaceOrder, forced_by: Vec<String> },
     /// Delete a resource that is no longer declared.
     Delete,
     /// Remove a resource from state without deleting it (retain on delete).
@@ -206,13 +203,9 @@ impl Plan {
         struct Probe {
             format_version: u32,
         }
-        let probe: Probe =
-            serde_json::from_str(text).map_err(|e| Error::PlanDecode(e.to_string()))?;
+        let probe: Probe = serde_json::from_str(text).map_err(|e| Error::PlanDecode(e.to_string()))?;
         if probe.format_version != PLAN_FORMAT_VERSION {
-            return Err(Error::PlanFormat {
-                found: probe.format_version,
-                supported: PLAN_FORMAT_VERSION,
-            });
+            return Err(Error::PlanFormat { found: probe.format_version, supported: PLAN_FORMAT_VERSION });
         }
         serde_json::from_str(text).map_err(|e| Error::PlanDecode(e.to_string()))
     }

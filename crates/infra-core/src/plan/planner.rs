@@ -51,16 +51,10 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
             if !stable.contains(&r.address) {
                 return None;
             }
-            state
-                .resources
-                .get(&r.address)
-                .and_then(|p| output_at(&p.outputs, &r.output))
+            state.resources.get(&r.address).and_then(|p| output_at(&p.outputs, &r.output))
         };
-        let after: Fields = decl
-            .inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.resolve(&lookup).seal(&key)))
-            .collect();
+        let after: Fields =
+            decl.inputs.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup).seal(&key))).collect();
         let change = diff_resource(stack, decl, prior, after);
         match &change.action {
             Action::NoOp | Action::Update => {
@@ -78,24 +72,17 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
     propagate_delete_first(&mut changes);
 
     let declared: BTreeSet<&Address> = stack.resources().iter().map(|r| &r.address).collect();
-    let orphans: BTreeSet<Address> = state
-        .resources
-        .keys()
-        .filter(|a| !declared.contains(a) && in_scope(a))
-        .cloned()
-        .collect();
+    let orphans: BTreeSet<Address> =
+        state.resources.keys().filter(|a| !declared.contains(a) && in_scope(a)).cloned().collect();
     changes.extend(delete_changes(state, &orphans, &mut refusals));
+    resolve_step_cycles(&mut changes)?;
 
     if !refusals.is_empty() {
         refusals.sort();
         return Err(Error::Refused(Diagnostics(refusals)));
     }
 
-    let outputs = if scope.is_some() {
-        Vec::new()
-    } else {
-        output_changes(stack, state, &stable)
-    };
+    let outputs = if scope.is_some() { Vec::new() } else { output_changes(stack, state, &stable) };
 
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -144,11 +131,7 @@ pub fn plan_destroy(stack_name: &str, state: &State, targets: &[Address]) -> Res
         state
             .outputs
             .iter()
-            .map(|(name, v)| OutputChange {
-                name: name.clone(),
-                before: Some(v.clone()),
-                after: None,
-            })
+            .map(|(name, v)| OutputChange { name: name.clone(), before: Some(v.clone()), after: None })
             .collect()
     } else {
         Vec::new()
@@ -198,10 +181,7 @@ fn diff_resource(
     mut after: Fields,
 ) -> Change {
     let schema = decl.schema;
-    let provider = decl
-        .provider
-        .clone()
-        .unwrap_or_else(|| crate::provider::ProviderKey(String::new()));
+    let provider = decl.provider.clone().unwrap_or_else(|| crate::provider::ProviderKey(String::new()));
     let depends_on: Vec<Address> = decl.dependencies().into_iter().collect();
     let Some(prior) = prior else {
         let fields = after
@@ -261,18 +241,12 @@ fn diff_resource(
         });
     }
 
-    let mut forced_by: Vec<String> = fields
-        .iter()
-        .filter(|f| f.forces_replacement)
-        .map(|f| f.name.clone())
-        .collect();
+    let mut forced_by: Vec<String> =
+        fields.iter().filter(|f| f.forces_replacement).map(|f| f.name.clone()).collect();
     let mut reasons = Vec::new();
     if prior.type_name != schema.type_name {
         forced_by.push("(type)".into());
-        reasons.push(format!(
-            "the type changed from {} to {}",
-            prior.type_name, schema.type_name
-        ));
+        reasons.push(format!("the type changed from {} to {}", prior.type_name, schema.type_name));
     }
     let region = stack.provider_of(decl).map(|p| p.region.as_str());
     if prior.provider != provider || region.is_some_and(|r| r != prior.region) {
@@ -288,23 +262,13 @@ fn diff_resource(
 
     let action = if !forced_by.is_empty() {
         if reasons.is_empty() {
-            reasons.push(format!(
-                "{} cannot be changed in place",
-                forced_by.join(", ")
-            ));
+            reasons.push(format!("{} cannot be changed in place", forced_by.join(", ")));
         }
-        Action::Replace {
-            order: decl.replace_order(),
-            forced_by,
-        }
+        Action::Replace { order: decl.replace_order(), forced_by }
     } else if !fields.is_empty() {
         reasons.push(format!(
             "{} changed",
-            fields
-                .iter()
-                .map(|f| f.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
         ));
         Action::Update
     } else {
@@ -337,13 +301,7 @@ fn delete_changes(
         let deps = state
             .resources
             .get(a)
-            .map(|r| {
-                r.dependencies
-                    .iter()
-                    .filter(|d| selected.contains(*d))
-                    .cloned()
-                    .collect()
-            })
+            .map(|r| r.dependencies.iter().filter(|d| selected.contains(*d)).cloned().collect())
             .unwrap_or_default();
         (a.clone(), deps)
     }));
@@ -366,11 +324,7 @@ fn delete_changes(
                  or remove it from the state with `state rm`",
             ));
         }
-        let action = if prior.retain_on_delete {
-            Action::Forget
-        } else {
-            Action::Delete
-        };
+        let action = if prior.retain_on_delete { Action::Forget } else { Action::Delete };
         let reason = if prior.retain_on_delete {
             "no longer declared; retained in the cloud and removed from the state"
         } else {
@@ -399,21 +353,11 @@ fn output_changes(stack: &Stack, state: &State, stable: &BTreeSet<Address>) -> V
         if !stable.contains(&r.address) {
             return None;
         }
-        state
-            .resources
-            .get(&r.address)
-            .and_then(|p| output_at(&p.outputs, &r.output))
+        state.resources.get(&r.address).and_then(|p| output_at(&p.outputs, &r.output))
     };
-    let desired: BTreeMap<&String, Value> = stack
-        .outputs()
-        .iter()
-        .map(|(k, v)| (k, v.resolve(&lookup).seal(&key)))
-        .collect();
-    let names: BTreeSet<&String> = desired
-        .keys()
-        .copied()
-        .chain(state.outputs.keys())
-        .collect();
+    let desired: BTreeMap<&String, Value> =
+        stack.outputs().iter().map(|(k, v)| (k, v.resolve(&lookup).seal(&key))).collect();
+    let names: BTreeSet<&String> = desired.keys().copied().chain(state.outputs.keys()).collect();
     names
         .into_iter()
         .filter_map(|name| {
@@ -441,15 +385,11 @@ fn propagate_delete_first(changes: &mut [Change]) {
             continue;
         };
         if *order == crate::options::ReplaceOrder::CreateBeforeDestroy
-            && let Some(dep) = c
-                .prior_depends_on
-                .iter()
-                .find(|d| delete_first.contains(*d))
+            && let Some(dep) = c.prior_depends_on.iter().find(|d| delete_first.contains(*d))
         {
             *order = crate::options::ReplaceOrder::DeleteBeforeCreate;
-            let note = format!(
-                "destroyed first because {dep}, which it uses, is replaced destroy-before-create"
-            );
+            let note =
+                format!("destroyed first because {dep}, which it uses, is replaced destroy-before-create");
             c.reason = Some(match c.reason.take() {
                 Some(r) => format!("{r}; {note}"),
                 None => note,
@@ -457,6 +397,50 @@ fn propagate_delete_first(changes: &mut [Change]) {
         }
         if *order == crate::options::ReplaceOrder::DeleteBeforeCreate {
             delete_first.insert(c.address.clone());
+        }
+    }
+}
+
+/// Where the steps still form a cycle (a create-before-destroy replacement
+/// whose old object must be deleted, through a chain of dependents, before a
+/// delete-before-create replacement it needs), switches the
+/// create-before-destroy replacements on the cycle to delete-before-create,
+/// until the steps can be ordered. Fails when a cycle has none to switch.
+fn resolve_step_cycles(changes: &mut [Change]) -> Result<(), Error> {
+    loop {
+        let probe = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            stack: String::new(),
+            mode: PlanMode::Normal,
+            lineage: None,
+            serial: 0,
+            changes: changes.to_vec(),
+            outputs: Vec::new(),
+        };
+        let Err(err) = super::steps(&probe) else {
+            return Ok(());
+        };
+        let Error::StepCycle { addresses } = &err else {
+            return Err(err);
+        };
+        let on_cycle: BTreeSet<&Address> = addresses.iter().collect();
+        let mut switched = false;
+        for c in changes.iter_mut().filter(|c| on_cycle.contains(&c.address)) {
+            if let Action::Replace { order, .. } = &mut c.action
+                && *order == crate::options::ReplaceOrder::CreateBeforeDestroy
+            {
+                *order = crate::options::ReplaceOrder::DeleteBeforeCreate;
+                let note = "destroyed first: creating the replacement first would need resources \
+                                that can only be replaced after the old one is gone";
+                c.reason = Some(match c.reason.take() {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note.to_owned(),
+                });
+                switched = true;
+            }
+        }
+        if !switched {
+            return Err(err);
         }
     }
 }

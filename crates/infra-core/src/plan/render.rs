@@ -32,11 +32,7 @@ struct Painter {
 
 impl Painter {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("{code}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
+        if self.color { format!("{code}{text}{RESET}") } else { text.to_owned() }
     }
 }
 
@@ -45,14 +41,8 @@ fn marker(action: &Action) -> (&'static str, &'static str) {
         Action::NoOp => ("  ", ""),
         Action::Create => ("  +", GREEN),
         Action::Update => ("  ~", YELLOW),
-        Action::Replace {
-            order: ReplaceOrder::CreateBeforeDestroy,
-            ..
-        } => ("+/-", YELLOW),
-        Action::Replace {
-            order: ReplaceOrder::DeleteBeforeCreate,
-            ..
-        } => ("-/+", RED),
+        Action::Replace { order: ReplaceOrder::CreateBeforeDestroy, .. } => ("+/-", YELLOW),
+        Action::Replace { order: ReplaceOrder::DeleteBeforeCreate, .. } => ("-/+", RED),
         Action::Delete => ("  -", RED),
         Action::Forget => ("  .", CYAN),
     }
@@ -78,20 +68,14 @@ fn headline(c: &Change) -> String {
 
 /// Renders `plan` for a person.
 pub fn render(plan: &Plan, options: RenderOptions) -> String {
-    let p = Painter {
-        color: options.color,
-    };
+    let p = Painter { color: options.color };
     let mut out = String::new();
     let lineage = plan.lineage.as_deref().unwrap_or("(new)");
     let _ = writeln!(
         out,
         "Stack {:?}{}, against state {} serial {}.",
         plan.stack,
-        if plan.mode == PlanMode::Destroy {
-            " (destroy)"
-        } else {
-            ""
-        },
+        if plan.mode == PlanMode::Destroy { " (destroy)" } else { "" },
         lineage,
         plan.serial
     );
@@ -106,43 +90,17 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
         (|a| *a == Action::Create, Action::Create, "create"),
         (|a| *a == Action::Update, Action::Update, "update in place"),
         (
-            |a| {
-                matches!(
-                    a,
-                    Action::Replace {
-                        order: ReplaceOrder::DeleteBeforeCreate,
-                        ..
-                    }
-                )
-            },
-            Action::Replace {
-                order: ReplaceOrder::DeleteBeforeCreate,
-                forced_by: Vec::new(),
-            },
+            |a| matches!(a, Action::Replace { order: ReplaceOrder::DeleteBeforeCreate, .. }),
+            Action::Replace { order: ReplaceOrder::DeleteBeforeCreate, forced_by: Vec::new() },
             "destroy and then create replacement",
         ),
         (
-            |a| {
-                matches!(
-                    a,
-                    Action::Replace {
-                        order: ReplaceOrder::CreateBeforeDestroy,
-                        ..
-                    }
-                )
-            },
-            Action::Replace {
-                order: ReplaceOrder::CreateBeforeDestroy,
-                forced_by: Vec::new(),
-            },
+            |a| matches!(a, Action::Replace { order: ReplaceOrder::CreateBeforeDestroy, .. }),
+            Action::Replace { order: ReplaceOrder::CreateBeforeDestroy, forced_by: Vec::new() },
             "create replacement and then destroy",
         ),
         (|a| *a == Action::Delete, Action::Delete, "destroy"),
-        (
-            |a| *a == Action::Forget,
-            Action::Forget,
-            "forget (remove from state only)",
-        ),
+        (|a| *a == Action::Forget, Action::Forget, "forget (remove from state only)"),
     ];
     for (pred, action, label) in legend {
         if used.iter().any(|a| pred(a)) {
@@ -210,11 +168,7 @@ fn render_fields(out: &mut String, p: &Painter, c: &Change) {
             let width = c.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
             for f in &c.fields {
                 let show = |v: &Value| {
-                    if f.sensitive {
-                        "(sensitive)".to_owned()
-                    } else {
-                        value(v)
-                    }
+                    if f.sensitive { "(sensitive)".to_owned() } else { value(v) }
                 };
                 let (m, code, text) = match (&f.before, &f.after) {
                     (None, Some(a)) => ("+", GREEN, show(a)),
@@ -227,21 +181,12 @@ fn render_fields(out: &mut String, p: &Painter, c: &Change) {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(
-                    out,
-                    "      {} {:width$} = {text}{suffix}",
-                    p.paint(code, m),
-                    f.name
-                );
+                let _ = writeln!(out, "      {} {:width$} = {text}{suffix}", p.paint(code, m), f.name);
             }
             let unchanged = c
                 .before
                 .as_ref()
-                .map(|b| {
-                    b.keys()
-                        .filter(|k| !c.fields.iter().any(|f| &f.name == *k))
-                        .count()
-                })
+                .map(|b| b.keys().filter(|k| !c.fields.iter().any(|f| &f.name == *k)).count())
                 .unwrap_or(0);
             if unchanged > 0 {
                 let _ = writeln!(out, "        # ({unchanged} unchanged fields hidden)");
@@ -262,10 +207,7 @@ pub fn value(v: &Value) -> String {
         Value::Map(m) if m.is_empty() => "{}".into(),
         Value::Map(m) => format!(
             "{{ {} }}",
-            m.iter()
-                .map(|(k, v)| format!("{k} = {}", value(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            m.iter().map(|(k, v)| format!("{k} = {}", value(v))).collect::<Vec<_>>().join(", ")
         ),
         Value::Unknown | Value::Template(_) | Value::Json(_) => "(known after apply)".into(),
         Value::Secret(_) | Value::SecretHash(_) => "(sensitive)".into(),

@@ -43,10 +43,7 @@ pub enum StepKind {
 impl StepKind {
     /// True for the halves that create or change a resource.
     pub fn is_apply(self) -> bool {
-        matches!(
-            self,
-            StepKind::Create | StepKind::Update | StepKind::CreateReplacement
-        )
+        matches!(self, StepKind::Create | StepKind::Update | StepKind::CreateReplacement)
     }
 }
 
@@ -75,11 +72,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
         match &c.action {
             Action::NoOp => {}
             Action::Create | Action::Update => {
-                let kind = if c.action == Action::Create {
-                    StepKind::Create
-                } else {
-                    StepKind::Update
-                };
+                let kind = if c.action == Action::Create { StepKind::Create } else { StepKind::Update };
                 apply_of.insert(a, raw.len());
                 raw.push((a.clone(), kind, false));
             }
@@ -174,14 +167,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
         }
     }
     if order.len() < n {
-        let placed: BTreeSet<usize> = order.iter().copied().collect();
-        let mut addresses: Vec<Address> = (0..n)
-            .filter(|i| !placed.contains(i))
-            .map(|i| raw[i].0.clone())
-            .collect();
-        addresses.sort();
-        addresses.dedup();
-        return Err(Error::StepCycle { addresses });
+        return Err(Error::StepCycle { addresses: cycle_members(&raw, &deps, &order) });
     }
     let position: BTreeMap<usize, usize> = order.iter().enumerate().map(|(p, &i)| (i, p)).collect();
     Ok(order
@@ -192,10 +178,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
                 address,
                 kind,
                 retain,
-                depends_on: deps[i]
-                    .iter()
-                    .filter_map(|d| position.get(d).copied())
-                    .collect(),
+                depends_on: deps[i].iter().filter_map(|d| position.get(d).copied()).collect(),
             }
         })
         .collect())
@@ -224,4 +207,37 @@ fn add_soft_edges(deps: &mut [BTreeSet<usize>], soft: &[(usize, usize)]) {
             deps[from].insert(to);
         }
     }
+}
+
+/// The addresses of the steps that lie on a dependency cycle (members of a
+/// strongly connected component larger than one step, or with a self edge),
+/// among the steps that could not be placed.
+fn cycle_members(
+    raw: &[(Address, StepKind, bool)],
+    deps: &[BTreeSet<usize>],
+    placed: &[usize],
+) -> Vec<Address> {
+    use petgraph::graph::DiGraph;
+    let placed: BTreeSet<usize> = placed.iter().copied().collect();
+    let mut g = DiGraph::<usize, ()>::new();
+    let mut node = BTreeMap::new();
+    for i in (0..raw.len()).filter(|i| !placed.contains(i)) {
+        node.insert(i, g.add_node(i));
+    }
+    for (&i, &ni) in &node {
+        for d in &deps[i] {
+            if let Some(&nd) = node.get(d) {
+                g.add_edge(ni, nd, ());
+            }
+        }
+    }
+    let mut out: Vec<Address> = petgraph::algo::tarjan_scc(&g)
+        .into_iter()
+        .filter(|scc| scc.len() > 1 || scc.first().is_some_and(|&n| g.find_edge(n, n).is_some()))
+        .flatten()
+        .map(|n| raw[g[n]].0.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

@@ -173,11 +173,7 @@ impl Value {
         match self {
             Value::Ref(r) => lookup(r).unwrap_or(Value::Unknown),
             Value::List(l) => Value::List(l.iter().map(|v| v.resolve(lookup)).collect()),
-            Value::Map(m) => Value::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.resolve(lookup)))
-                    .collect(),
-            ),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.resolve(lookup))).collect()),
             Value::Secret(v) => Value::Secret(Box::new(v.resolve(lookup))),
             Value::Template(parts) => {
                 let resolved: Vec<Value> = parts.iter().map(|p| p.resolve(lookup)).collect();
@@ -287,11 +283,7 @@ impl Value {
 }
 
 fn wrap_secret(v: Value, sensitive: bool) -> Value {
-    if sensitive {
-        Value::Secret(Box::new(v))
-    } else {
-        v
-    }
+    if sensitive { Value::Secret(Box::new(v)) } else { v }
 }
 
 /// The value of an output path in `outputs`: the output's name, then
@@ -384,20 +376,14 @@ mod tests {
     use super::*;
 
     fn r(addr: &str, out: &str) -> Reference {
-        Reference {
-            address: Address::parse(addr).unwrap(),
-            output: out.into(),
-        }
+        Reference { address: Address::parse(addr).unwrap(), output: out.into() }
     }
 
     #[test]
     fn wire_round_trip_of_every_form() {
         let mut m = BTreeMap::new();
         m.insert("$dollar".to_string(), Value::from("x"));
-        m.insert(
-            "plain".to_string(),
-            Value::List(vec![Value::Null, 1.into()]),
-        );
+        m.insert("plain".to_string(), Value::List(vec![Value::Null, 1.into()]));
         let cases = vec![
             Value::Map(m),
             Value::Unknown,
@@ -415,10 +401,7 @@ mod tests {
 
     #[test]
     fn plaintext_secret_refuses_to_serialize() {
-        let v = Value::Map(BTreeMap::from([(
-            "pw".to_string(),
-            Value::Secret(Box::new("hunter2".into())),
-        )]));
+        let v = Value::Map(BTreeMap::from([("pw".to_string(), Value::Secret(Box::new("hunter2".into())))]));
         let err = serde_json::to_string(&v).unwrap_err().to_string();
         assert!(err.contains("secret"), "{err}");
         assert!(!err.contains("hunter2"));
@@ -437,10 +420,7 @@ mod tests {
             "image".to_string(),
             Value::Ref(known.clone()),
         )]))));
-        assert_eq!(
-            j.resolve(&lookup),
-            Value::from(r#"{"image":"123.dkr/app"}"#)
-        );
+        assert_eq!(j.resolve(&lookup), Value::from(r#"{"image":"123.dkr/app"}"#));
     }
 
     #[test]
@@ -451,10 +431,7 @@ mod tests {
         assert_ne!(a, v.seal(b"k2"));
         assert_ne!(a, Value::Secret(Box::new("pw2".into())).seal(b"k1"));
         let text = serde_json::to_string(&a).unwrap();
-        assert!(
-            text.starts_with("{\"$secret_hash\":\"hmac-sha256:"),
-            "{text}"
-        );
+        assert!(text.starts_with("{\"$secret_hash\":\"hmac-sha256:"), "{text}");
         let in_template = Value::Template(vec!["x".into(), v.clone()]);
         assert!(matches!(in_template.resolve(&|_| None), Value::Secret(_)));
     }

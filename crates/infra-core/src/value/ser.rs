@@ -114,9 +114,7 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::String(v.to_owned()))
     }
     fn serialize_bytes(self, v: &[u8]) -> R {
-        Ok(Value::List(
-            v.iter().map(|b| Value::Number((*b).into())).collect(),
-        ))
+        Ok(Value::List(v.iter().map(|b| Value::Number((*b).into())).collect()))
     }
     fn serialize_none(self) -> R {
         Ok(Value::Null)
@@ -176,11 +174,7 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_tuple(self, len: usize) -> Result<SeqSer, ValueSerializeError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        len: usize,
-    ) -> Result<SeqSer, ValueSerializeError> {
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqSer, ValueSerializeError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -253,10 +247,7 @@ impl ser::SerializeTupleVariant for VariantSeqSer {
         Ok(())
     }
     fn end(self) -> R {
-        Ok(Value::Map(BTreeMap::from([(
-            self.0.to_owned(),
-            Value::List(self.1),
-        )])))
+        Ok(Value::Map(BTreeMap::from([(self.0.to_owned(), Value::List(self.1))])))
     }
 }
 
@@ -275,18 +266,13 @@ impl ser::SerializeMap for MapSer {
             Value::Number(n) => self.key = Some(n.to_string()),
             Value::Bool(b) => self.key = Some(b.to_string()),
             other => {
-                return Err(ValueSerializeError(format!(
-                    "map keys must be strings, got {other:?}"
-                )));
+                return Err(ValueSerializeError(format!("map keys must be strings, got {other:?}")));
             }
         }
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Self::Error> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| ValueSerializeError("map value without a key".into()))?;
+        let key = self.key.take().ok_or_else(|| ValueSerializeError("map value without a key".into()))?;
         self.map.insert(key, v.serialize(ValueSerializer)?);
         Ok(())
     }
@@ -329,9 +315,6 @@ impl ser::SerializeStructVariant for VariantMapSer {
         ser::SerializeStruct::serialize_field(&mut self.1, key, v)
     }
     fn end(self) -> R {
-        Ok(Value::Map(BTreeMap::from([(
-            self.0.to_owned(),
-            Value::Map(self.1.map),
-        )])))
+        Ok(Value::Map(BTreeMap::from([(self.0.to_owned(), Value::Map(self.1.map))])))
     }
 }

@@ -22,11 +22,7 @@ pub(super) fn encode(v: &Value) -> Result<Json, String> {
         Value::Map(m) => {
             let mut out = Map::new();
             for (k, v) in m {
-                let key = if k.starts_with('$') {
-                    format!("${k}")
-                } else {
-                    k.clone()
-                };
+                let key = if k.starts_with('$') { format!("${k}") } else { k.clone() };
                 out.insert(key, encode(v)?);
             }
             Json::Object(out)
@@ -37,10 +33,9 @@ pub(super) fn encode(v: &Value) -> Result<Json, String> {
             return Err("refusing to serialize a plaintext secret; seal it first".into());
         }
         Value::Ref(r) => single(REF, serde_json::to_value(r).map_err(|e| e.to_string())?),
-        Value::Template(parts) => single(
-            TEMPLATE,
-            Json::Array(parts.iter().map(encode).collect::<Result<_, _>>()?),
-        ),
+        Value::Template(parts) => {
+            single(TEMPLATE, Json::Array(parts.iter().map(encode).collect::<Result<_, _>>()?))
+        }
         Value::Json(inner) => single(JSON, encode(inner)?),
     })
 }
@@ -91,9 +86,7 @@ fn decode_special(k: &str, v: &Json) -> Result<Option<Value>, String> {
             Value::Ref(r)
         }
         TEMPLATE => match v {
-            Json::Array(a) => {
-                Value::Template(a.iter().cloned().map(decode).collect::<Result<_, _>>()?)
-            }
+            Json::Array(a) => Value::Template(a.iter().cloned().map(decode).collect::<Result<_, _>>()?),
             _ => return Err("$template must be a list".into()),
         },
         JSON => Value::Json(Box::new(decode(v.clone())?)),

@@ -42,14 +42,10 @@ pub fn decode(bytes: &[u8]) -> Result<State, Error> {
 /// - Older versions are read with their own type and upgraded.
 pub fn decode_from(bytes: &[u8], location: &str) -> Result<State, Error> {
     let version = probe_version(bytes, location)?;
-    let corrupt = |e: serde_json::Error| Error::Corrupt {
-        location: location.to_owned(),
-        reason: e.to_string(),
-    };
+    let corrupt =
+        |e: serde_json::Error| Error::Corrupt { location: location.to_owned(), reason: e.to_string() };
     let file = match version {
-        1 => serde_json::from_slice::<StateFileV1>(bytes)
-            .map_err(corrupt)?
-            .upgrade(location)?,
+        1 => serde_json::from_slice::<StateFileV1>(bytes).map_err(corrupt)?.upgrade(location)?,
         2 => serde_json::from_slice::<StateFileV2>(bytes).map_err(corrupt)?,
         other => {
             return Err(Error::Corrupt {
@@ -70,20 +66,15 @@ fn probe_version(bytes: &[u8], location: &str) -> Result<u64, Error> {
         #[serde(default)]
         format_version: Option<serde_json::Value>,
     }
-    let corrupt = |reason: String| Error::Corrupt {
-        location: location.to_owned(),
-        reason,
-    };
-    let probe: Probe = serde_json::from_slice(bytes)
-        .map_err(|e| corrupt(format!("not a complete JSON object: {e}")))?;
-    let raw = probe.format_version.ok_or_else(|| {
-        corrupt("no format_version field (this is not an infra state file)".to_owned())
-    })?;
-    let version = raw.as_u64().ok_or_else(|| {
-        corrupt(format!(
-            "format_version must be a positive integer, got {raw}"
-        ))
-    })?;
+    let corrupt = |reason: String| Error::Corrupt { location: location.to_owned(), reason };
+    let probe: Probe =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a complete JSON object: {e}")))?;
+    let raw = probe
+        .format_version
+        .ok_or_else(|| corrupt("no format_version field (this is not an infra state file)".to_owned()))?;
+    let version = raw
+        .as_u64()
+        .ok_or_else(|| corrupt(format!("format_version must be a positive integer, got {raw}")))?;
     if version > u64::from(CURRENT_FORMAT_VERSION) {
         return Err(Error::UnsupportedFormat {
             location: location.to_owned(),
@@ -104,10 +95,7 @@ fn check_header(file: &StateFileV2, location: &str) -> Result<(), Error> {
         None
     };
     match problem {
-        Some(reason) => Err(Error::Corrupt {
-            location: location.to_owned(),
-            reason,
-        }),
+        Some(reason) => Err(Error::Corrupt { location: location.to_owned(), reason }),
         None => Ok(()),
     }
 }
@@ -123,9 +111,7 @@ pub fn encode(state: &State) -> Result<Vec<u8>, Error> {
         return Err(Error::PlaintextSecret { location });
     }
     let file = StateFileV2::from_state(state);
-    let mut bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Encode {
-        reason: e.to_string(),
-    })?;
+    let mut bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Encode { reason: e.to_string() })?;
     bytes.push(b'\n');
     Ok(bytes)
 }
@@ -140,19 +126,11 @@ fn find_plaintext_secret(state: &State) -> Option<String> {
     for (address, r) in &state.resources {
         for (kind, fields) in [("input", &r.inputs), ("output", &r.outputs)] {
             if let Some(field) = fields.iter().find(|(_, v)| holds_plaintext(v)) {
-                return Some(format!(
-                    "resource {:?} {kind} {:?}",
-                    address.as_str(),
-                    field.0
-                ));
+                return Some(format!("resource {:?} {kind} {:?}", address.as_str(), field.0));
             }
         }
     }
-    state
-        .outputs
-        .iter()
-        .find(|(_, v)| holds_plaintext(v))
-        .map(|(name, _)| format!("stack output {name:?}"))
+    state.outputs.iter().find(|(_, v)| holds_plaintext(v)).map(|(name, _)| format!("stack output {name:?}"))
 }
 
 fn holds_plaintext(v: &Value) -> bool {
@@ -210,9 +188,6 @@ mod tests {
 
     #[test]
     fn digest_is_sha256_hex() {
-        assert_eq!(
-            digest(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(digest(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

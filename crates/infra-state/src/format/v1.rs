@@ -74,33 +74,16 @@ impl StateFileV1 {
     pub fn upgrade(self, location: &str) -> Result<StateFileV2, Error> {
         let mut resources = BTreeMap::new();
         for r in self.resources {
-            let ResourceV1 {
-                address,
-                type_name,
-                region,
-                id,
-                inputs,
-                outputs,
-                dependencies,
-            } = r;
+            let ResourceV1 { address, type_name, region, id, inputs, outputs, dependencies } = r;
             let problem = if region.is_empty() {
-                Some(format!(
-                    "resource {:?} has an empty region",
-                    address.as_str()
-                ))
+                Some(format!("resource {:?} has an empty region", address.as_str()))
             } else if resources.contains_key(&address) {
-                Some(format!(
-                    "resource address {:?} appears more than once",
-                    address.as_str()
-                ))
+                Some(format!("resource address {:?} appears more than once", address.as_str()))
             } else {
                 None
             };
             if let Some(reason) = problem {
-                return Err(Error::Corrupt {
-                    location: location.to_owned(),
-                    reason,
-                });
+                return Err(Error::Corrupt { location: location.to_owned(), reason });
             }
             let upgraded = ResourceV2 {
                 type_name,

@@ -137,17 +137,9 @@ impl StateFileV2 {
             lineage: self.lineage,
             serial: self.serial,
             secret_key: self.secret_key,
-            resources: self
-                .resources
-                .into_iter()
-                .map(|(address, r)| (address, r.into_state()))
-                .collect(),
+            resources: self.resources.into_iter().map(|(address, r)| (address, r.into_state())).collect(),
             outputs: self.outputs,
-            pending: self
-                .pending
-                .into_iter()
-                .map(PendingV2::into_state)
-                .collect(),
+            pending: self.pending.into_iter().map(PendingV2::into_state).collect(),
         }
     }
 }
