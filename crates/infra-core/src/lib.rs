@@ -29,7 +29,7 @@ pub use resource::{
     FieldSpec, Handle, OutputSpec, Readiness, Resource, ResourceOutputs, Schema, ValidationContext,
 };
 pub use stack::{ResourceDecl, Scope, Stack};
-pub use state::{OperationKind, PendingOperation, ResourceState, State};
+pub use state::{Deposed, OperationKind, PendingOperation, ResourceState, State};
 pub use typed::{Identifier, Input, JsonEncoded, Output, Sensitive, Template, TemplatePart};
 pub use value::{Fields, Reference, Value};
 

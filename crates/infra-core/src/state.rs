@@ -32,6 +32,20 @@ pub struct State {
     /// Mutating calls that were started but whose result is not recorded
     /// yet (an intent is written before each call and cleared after it).
     pub pending: Vec<PendingOperation>,
+    /// Old objects of create-before-destroy replacements whose delete has
+    /// not completed yet. The next plan deletes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<Deposed>,
+}
+
+/// The old object of a create-before-destroy replacement, kept in state
+/// from the moment its replacement exists until it is deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deposed {
+    /// The address both objects share.
+    pub address: Address,
+    /// The old object.
+    pub object: ResourceState,
 }
 
 impl State {
@@ -45,6 +59,7 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
+            deposed: Vec::new(),
         }
     }
 

@@ -106,6 +106,7 @@ impl StateFileV1 {
             resources,
             outputs: self.outputs,
             pending: Vec::new(),
+            deposed: Vec::new(),
         })
     }
 }

@@ -7,7 +7,8 @@
 //!   "resources": { "<address>": { "type", "provider", "region", "id", "inputs",
 //!                                 "outputs", "dependencies", "protect"?, "retain_on_delete"? } },
 //!   "outputs": { … },
-//!   "pending": [ { "id", "address", "kind", "type", "provider", "physical_id", "started_at" } ]
+//!   "pending": [ { "id", "address", "kind", "type", "provider", "physical_id", "started_at" } ],
+//!   "deposed"?: [ { "address", "object": { …as a resource… } } ]
 //! }
 //! ```
 //!
@@ -16,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use infra_core::{
-    Address, Fields, OperationKind, PendingOperation, ProviderKey, ResourceState, State, Value,
+    Address, Deposed, Fields, OperationKind, PendingOperation, ProviderKey, ResourceState, State, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,20 @@ pub struct StateFileV2 {
     pub outputs: BTreeMap<String, Value>,
     /// Mutating calls started but not yet recorded.
     pub pending: Vec<PendingV2>,
+    /// Old objects of create-before-destroy replacements not deleted yet.
+    /// Written only when there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<DeposedV2>,
+}
+
+/// The old object of a create-before-destroy replacement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeposedV2 {
+    /// The address the old and the new object share.
+    pub address: Address,
+    /// The old object.
+    pub object: ResourceV2,
 }
 
 /// One managed resource in format version 2.
@@ -128,6 +143,11 @@ impl StateFileV2 {
                 .collect(),
             outputs: state.outputs.clone(),
             pending: state.pending.iter().map(PendingV2::from_state).collect(),
+            deposed: state
+                .deposed
+                .iter()
+                .map(|d| DeposedV2 { address: d.address.clone(), object: ResourceV2::from_state(&d.object) })
+                .collect(),
         }
     }
 
@@ -140,6 +160,11 @@ impl StateFileV2 {
             resources: self.resources.into_iter().map(|(address, r)| (address, r.into_state())).collect(),
             outputs: self.outputs,
             pending: self.pending.into_iter().map(PendingV2::into_state).collect(),
+            deposed: self
+                .deposed
+                .into_iter()
+                .map(|d| Deposed { address: d.address, object: d.object.into_state() })
+                .collect(),
         }
     }
 }

@@ -1,0 +1,16 @@
+//! `infra-engine`: applies plans.
+//!
+//! The executor walks a plan's steps in parallel through providers: every
+//! step starts as soon as what it depends on is done, calls draw from API
+//! rate budgets instead of fixed slots, slow resources are polled for
+//! readiness without holding anyone's budget, and a pending operation is
+//! recorded durably before every mutating call so that a process killed at
+//! any instant leaves a state the next run converges from.
+
+pub mod provider;
+
+pub use provider::{
+    ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
+    ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, Timings,
+    UpdateRequest,
+};

@@ -1,0 +1,346 @@
+//! The provider interface: how the engine talks to a cloud.
+//!
+//! A provider *instance* is bound to one account and region (a
+//! [`ProviderConfig`]); it holds one [`ResourceProvider`] per resource type
+//! it implements. Every operation has its own request and response types
+//! and returns a [`ProviderError`] whose [`ErrorKind`] tells the executor
+//! whether to retry (throttling, eventual consistency, 5xx), give up, or
+//! treat the outcome specially (not found, conflict).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use infra_core::{Address, Fields, ProviderConfig, ProviderKey};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The API's rate limit was hit (`Throttling`, `RequestLimitExceeded`).
+    Throttled,
+    /// Something just created is not visible yet (`InvalidVpcID.NotFound`
+    /// right after CreateVpc), or a dependency is still being torn down
+    /// (`DependencyViolation` while a NAT gateway finishes deleting).
+    EventualConsistency,
+    /// A server-side or network failure (5xx, timeout, connection reset).
+    Transient,
+    /// The resource does not exist.
+    NotFound,
+    /// The request conflicts with the resource's current state or another
+    /// resource (a name already taken, an invalid state transition).
+    Conflict,
+    /// Anything else: invalid input, access denied, quota exceeded.
+    Final,
+}
+
+impl ErrorKind {
+    /// True for the kinds worth retrying with backoff.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::EventualConsistency | ErrorKind::Transient)
+    }
+}
+
+/// A failed provider call, with what the user needs to act on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    /// The cloud's error code, e.g. `InvalidParameterValue`.
+    pub code: Option<String>,
+    /// The cloud's message.
+    pub message: String,
+    /// The cloud's request ID, for support cases.
+    pub request_id: Option<String>,
+}
+
+impl ProviderError {
+    /// An error of `kind` with a message and no code.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProviderError { kind, code: None, message: message.into(), request_id: None }
+    }
+
+    /// Sets the cloud's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets the cloud's request ID.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(code) = &self.code {
+            write!(f, "{code}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request ID {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The operations a resource type implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Create,
+    Read,
+    Update,
+    Delete,
+    /// A readiness poll.
+    Poll,
+}
+
+impl Operation {
+    /// True for calls that change the cloud.
+    pub fn is_mutating(self) -> bool {
+        matches!(self, Operation::Create | Operation::Update | Operation::Delete)
+    }
+}
+
+/// Which API rate budget a call draws from: `(service, category)`, e.g.
+/// `("ec2", "mutating")` or `("ec2", "CreateNatGateway")`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ApiClass {
+    pub service: String,
+    pub category: String,
+}
+
+impl ApiClass {
+    /// A class from its service and category.
+    pub fn new(service: &str, category: &str) -> Self {
+        ApiClass { service: service.to_owned(), category: category.to_owned() }
+    }
+
+    /// The service's generic mutating or non-mutating class.
+    pub fn generic(service: &str, op: Operation) -> Self {
+        ApiClass::new(service, if op.is_mutating() { "mutating" } else { "non-mutating" })
+    }
+}
+
+impl fmt::Display for ApiClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.service, self.category)
+    }
+}
+
+/// Tags the engine puts on every taggable resource it creates.
+pub const TAG_STACK: &str = "infra:stack";
+/// See [`TAG_STACK`].
+pub const TAG_ADDRESS: &str = "infra:address";
+/// See [`TAG_STACK`]: the idempotency token of the create that made it.
+pub const TAG_TOKEN: &str = "infra:token";
+
+/// Create a resource.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub address: Address,
+    /// Inputs with every reference resolved. Secrets are still wrapped in
+    /// `Value::Secret`; reveal them only at the API boundary.
+    pub inputs: Fields,
+    /// Deterministic idempotency token of this operation (`ClientToken`).
+    pub token: String,
+    /// Tags to put on the resource: the user's plus [`TAG_STACK`],
+    /// [`TAG_ADDRESS`] and [`TAG_TOKEN`].
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A resource as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// The cloud's ID.
+    pub id: String,
+    /// The inputs as they are now (for drift detection and adoption).
+    pub inputs: Fields,
+    /// The outputs.
+    pub outputs: Fields,
+}
+
+/// Change a resource in place.
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    pub address: Address,
+    pub id: String,
+    /// Inputs as recorded (secrets as digests).
+    pub before: Fields,
+    /// Inputs wanted, resolved (secrets wrapped).
+    pub after: Fields,
+    /// The top-level fields that differ.
+    pub changed: Vec<String>,
+    pub token: String,
+}
+
+/// Delete a resource.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub address: Address,
+    pub id: String,
+    /// Inputs as recorded.
+    pub inputs: Fields,
+    pub token: String,
+}
+
+/// Read many resources of one type at once (a refresh batches per type).
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    pub ids: Vec<String>,
+}
+
+/// What a batched read found. IDs that are absent no longer exist.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadResponse {
+    pub found: BTreeMap<String, Observed>,
+}
+
+/// Find what a create whose outcome is unknown (the process died) made.
+#[derive(Debug, Clone)]
+pub struct FindRequest {
+    pub address: Address,
+    /// The idempotency token the create was given.
+    pub token: String,
+    /// The tags the create put on it.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Answer of a readiness poll.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readiness {
+    /// Available; its outputs (some, like endpoints, appear only now).
+    Ready { outputs: Fields },
+    /// Not yet; the cloud's status, for display (`pending`, `creating`).
+    Pending { status: String },
+    /// It will never be ready (`failed`): the step fails with this message.
+    Failed { message: String },
+}
+
+/// How long things usually take, for scheduling priority and timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// Typical time from the create call to available.
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+    /// Interval between readiness polls.
+    pub poll_interval: Duration,
+    /// Default timeout of a readiness wait (custom timeouts override it).
+    pub timeout: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            create: Duration::from_secs(2),
+            update: Duration::from_secs(2),
+            delete: Duration::from_secs(2),
+            poll_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// One resource type's implementation in one provider instance.
+#[async_trait]
+pub trait ResourceProvider: Send + Sync + fmt::Debug {
+    /// The budget a call of `op` draws from.
+    fn api_class(&self, op: Operation) -> ApiClass;
+
+    /// Typical timings.
+    fn timings(&self) -> Timings {
+        Timings::default()
+    }
+
+    /// Creates the resource. Returns once the cloud has given it an ID; the
+    /// executor polls [`ResourceProvider::poll`] for availability when the
+    /// type's readiness requires it.
+    async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError>;
+
+    /// Reads many resources in one call.
+    async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError>;
+
+    /// Updates the changed fields in place; returns the new outputs.
+    async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError>;
+
+    /// Deletes the resource and returns once it is gone. Deleting a
+    /// resource that does not exist is an error of kind `NotFound`, which
+    /// the executor treats as success.
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+
+    /// Polls readiness after create or update.
+    async fn poll(&self, id: &str) -> Result<Readiness, ProviderError>;
+
+    /// Finds the resource a create with this token (or these tags) made, if
+    /// any: used to resolve a create whose outcome was lost in a crash.
+    async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError>;
+}
+
+/// A provider instance: one account and region, one implementation per
+/// resource type.
+#[derive(Debug, Clone)]
+pub struct ProviderInstance {
+    pub config: ProviderConfig,
+    types: BTreeMap<String, Arc<dyn ResourceProvider>>,
+}
+
+impl ProviderInstance {
+    /// An instance with no types yet.
+    pub fn new(config: ProviderConfig) -> Self {
+        ProviderInstance { config, types: BTreeMap::new() }
+    }
+
+    /// Registers the implementation of `type_name`.
+    pub fn register(&mut self, type_name: &str, provider: Arc<dyn ResourceProvider>) {
+        self.types.insert(type_name.to_owned(), provider);
+    }
+
+    /// The implementation of `type_name`.
+    pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        self.types.get(type_name)
+    }
+
+    /// The types this instance implements.
+    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+}
+
+/// Every provider instance a run may use, by key.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    instances: BTreeMap<ProviderKey, ProviderInstance>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an instance under its config's key.
+    pub fn insert(&mut self, instance: ProviderInstance) {
+        self.instances.insert(instance.config.key.clone(), instance);
+    }
+
+    /// The instance for `key`.
+    pub fn instance(&self, key: &ProviderKey) -> Option<&ProviderInstance> {
+        self.instances.get(key)
+    }
+
+    /// The implementation of `type_name` in instance `key`.
+    pub fn resource(&self, key: &ProviderKey, type_name: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        self.instances.get(key).and_then(|i| i.get(type_name))
+    }
+
+    /// All instances.
+    pub fn instances(&self) -> impl Iterator<Item = &ProviderInstance> {
+        self.instances.values()
+    }
+}
