@@ -7,10 +7,20 @@
 //! recorded durably before every mutating call so that a process killed at
 //! any instant leaves a state the next run converges from.
 
+pub mod budget;
+pub mod error;
+pub mod events;
+pub mod executor;
 pub mod provider;
+pub mod store;
 
+pub use budget::{Budget, BudgetConfig, BudgetKey, Rate};
+pub use error::Error;
+pub use events::{Event, Events, Interrupt};
+pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
 pub use provider::{
     ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
     ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, Timings,
     UpdateRequest,
 };
+pub use store::StateStore;

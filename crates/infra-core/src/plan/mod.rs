@@ -103,6 +103,10 @@ pub struct Change {
     /// The old resource is forgotten rather than deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain_on_delete: bool,
+    /// For the delete of a deposed object (the old half of an interrupted
+    /// create-before-destroy replacement): its cloud ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
 }
 
 /// A change to an exported stack output.
@@ -167,9 +171,9 @@ impl Plan {
         self.changes.iter().filter(|c| c.action.is_change())
     }
 
-    /// The change for `address`.
+    /// The change for `address` (not counting deletes of deposed objects).
     pub fn change(&self, address: &Address) -> Option<&Change> {
-        self.changes.iter().find(|c| &c.address == address)
+        self.changes.iter().find(|c| &c.address == address && c.deposed.is_none())
     }
 
     /// Counts of adds, changes, destroys and forgets (a replace counts as

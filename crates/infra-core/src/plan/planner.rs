@@ -75,6 +75,7 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
     let orphans: BTreeSet<Address> =
         state.resources.keys().filter(|a| !declared.contains(a) && in_scope(a)).cloned().collect();
     changes.extend(delete_changes(state, &orphans, &mut refusals));
+    changes.extend(deposed_changes(state, |a| in_scope(a)));
     resolve_step_cycles(&mut changes)?;
 
     if !refusals.is_empty() {
@@ -123,7 +124,8 @@ pub fn plan_destroy(stack_name: &str, state: &State, targets: &[Address]) -> Res
         }
     }
     let mut refusals = Vec::new();
-    let changes = delete_changes(state, &selected, &mut refusals);
+    let mut changes = delete_changes(state, &selected, &mut refusals);
+    changes.extend(deposed_changes(state, |a| targets.is_empty() || selected.contains(a)));
     if !refusals.is_empty() {
         return Err(Error::Refused(Diagnostics(refusals)));
     }
@@ -206,6 +208,7 @@ fn diff_resource(
             depends_on,
             prior_depends_on: Vec::new(),
             retain_on_delete: decl.options.retain_on_delete,
+            deposed: None,
         };
     };
 
@@ -287,6 +290,7 @@ fn diff_resource(
         depends_on,
         prior_depends_on: prior.dependencies.iter().cloned().collect(),
         retain_on_delete: decl.options.retain_on_delete,
+        deposed: None,
     }
 }
 
@@ -342,6 +346,7 @@ fn delete_changes(
             depends_on: Vec::new(),
             prior_depends_on: prior.dependencies.iter().cloned().collect(),
             retain_on_delete: prior.retain_on_delete,
+            deposed: None,
         });
     }
     out
@@ -443,4 +448,31 @@ fn resolve_step_cycles(changes: &mut [Change]) -> Result<(), Error> {
             return Err(err);
         }
     }
+}
+
+/// Deletes of deposed objects (old halves of create-before-destroy
+/// replacements that an interrupted run did not finish).
+fn deposed_changes(state: &State, in_scope: impl Fn(&Address) -> bool) -> Vec<Change> {
+    state
+        .deposed
+        .iter()
+        .filter(|d| in_scope(&d.address))
+        .map(|d| Change {
+            address: d.address.clone(),
+            type_name: d.object.type_name.clone(),
+            provider: d.object.provider.clone(),
+            action: Action::Delete,
+            before: Some(d.object.inputs.clone()),
+            after: None,
+            fields: Vec::new(),
+            reason: Some(format!(
+                "deposed object {} of a create-before-destroy replacement that did not finish",
+                d.object.id
+            )),
+            depends_on: Vec::new(),
+            prior_depends_on: d.object.dependencies.iter().cloned().collect(),
+            retain_on_delete: d.object.retain_on_delete,
+            deposed: Some(d.object.id.clone()),
+        })
+        .collect()
 }

@@ -57,6 +57,9 @@ pub struct Step {
     /// For delete halves: only forget the resource, do not delete it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain: bool,
+    /// For the delete of a deposed object: its cloud ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
     pub depends_on: Vec<usize>,
 }
 
@@ -64,10 +67,11 @@ pub struct Step {
 pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
     // Raw steps in plan order; A and D halves per change.
     let mut raw: Vec<(Address, StepKind, bool)> = Vec::new();
+    let mut deposed_of: BTreeMap<usize, String> = BTreeMap::new();
     let mut apply_of: BTreeMap<&Address, usize> = BTreeMap::new();
     let mut delete_of: BTreeMap<&Address, usize> = BTreeMap::new();
     let mut dbc: BTreeSet<&Address> = BTreeSet::new();
-    for c in &plan.changes {
+    for c in plan.changes.iter().filter(|c| c.deposed.is_none()) {
         let a = &c.address;
         match &c.action {
             Action::NoOp => {}
@@ -103,18 +107,49 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
         }
     }
 
+    // Deletes of deposed objects: after the new object exists and after the
+    // dependents moved to it (soft, like any move-away edge).
+    let mut deposed_steps: Vec<(usize, &Address)> = Vec::new();
+    for c in plan.changes.iter().filter(|c| c.deposed.is_some()) {
+        let i = raw.len();
+        let kind = if c.retain_on_delete { StepKind::Forget } else { StepKind::Delete };
+        raw.push((c.address.clone(), kind, c.retain_on_delete));
+        if let Some(id) = &c.deposed {
+            deposed_of.insert(i, id.clone());
+        }
+        deposed_steps.push((i, &c.address));
+    }
+
     let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); raw.len()];
     // "Wait for a dependent to move away before deleting" edges: kept only
     // where they do not close a cycle (see `add_soft_edges`).
     let mut soft: Vec<(usize, usize)> = Vec::new();
     // Prior dependents of each address.
     let mut prior_dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
-    for c in &plan.changes {
+    for c in plan.changes.iter().filter(|c| c.deposed.is_none()) {
         for d in &c.prior_depends_on {
             prior_dependents.entry(d).or_default().push(&c.address);
         }
     }
-    for c in &plan.changes {
+    for &(i, a) in &deposed_steps {
+        if let Some(&ai) = apply_of.get(a) {
+            deps[i].insert(ai);
+        }
+        for c in plan.changes.iter().filter(|c| c.depends_on.contains(a) || c.prior_depends_on.contains(a)) {
+            if let Some(&xa) = apply_of.get(&c.address) {
+                soft.push((i, xa));
+            }
+        }
+    }
+    // What a deposed object used is deleted after it.
+    for (&(i, _), c) in deposed_steps.iter().zip(plan.changes.iter().filter(|c| c.deposed.is_some())) {
+        for d in &c.prior_depends_on {
+            if let Some(&dd) = delete_of.get(d) {
+                deps[dd].insert(i);
+            }
+        }
+    }
+    for c in plan.changes.iter().filter(|c| c.deposed.is_none()) {
         let a = &c.address;
         if let Some(&ai) = apply_of.get(a) {
             for d in &c.depends_on {
@@ -178,6 +213,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
                 address,
                 kind,
                 retain,
+                deposed: deposed_of.get(&i).cloned(),
                 depends_on: deps[i].iter().filter_map(|d| position.get(d).copied()).collect(),
             }
         })

@@ -1,0 +1,67 @@
+//! The error type of `infra-engine`.
+
+use std::time::Duration;
+
+use infra_core::Address;
+use infra_core::plan::StepKind;
+
+use crate::provider::{ErrorKind, ProviderError};
+
+/// Everything that can go wrong while applying.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The state could not be persisted; the run stops at once (every
+    /// mutating call is preceded by a durable write, so none is made).
+    #[error("cannot save state: {0}")]
+    State(#[from] infra_state::Error),
+
+    /// Planning failed.
+    #[error(transparent)]
+    Plan(#[from] infra_core::Error),
+
+    /// A provider call failed and will not be retried.
+    #[error("{address}: {kind:?} failed: {error}{hint}", hint = hint(error))]
+    Provider { address: Address, kind: StepKind, error: ProviderError },
+
+    /// No provider implements the resource's type in its instance.
+    #[error("{address}: provider instance {provider} does not implement {type_name}")]
+    NoProvider { address: Address, provider: String, type_name: String },
+
+    /// The resource is not declared in the stack being applied (a plan made
+    /// from another program).
+    #[error("{address}: not declared in the stack being applied")]
+    NotDeclared { address: Address },
+
+    /// The resource was expected in state but is not there.
+    #[error("{address}: not found in the state")]
+    NotInState { address: Address },
+
+    /// Inputs reference outputs that are not recorded (their resource
+    /// failed or reports no such output).
+    #[error("{address}: cannot resolve {}", refs.join(", "))]
+    Unresolved { address: Address, refs: Vec<String> },
+
+    /// A readiness wait ran out of time.
+    #[error(
+        "{address}: still {status:?} after waiting {waited}; raise the timeout with Options::create_timeout / update_timeout if this is expected",
+        waited = humantime::format_duration(*waited)
+    )]
+    Timeout { address: Address, waited: Duration, status: String },
+
+    /// The cloud reports the resource as failed.
+    #[error("{address}: the cloud reports it failed: {message}")]
+    ResourceFailed { address: Address, message: String },
+
+    /// A second interrupt aborted a wait.
+    #[error("{address}: interrupted while waiting for the cloud")]
+    Interrupted { address: Address },
+}
+
+fn hint(e: &ProviderError) -> &'static str {
+    match e.kind {
+        ErrorKind::Throttled => " (still throttled after every retry; lower --parallelism or the API budget)",
+        ErrorKind::Conflict => " (conflicts with the resource's current state or another resource)",
+        _ => "",
+    }
+}
