@@ -421,8 +421,9 @@ pub async fn force_unlock_with_wrong_id_is_refused(backend: &dyn Backend) {
     release(held).await;
 }
 
-/// Each write keeps the version it replaces: `history` lists them newest
-/// first (without the current one) and `read_version` returns each.
+/// Each write that starts a new serial keeps the version it replaces:
+/// `history` lists them newest first (without the current one) and
+/// `read_version` returns each.
 pub async fn history_lists_earlier_versions_and_read_version_returns_them(backend: &dyn Backend) {
     assert!(backend.history("prod").await.expect("history").is_empty());
     let l = lock(backend, "prod").await;

@@ -18,6 +18,7 @@ pub mod conformance;
 mod error;
 pub mod format;
 pub mod local;
+pub mod memory;
 
 pub use backend::{
     Backend, HistoryEntry, Lock, LockInfo, MAX_STACK_NAME_LEN, StateVersion, new_state, validate_stack_name,
@@ -25,3 +26,4 @@ pub use backend::{
 pub use error::Error;
 pub use format::{CURRENT_FORMAT_VERSION, decode, digest, encode};
 pub use local::{DEFAULT_HISTORY_LIMIT, LocalBackend, LocalLock};
+pub use memory::{MemoryBackend, MemoryLock};

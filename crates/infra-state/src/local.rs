@@ -306,7 +306,11 @@ impl LocalBackend {
             // Identical content: nothing to write, nothing to keep.
             return Ok(version);
         }
-        let keep_history = stored.is_some() && self.history_limit > 0;
+        // One history entry per operation: the version an operation ends
+        // with is kept when the next operation (a new serial) replaces it;
+        // the many intermediate writes of one apply are not.
+        let keep_history =
+            stored.as_ref().is_some_and(|(old, _)| old.serial != state.serial) && self.history_limit > 0;
         write_atomic(&path, &bytes, || {
             if keep_history {
                 let old_serial = stored.as_ref().map_or(0, |(s, _)| s.serial);
