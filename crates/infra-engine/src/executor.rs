@@ -476,9 +476,21 @@ impl Run<'_> {
         } else {
             OperationKind::CreateReplacement
         };
-        let pending = self.pending(i, &t, kind, None);
-        let token = pending.id.clone();
-        self.store.commit(|s| s.pending.push(pending)).await?;
+        // A create an interrupted run started and recovery could not find:
+        // reuse its token, so a late completion of that call cannot make a
+        // second resource.
+        let kept = self.store.read(|s| {
+            s.pending.iter().find(|p| p.address == step.address && p.kind == kind).map(|p| p.id.clone())
+        });
+        let token = match kept {
+            Some(token) => token,
+            None => {
+                let pending = self.pending(i, &t, kind, None);
+                let token = pending.id.clone();
+                self.store.commit(|s| s.pending.push(pending)).await?;
+                token
+            }
+        };
 
         let mut tags = BTreeMap::new();
         tags.insert(TAG_STACK.to_owned(), self.stack.name().to_owned());

@@ -12,6 +12,8 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod provider;
+pub mod recover;
+pub mod run;
 pub mod store;
 
 pub use budget::{Budget, BudgetConfig, BudgetKey, Rate};
@@ -23,4 +25,6 @@ pub use provider::{
     ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, Timings,
     UpdateRequest,
 };
+pub use recover::recover;
+pub use run::{Mode, Outcome, RunOptions, read_state, run};
 pub use store::StateStore;

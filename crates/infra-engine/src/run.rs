@@ -1,0 +1,134 @@
+//! A whole operation: lock the stack, read its state, resolve what an
+//! interrupted run left pending, plan, execute, save, unlock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use infra_core::plan::{PlanOptions, plan, plan_destroy};
+use infra_core::{Plan, Stack, State};
+use infra_state::{Backend, Lock, StateVersion, new_state};
+
+use crate::error::Error;
+use crate::events::{Events, Interrupt};
+use crate::executor::{Executor, Report};
+use crate::recover::recover;
+use crate::store::StateStore;
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Plan against the current state and apply.
+    Apply(PlanOptions),
+    /// Apply a saved plan; refused when the state moved on since.
+    Saved(Box<Plan>),
+    /// Delete what the state holds (all of it, or the targets and their
+    /// dependents).
+    Destroy { targets: Vec<infra_core::Address> },
+}
+
+/// Options of one operation.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub mode: Mode,
+    /// How long to wait for another holder's lock.
+    pub lock_timeout: Duration,
+}
+
+/// What an operation did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The plan that was executed.
+    pub plan: Plan,
+    /// What the executor did.
+    pub report: Report,
+    /// The state as saved at the end.
+    pub state: State,
+    /// Pending operations of an interrupted run that were resolved first.
+    pub recovered: usize,
+}
+
+/// Runs one operation on `stack`'s state in `backend`.
+pub async fn run(
+    executor: &Executor,
+    backend: Arc<dyn Backend>,
+    stack: &Stack,
+    options: &RunOptions,
+    events: &Events,
+    interrupt: &Interrupt,
+) -> Result<Outcome, Error> {
+    let operation = match options.mode {
+        Mode::Destroy { .. } => "destroy",
+        _ => "apply",
+    };
+    let lock = backend.lock(stack.name(), operation, options.lock_timeout).await?;
+    let (state, version) = match backend.read(stack.name()).await {
+        Ok(Some((s, v))) => (s, Some(v)),
+        Ok(None) => match new_state() {
+            Ok(s) => (s, None),
+            Err(e) => return release_with(lock, Error::State(e)).await,
+        },
+        Err(e) => return release_with(lock, Error::State(e)).await,
+    };
+    if let Mode::Saved(saved) = &options.mode {
+        if let Err(e) = saved.check_fresh(&state) {
+            return release_with(lock, Error::Plan(e)).await;
+        }
+    }
+    let read_serial = state.serial;
+    let store = StateStore::start(backend, lock, state, version);
+    let result = execute(executor, stack, options, &store, events, interrupt, read_serial).await;
+    let finished = store.finish().await;
+    match (result, finished) {
+        (Ok((plan, report, recovered)), Ok((state, lock, _))) => {
+            lock.release().await?;
+            Ok(Outcome { plan, report, state, recovered })
+        }
+        (Err(e), Ok((_, lock, _))) => release_with(lock, e).await,
+        (_, Err(e)) => Err(e),
+    }
+}
+
+async fn execute(
+    executor: &Executor,
+    stack: &Stack,
+    options: &RunOptions,
+    store: &StateStore,
+    events: &Events,
+    interrupt: &Interrupt,
+    read_serial: u64,
+) -> Result<(Plan, Report, usize), Error> {
+    let recovered = recover(executor.registry(), stack, store, events).await?;
+    let snapshot = store.snapshot();
+    let mut plan = match &options.mode {
+        Mode::Apply(opts) => plan(stack, &snapshot, opts)?,
+        Mode::Saved(saved) => {
+            if recovered > 0 {
+                return Err(Error::Plan(infra_core::Error::StalePlan {
+                    plan_lineage: saved.lineage.clone(),
+                    plan_serial: saved.serial,
+                    state_lineage: Some(snapshot.lineage.clone()),
+                    state_serial: read_serial,
+                }));
+            }
+            (**saved).clone()
+        }
+        Mode::Destroy { targets } => plan_destroy(stack.name(), &snapshot, targets)?,
+    };
+    plan.serial = read_serial;
+    let report = executor.apply(stack, &plan, store, events, interrupt).await?;
+    Ok((plan, report, recovered))
+}
+
+async fn release_with<T>(lock: Box<dyn Lock>, e: Error) -> Result<T, Error> {
+    // The original error matters more than a failure to release.
+    let _ = lock.release().await;
+    Err(e)
+}
+
+/// Reads the state of `stack` (a fresh one when none is stored).
+pub async fn read_state(backend: &dyn Backend, stack: &str) -> Result<(State, Option<StateVersion>), Error> {
+    match backend.read(stack).await? {
+        Some((s, v)) => Ok((s, Some(v))),
+        None => Ok((new_state()?, None)),
+    }
+}
