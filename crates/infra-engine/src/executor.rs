@@ -517,10 +517,8 @@ impl Run<'_> {
         self.store
             .commit(|s| {
                 s.pending.retain(|p| p.id != token);
-                if replacement {
-                    if let Some(old) = s.resources.remove(&address) {
-                        s.deposed.push(Deposed { address: address.clone(), object: old });
-                    }
+                if replacement && let Some(old) = s.resources.remove(&address) {
+                    s.deposed.push(Deposed { address: address.clone(), object: old });
                 }
                 s.record(decl, &region, observed.id.clone(), &inputs, observed.outputs.clone());
             })

@@ -155,12 +155,11 @@ async fn recover_create(
             store
                 .commit(|s| {
                     s.pending.retain(|p| p.id != id);
-                    if replacement {
-                        if let Some(old) = s.resources.remove(&address) {
-                            if old.id != resource.id {
-                                s.deposed.push(Deposed { address: address.clone(), object: old });
-                            }
-                        }
+                    if replacement
+                        && let Some(old) = s.resources.remove(&address)
+                        && old.id != resource.id
+                    {
+                        s.deposed.push(Deposed { address: address.clone(), object: old });
                     }
                     s.resources.insert(address, resource);
                 })

@@ -69,10 +69,10 @@ pub async fn run(
         },
         Err(e) => return release_with(lock, Error::State(e)).await,
     };
-    if let Mode::Saved(saved) = &options.mode {
-        if let Err(e) = saved.check_fresh(&state) {
-            return release_with(lock, Error::Plan(e)).await;
-        }
+    if let Mode::Saved(saved) = &options.mode
+        && let Err(e) = saved.check_fresh(&state)
+    {
+        return release_with(lock, Error::Plan(e)).await;
     }
     let read_serial = state.serial;
     let store = StateStore::start(backend, lock, state, version);

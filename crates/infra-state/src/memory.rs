@@ -47,11 +47,11 @@ impl MemoryBackend {
         self.stacks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn try_lock(&self, info: &LockInfo) -> Result<u64, LockInfo> {
+    fn try_lock(&self, info: &LockInfo) -> Result<u64, Box<LockInfo>> {
         let mut all = self.stacks();
         let data = all.entry(info.stack.clone()).or_default();
         match &data.holder {
-            Some(h) => Err(h.clone()),
+            Some(h) => Err(Box::new(h.clone())),
             None => {
                 data.fence += 1;
                 data.holder = Some(info.clone());
@@ -71,10 +71,10 @@ impl Lock for MemoryLock {
     }
     async fn release(self: Box<Self>) -> Result<(), Error> {
         let mut all = self.backend.stacks();
-        if let Some(d) = all.get_mut(&self.info.stack) {
-            if d.holder.as_ref().is_some_and(|h| h.id == self.info.id) {
-                d.holder = None;
-            }
+        if let Some(d) = all.get_mut(&self.info.stack)
+            && d.holder.as_ref().is_some_and(|h| h.id == self.info.id)
+        {
+            d.holder = None;
         }
         Ok(())
     }
@@ -96,7 +96,7 @@ impl Backend for MemoryBackend {
                 Err(holder) => {
                     let now = tokio::time::Instant::now();
                     if now >= deadline {
-                        return Err(Error::Locked { stack: stack.to_owned(), holder: Box::new(holder) });
+                        return Err(Error::Locked { stack: stack.to_owned(), holder });
                     }
                     tokio::time::sleep(POLL.min(deadline - now)).await;
                 }
