@@ -7,6 +7,8 @@
 //! be checked without an executor. The executor's own lifecycle suite runs
 //! on the simulated provider.
 
+pub mod dags;
+
 use infra_core::plan::{Plan, StepKind, steps};
 use infra_core::{Address, Fields, Input, ResourceDecl, Stack, State, Value, identifier};
 use infra_derive::Resource;

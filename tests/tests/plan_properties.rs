@@ -3,98 +3,11 @@
 //! deletes in reverse dependency order.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-
 use infra_core::plan::{PlanOptions, StepKind, plan, plan_destroy, steps};
-use infra_core::{Address, Input, ProviderConfig, Stack};
-use infra_tests::{Node, NodeId, UniqueNode, addr, empty_state, fake_apply};
+use infra_core::{Address, Stack};
+use infra_tests::dags::{apply_edits, build, dag, edits, name};
+use infra_tests::{addr, empty_state, fake_apply};
 use proptest::prelude::*;
-
-#[derive(Debug, Clone)]
-struct Spec {
-    unique: bool,
-    zone: u8,
-    size: u8,
-    present: bool,
-    deps: Vec<usize>,
-}
-
-fn name(i: usize) -> String {
-    format!("n{i:03}")
-}
-
-fn build(specs: &[Spec]) -> Stack {
-    let mut s = Stack::new("prop");
-    s.provider(ProviderConfig::aws("us-east-1"));
-    let mut ids: BTreeMap<usize, infra_core::Output<NodeId>> = BTreeMap::new();
-    for (i, spec) in specs.iter().enumerate() {
-        if !spec.present {
-            continue;
-        }
-        let deps: Vec<Input<NodeId>> =
-            spec.deps.iter().filter_map(|d| ids.get(d)).map(|o| o.clone().into()).collect();
-        let id = if spec.unique {
-            s.add(&name(i), UniqueNode { name: format!("u{}", spec.zone), deps }).id()
-        } else {
-            s.add(
-                &name(i),
-                Node {
-                    zone: format!("z{}", spec.zone),
-                    size: i64::from(spec.size),
-                    deps,
-                    ..Default::default()
-                },
-            )
-            .id()
-        };
-        ids.insert(i, id);
-    }
-    s
-}
-
-/// A random DAG: node `i` may depend on any `j < i`.
-fn dag() -> impl Strategy<Value = Vec<Spec>> {
-    (1usize..28).prop_flat_map(|n| {
-        prop::collection::vec(
-            (any::<bool>(), 0u8..2, 0u8..3, prop::collection::vec(any::<prop::sample::Index>(), 0..4)),
-            n,
-        )
-        .prop_map(|raw| {
-            raw.into_iter()
-                .enumerate()
-                .map(|(i, (unique, zone, size, picks))| {
-                    let mut deps: Vec<usize> =
-                        if i == 0 { Vec::new() } else { picks.iter().map(|p| p.index(i)).collect() };
-                    deps.sort_unstable();
-                    deps.dedup();
-                    Spec { unique, zone, size, present: true, deps }
-                })
-                .collect()
-        })
-    })
-}
-
-/// A random edit of every node: keep, update, replace or remove.
-fn edits(n: usize) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(0u8..5, n)
-}
-
-fn apply_edits(specs: &[Spec], edits: &[u8]) -> Vec<Spec> {
-    specs
-        .iter()
-        .zip(edits)
-        .map(|(s, e)| {
-            let mut s = s.clone();
-            match e {
-                1 => s.size = s.size.wrapping_add(1),
-                2 => s.zone = 1 - s.zone,
-                3 => s.present = false,
-                _ => {}
-            }
-            s
-        })
-        .collect()
-}
 
 fn position(order: &[(Address, StepKind)], a: &Address, apply: bool) -> Option<usize> {
     order.iter().position(|(x, k)| x == a && k.is_apply() == apply)

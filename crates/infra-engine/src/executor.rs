@@ -253,6 +253,7 @@ impl Executor {
                 }
             }
         }
+        report.interrupted |= interrupt.level() > 0;
         if report.failed.is_empty() && !report.interrupted {
             self.update_outputs(stack, plan, store).await?;
         }

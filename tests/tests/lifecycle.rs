@@ -1,0 +1,408 @@
+//! The engine's specification: lifecycle tests on the simulated cloud.
+//!
+//! Every test runs in tokio's paused virtual time, so realistic latencies
+//! (minutes) cost nothing, and timing assertions are exact. State goes
+//! through the in-memory backend, which passes the same conformance suite
+//! as the file and S3 backends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use infra_core::plan::{PlanOptions, StepKind};
+use infra_core::{Address, Options, ProviderConfig, Stack, State};
+use infra_engine::{
+    Budget, BudgetConfig, ErrorKind, Event, Events, Executor, ExecutorConfig, Interrupt, Mode, Operation,
+    Outcome, ProviderError, RunOptions, run,
+};
+use infra_sim::{
+    CallOutcome, FailureRule, Profile, RateLimit, RateLimits, SimCloud, SimConfig, sim_registry,
+};
+use infra_state::{Backend, MemoryBackend};
+use infra_tests::dags::{apply_edits, build, dag, edits, name};
+use infra_tests::{Node, UniqueNode, addr};
+use proptest::prelude::*;
+
+const TYPES: [&str; 2] = ["test:fake:Node", "test:fake:UniqueNode"];
+
+struct World {
+    cloud: SimCloud,
+    executor: Executor,
+    backend: Arc<MemoryBackend>,
+}
+
+fn world(config: SimConfig) -> World {
+    world_with(config, BudgetConfig::default())
+}
+
+fn world_with(config: SimConfig, budget: BudgetConfig) -> World {
+    let cloud = SimCloud::new(config);
+    let registry = sim_registry(&cloud, &[ProviderConfig::aws("us-east-1")], &TYPES);
+    let executor = Executor::new(Arc::new(registry), Budget::new(budget), ExecutorConfig::default());
+    World { cloud, executor, backend: Arc::new(MemoryBackend::new()) }
+}
+
+/// Seconds-scale latencies: create 2 s, ready 10 s after.
+fn timed() -> SimConfig {
+    SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(2), Duration::from_secs(10)))
+}
+
+async fn go(
+    w: &World,
+    stack: &Stack,
+    mode: Mode,
+    interrupt: &Interrupt,
+) -> (Result<Outcome, infra_engine::Error>, Vec<Event>) {
+    let (events, mut rx) = Events::channel();
+    let options = RunOptions { mode, lock_timeout: Duration::from_secs(1) };
+    let backend: Arc<dyn Backend> = w.backend.clone();
+    let outcome = run(&w.executor, backend, stack, &options, &events, interrupt).await;
+    drop(events);
+    let mut seen = Vec::new();
+    while let Some(e) = rx.recv().await {
+        seen.push(e);
+    }
+    (outcome, seen)
+}
+
+async fn apply(w: &World, stack: &Stack) -> (Outcome, Vec<Event>) {
+    let (o, e) = go(w, stack, Mode::Apply(PlanOptions::default()), &Interrupt::new()).await;
+    (o.unwrap(), e)
+}
+
+async fn destroy(w: &World, stack: &Stack) -> Outcome {
+    go(w, stack, Mode::Destroy { targets: vec![] }, &Interrupt::new()).await.0.unwrap()
+}
+
+async fn stored(w: &World, stack: &str) -> State {
+    w.backend.read(stack).await.unwrap().unwrap().0
+}
+
+async fn plan_is_empty(w: &World, stack: &Stack) -> bool {
+    let state = stored(w, stack.name()).await;
+    infra_core::plan::plan(stack, &state, &PlanOptions::default()).unwrap().is_empty()
+}
+
+/// The state holds exactly what exists in the cloud, each resource once.
+fn assert_state_matches_cloud(state: &State, cloud: &SimCloud) {
+    let in_cloud: BTreeMap<String, Option<Address>> =
+        cloud.resources().into_iter().map(|r| (r.id, r.address)).collect();
+    let mut in_state: BTreeMap<String, Address> =
+        state.resources.iter().map(|(a, r)| (r.id.clone(), a.clone())).collect();
+    for d in &state.deposed {
+        in_state.insert(d.object.id.clone(), d.address.clone());
+    }
+    assert_eq!(
+        in_cloud.keys().collect::<BTreeSet<_>>(),
+        in_state.keys().collect::<BTreeSet<_>>(),
+        "cloud and state disagree"
+    );
+    for (id, a) in &in_state {
+        assert_eq!(in_cloud[id].as_ref(), Some(a), "{id} is tagged with another address");
+    }
+    assert!(
+        cloud.count_by_address().values().all(|n| *n == 1),
+        "a resource exists twice: {:?}",
+        cloud.count_by_address()
+    );
+    assert!(state.pending.is_empty(), "pending operations left: {:?}", state.pending);
+}
+
+/// The sim's call log: when each address's create/delete started and when
+/// it finished.
+fn windows(cloud: &SimCloud, op: Operation) -> BTreeMap<Address, (Duration, Duration)> {
+    cloud
+        .call_log()
+        .into_iter()
+        .filter(|c| c.operation == op && !c.find && c.outcome == CallOutcome::Ok)
+        .filter_map(|c| Some((c.address?, (c.at, c.finished_at?))))
+        .collect()
+}
+
+fn paused() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// plan -> apply -> plan is empty; no create starts before its
+    /// dependencies are available; an edit converges; destroy empties both
+    /// the state and the cloud.
+    #[test]
+    fn random_graphs_apply_converge_and_destroy((specs, edit) in dag().prop_flat_map(|s| { let n = s.len(); (Just(s), edits(n)) })) {
+        paused().block_on(async {
+            let w = world(timed());
+            let stack = build(&specs);
+            let (outcome, _) = apply(&w, &stack).await;
+            assert!(outcome.report.success(), "{:?}", outcome.report);
+            assert!(plan_is_empty(&w, &stack).await);
+            assert_state_matches_cloud(&stored(&w, "prop").await, &w.cloud);
+
+            let creates = windows(&w.cloud, Operation::Create);
+            let ready: BTreeMap<String, Duration> =
+                w.cloud.resources().into_iter().map(|r| (r.id, r.ready_at)).collect();
+            let state = stored(&w, "prop").await;
+            for (i, s) in specs.iter().enumerate() {
+                let (start, _) = creates[&addr(&name(i))];
+                for d in &s.deps {
+                    let dep = &state.resources[&addr(&name(*d))];
+                    let (_, dep_done) = creates[&addr(&name(*d))];
+                    assert!(dep_done <= start, "{} created before {} returned", name(i), name(*d));
+                    assert!(ready[&dep.id] <= start, "{} created before {} was available", name(i), name(*d));
+                }
+            }
+
+            let edited = build(&apply_edits(&specs, &edit));
+            let (outcome, _) = apply(&w, &edited).await;
+            assert!(outcome.report.success(), "{:?}", outcome.report);
+            assert!(plan_is_empty(&w, &edited).await);
+            assert_state_matches_cloud(&stored(&w, "prop").await, &w.cloud);
+
+            let outcome = destroy(&w, &edited).await;
+            assert!(outcome.report.success());
+            assert!(outcome.state.resources.is_empty() && outcome.state.deposed.is_empty());
+            assert!(w.cloud.resources().is_empty(), "left in the cloud: {:?}", w.cloud.resources());
+        });
+    }
+}
+
+fn chain_stack(zone: &str, unique_name: &str) -> Stack {
+    let mut s = Stack::new("t");
+    s.provider(ProviderConfig::aws("us-east-1"));
+    let a = s.add("a", Node { zone: zone.into(), size: 1, ..Default::default() });
+    s.add("b", Node { zone: "z".into(), size: 1, deps: vec![a.id().into()], ..Default::default() });
+    s.add("u", UniqueNode { name: unique_name.into(), deps: vec![] });
+    s
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_before_destroy_creates_moves_dependents_then_deletes() {
+    let w = world(timed());
+    apply(&w, &chain_stack("z1", "u1")).await;
+    let old_a = stored(&w, "t").await.resources[&addr("a")].id.clone();
+    let (outcome, _) = apply(&w, &chain_stack("z2", "u1")).await;
+    assert!(outcome.report.success());
+    let log = w.cloud.call_log();
+    let pos = |op: Operation, a: &str| {
+        log.iter().position(|c| {
+            c.operation == op
+                && !c.find
+                && c.address.as_ref() == Some(&addr(a))
+                && c.at > Duration::ZERO
+                && c.outcome.is_ok()
+                && (op != Operation::Create || c.id.as_deref() != Some(&old_a))
+        })
+    };
+    let created =
+        log.iter().rposition(|c| c.operation == Operation::Create && c.address == Some(addr("a"))).unwrap();
+    let updated_b = pos(Operation::Update, "b").unwrap();
+    let deleted =
+        log.iter().position(|c| c.operation == Operation::Delete && c.id.as_deref() == Some(&old_a)).unwrap();
+    assert!(
+        created < updated_b && updated_b < deleted,
+        "create {created}, move b {updated_b}, delete old {deleted}"
+    );
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_before_create_deletes_first() {
+    let w = world(timed());
+    apply(&w, &chain_stack("z1", "u1")).await;
+    let old = stored(&w, "t").await.resources[&addr("u")].id.clone();
+    let (outcome, _) = apply(&w, &chain_stack("z1", "u2")).await;
+    assert!(outcome.report.success());
+    let log = w.cloud.call_log();
+    let deleted =
+        log.iter().position(|c| c.operation == Operation::Delete && c.id.as_deref() == Some(&old)).unwrap();
+    let created =
+        log.iter().rposition(|c| c.operation == Operation::Create && c.address == Some(addr("u"))).unwrap();
+    assert!(
+        log[deleted].finished_at.unwrap() <= log[created].at,
+        "the old object must be gone before the new one is made"
+    );
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_step_skips_its_dependents_and_independent_branches_go_on() {
+    let failing = FailureRule::new(
+        Operation::Create,
+        1,
+        ProviderError::new(ErrorKind::Final, "The subnet ID 'x' is malformed")
+            .with_code("InvalidSubnetID.Malformed")
+            .with_request_id("req-1"),
+    )
+    .at_address("a");
+    let w = world(timed().with_failure(failing));
+    let stack = chain_stack("z1", "u1");
+    let (outcome, events) = apply(&w, &stack).await;
+    let r = &outcome.report;
+    assert_eq!(r.failed.len(), 1);
+    assert_eq!(r.failed[0].0, addr("a"));
+    assert!(
+        r.failed[0].2.contains("InvalidSubnetID.Malformed") && r.failed[0].2.contains("req-1"),
+        "{}",
+        r.failed[0].2
+    );
+    assert_eq!(r.skipped, [(addr("b"), StepKind::Create, "a failed".to_string())]);
+    assert_eq!(r.applied, [(addr("u"), StepKind::Create)]);
+    assert!(events.iter().any(|e| matches!(e, Event::Skipped { address, .. } if address == &addr("b"))));
+    let state = stored(&w, "t").await;
+    assert_state_matches_cloud(&state, &w.cloud);
+    assert_eq!(state.resources.keys().collect::<Vec<_>>(), [&addr("u")]);
+    // The next apply finishes the job.
+    let (outcome, _) = apply(&w, &stack).await;
+    assert!(outcome.report.success());
+    assert!(plan_is_empty(&w, &stack).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_and_eventual_consistency_are_retried() {
+    // The cloud allows 1 mutating call a second with a burst of 2, the
+    // engine's budget thinks 5/s: the cloud throttles, the engine retries
+    // and slows down. New IDs are invisible to dependents for 3 s.
+    let limits = RateLimits::unlimited().with_fallbacks(Some(RateLimit::new(1.0, 2)), None);
+    let w = world(timed().with_rate_limits(limits).with_consistency_window(Duration::from_secs(3)));
+    let mut stack = Stack::new("t");
+    stack.provider(ProviderConfig::aws("us-east-1"));
+    let root = stack.add("root", Node { zone: "z".into(), size: 1, ..Default::default() });
+    for i in 0..8 {
+        stack.add(
+            &format!("n{i}"),
+            Node { zone: "z".into(), size: 1, deps: vec![root.id().into()], ..Default::default() },
+        );
+    }
+    let (outcome, events) = apply(&w, &stack).await;
+    assert!(outcome.report.success(), "{:?}", outcome.report);
+    let retried: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Retrying { error, .. } => Some(error.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(retried.iter().any(|e| e.starts_with("RequestLimitExceeded")), "{retried:?}");
+    let failed: Vec<ErrorKind> = w.cloud.call_log().iter().filter_map(|c| c.outcome.error_kind()).collect();
+    assert!(failed.contains(&ErrorKind::Throttled));
+    assert!(w.executor.budget().stats().iter().any(|s| s.throttled > 0));
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+
+    // Eventual consistency alone: a dependent's create right after its
+    // dependency is retried until the new ID is visible.
+    let w = world(
+        timed()
+            .with_profile(Profile::uniform(Duration::from_secs(1), Duration::ZERO))
+            .with_consistency_window(Duration::from_secs(5)),
+    );
+    let (outcome, events) = apply(&w, &chain_stack("z1", "u1")).await;
+    assert!(outcome.report.success());
+    assert!(events.iter().any(|e| matches!(e, Event::Retrying { error, .. } if error.contains("NotFound"))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dependents_wait_for_readiness_and_waits_time_out_naming_the_resource() {
+    let slow =
+        SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(5), Duration::from_secs(300)));
+    let w = world(slow);
+    let (outcome, events) = apply(&w, &chain_stack("z1", "u1")).await;
+    assert!(outcome.report.success());
+    assert!(events.iter().any(|e| matches!(e, Event::Waiting { address, status, .. } if address == &addr("a") && status == "creating")));
+    let creates = windows(&w.cloud, Operation::Create);
+    let a_ready = w.cloud.resources().into_iter().find(|r| r.address == Some(addr("a"))).unwrap().ready_at;
+    assert!(creates[&addr("b")].0 >= a_ready);
+    // Noticed within 2% of the wait (polling), not a whole poll interval late.
+    assert!(
+        creates[&addr("b")].0 <= a_ready + Duration::from_secs(7),
+        "{:?} vs {a_ready:?}",
+        creates[&addr("b")].0
+    );
+
+    let w = world(
+        SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(5), Duration::from_secs(300))),
+    );
+    let mut stack = Stack::new("t");
+    stack.provider(ProviderConfig::aws("us-east-1"));
+    let a = stack.add_with(
+        "a",
+        Node { zone: "z".into(), size: 1, ..Default::default() },
+        Options::new().create_timeout(Duration::from_secs(60)),
+    );
+    stack.add("b", Node { zone: "z".into(), size: 1, deps: vec![a.id().into()], ..Default::default() });
+    let (outcome, _) = apply(&w, &stack).await;
+    let (address, _, error) = &outcome.report.failed[0];
+    assert_eq!(address, &addr("a"));
+    assert!(error.contains("a: still \"creating\" after waiting 1m"), "{error}");
+    assert_eq!(outcome.report.skipped[0].0, addr("b"));
+    // The resource exists, so it is in the state: nothing is orphaned.
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_interrupt_finishes_in_flight_steps_and_starts_nothing_new() {
+    let w = world(
+        SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(5), Duration::from_secs(60))),
+    );
+    let stack = chain_stack("z1", "u1");
+    let interrupt = Interrupt::new();
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        trigger.trigger();
+    });
+    let (outcome, _) = go(&w, &stack, Mode::Apply(PlanOptions::default()), &interrupt).await;
+    let outcome = outcome.unwrap();
+    let r = &outcome.report;
+    assert!(r.interrupted);
+    // `a` and `u` were in flight and finished (their readiness waits too);
+    // `b` never started.
+    assert_eq!(
+        r.applied.iter().map(|(a, _)| a.clone()).collect::<BTreeSet<_>>(),
+        BTreeSet::from([addr("a"), addr("u")])
+    );
+    assert_eq!(r.skipped[0].0, addr("b"));
+    assert!(r.failed.is_empty());
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+    assert!(w.backend.lock("t", "check", Duration::ZERO).await.is_ok(), "the lock was released");
+}
+
+#[tokio::test(start_paused = true)]
+async fn second_interrupt_aborts_waits_and_keeps_what_exists() {
+    let w = world(
+        SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(5), Duration::from_secs(600))),
+    );
+    let stack = chain_stack("z1", "u1");
+    let interrupt = Interrupt::new();
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        trigger.trigger();
+        trigger.trigger();
+    });
+    let (outcome, _) = go(&w, &stack, Mode::Apply(PlanOptions::default()), &interrupt).await;
+    let r = outcome.unwrap().report;
+    assert!(r.interrupted);
+    assert!(r.failed.iter().all(|(_, _, e)| e.contains("interrupted while waiting")), "{:?}", r.failed);
+    assert_eq!(r.failed.len(), 2);
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+    // The next run waits for them again and finishes.
+    let w2 = &w;
+    let (outcome, _) = apply(w2, &stack).await;
+    assert!(outcome.report.success(), "{:?}", outcome.report);
+}
+
+#[tokio::test(start_paused = true)]
+async fn serial_advances_once_per_apply() {
+    let w = world(timed());
+    let stack = chain_stack("z1", "u1");
+    apply(&w, &stack).await;
+    assert_eq!(stored(&w, "t").await.serial, 1);
+    // A no-op apply writes nothing.
+    apply(&w, &stack).await;
+    assert_eq!(stored(&w, "t").await.serial, 1);
+    apply(&w, &chain_stack("z2", "u1")).await;
+    assert_eq!(stored(&w, "t").await.serial, 2);
+    assert_eq!(w.backend.history("t").await.unwrap().len(), 1);
+}
