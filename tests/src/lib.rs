@@ -7,7 +7,9 @@
 //! be checked without an executor. The executor's own lifecycle suite runs
 //! on the simulated provider.
 
+pub mod crash;
 pub mod dags;
+pub mod sim;
 
 use infra_core::plan::{Plan, StepKind, steps};
 use infra_core::{Address, Fields, Input, ResourceDecl, Stack, State, Value, identifier};

@@ -21,6 +21,7 @@ use infra_sim::{
 };
 use infra_state::{Backend, MemoryBackend};
 use infra_tests::dags::{apply_edits, build, dag, edits, name};
+use infra_tests::sim::assert_state_matches_cloud;
 use infra_tests::{Node, UniqueNode, addr};
 use proptest::prelude::*;
 
@@ -82,31 +83,6 @@ async fn stored(w: &World, stack: &str) -> State {
 async fn plan_is_empty(w: &World, stack: &Stack) -> bool {
     let state = stored(w, stack.name()).await;
     infra_core::plan::plan(stack, &state, &PlanOptions::default()).unwrap().is_empty()
-}
-
-/// The state holds exactly what exists in the cloud, each resource once.
-fn assert_state_matches_cloud(state: &State, cloud: &SimCloud) {
-    let in_cloud: BTreeMap<String, Option<Address>> =
-        cloud.resources().into_iter().map(|r| (r.id, r.address)).collect();
-    let mut in_state: BTreeMap<String, Address> =
-        state.resources.iter().map(|(a, r)| (r.id.clone(), a.clone())).collect();
-    for d in &state.deposed {
-        in_state.insert(d.object.id.clone(), d.address.clone());
-    }
-    assert_eq!(
-        in_cloud.keys().collect::<BTreeSet<_>>(),
-        in_state.keys().collect::<BTreeSet<_>>(),
-        "cloud and state disagree"
-    );
-    for (id, a) in &in_state {
-        assert_eq!(in_cloud[id].as_ref(), Some(a), "{id} is tagged with another address");
-    }
-    assert!(
-        cloud.count_by_address().values().all(|n| *n == 1),
-        "a resource exists twice: {:?}",
-        cloud.count_by_address()
-    );
-    assert!(state.pending.is_empty(), "pending operations left: {:?}", state.pending);
 }
 
 /// The sim's call log: when each address's create/delete started and when
@@ -405,4 +381,104 @@ async fn serial_advances_once_per_apply() {
     apply(&w, &chain_stack("z2", "u1")).await;
     assert_eq!(stored(&w, "t").await.serial, 2);
     assert_eq!(w.backend.history("t").await.unwrap().len(), 1);
+}
+
+/// A create whose outcome was lost (the process died after recording the
+/// intent): if the cloud made it, the next run adopts it; if not, the next
+/// run creates it with the same idempotency token.
+#[tokio::test(start_paused = true)]
+async fn lost_creates_are_adopted_or_redone_with_the_same_token() {
+    use infra_engine::{CreateRequest, FindRequest, ResourceProvider};
+    let w = world(timed());
+    let stack = chain_stack("z1", "u1");
+    apply(&w, &stack).await;
+    let mut state = stored(&w, "t").await;
+    // Pretend `a` and `u` were being created when the process died: the
+    // intents are recorded, the results are not. The cloud made `a` (with
+    // the recorded token) but never got the call for `u`.
+    let a = state.resources.remove(&addr("a")).unwrap();
+    let u = state.resources.remove(&addr("u")).unwrap();
+    let a_token = w.cloud.resource(&a.id).unwrap().token;
+    w.cloud.delete_outside(&u.id).unwrap();
+    for (address, token) in [("a", a_token.clone()), ("u", "infra-lost-token".to_string())] {
+        state.pending.push(infra_core::PendingOperation {
+            id: token,
+            address: addr(address),
+            kind: infra_core::OperationKind::Create,
+            type_name: if address == "u" { "test:fake:UniqueNode" } else { "test:fake:Node" }.into(),
+            provider: infra_core::ProviderKey("aws.us-east-1".into()),
+            physical_id: None,
+            started_at: "2026-01-01T00:00:00Z".into(),
+        });
+    }
+    let lock = w.backend.lock("t", "test", Duration::ZERO).await.unwrap();
+    let version = w.backend.read("t").await.unwrap().map(|(_, v)| v);
+    state.serial += 1;
+    w.backend.write(&*lock, &state, version.as_ref()).await.unwrap();
+    lock.release().await.unwrap();
+
+    let (outcome, events) = apply(&w, &stack).await;
+    assert!(outcome.report.success(), "{:?}", outcome.report);
+    assert_eq!(outcome.recovered, 1, "only `a` is found; `u`'s intent is kept");
+    assert!(events.iter().any(|e| matches!(e, Event::Recovered { address, outcome } if address == &addr("a") && outcome.contains("adopted"))));
+    let state = stored(&w, "t").await;
+    assert_eq!(state.resources[&addr("a")].id, a.id, "adopted, not created again");
+    let u_new = w.cloud.resource(&state.resources[&addr("u")].id).unwrap();
+    assert_eq!(u_new.token, "infra-lost-token", "the redone create reused the recorded token");
+    assert_state_matches_cloud(&state, &w.cloud);
+    assert!(plan_is_empty(&w, &stack).await);
+
+    // The token really is what prevents a duplicate: a late completion of
+    // the lost call returns the same resource.
+    let provider =
+        infra_sim::SimProvider::new(&w.cloud, ProviderConfig::aws("us-east-1"), "test:fake:UniqueNode");
+    let again = provider
+        .create(CreateRequest {
+            address: addr("u"),
+            inputs: Default::default(),
+            token: "infra-lost-token".into(),
+            tags: Default::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.id, u_new.id);
+    let found = provider
+        .find(FindRequest { address: addr("u"), token: "infra-lost-token".into(), tags: Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(found.map(|o| o.id), Some(u_new.id));
+}
+
+/// The old object of a create-before-destroy replacement that an
+/// interrupted run did not delete is deleted by the next run.
+#[tokio::test(start_paused = true)]
+async fn deposed_objects_left_by_an_interrupted_replacement_are_deleted() {
+    let w = world(
+        SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(5), Duration::from_secs(60))),
+    );
+    apply(&w, &chain_stack("z1", "u1")).await;
+    // Replace `a` (create before destroy) and interrupt twice while its new
+    // object is still becoming available: the old one is deposed.
+    let interrupt = Interrupt::new();
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        trigger.trigger();
+        trigger.trigger();
+    });
+    let replaced = chain_stack("z2", "u1");
+    let (outcome, _) = go(&w, &replaced, Mode::Apply(PlanOptions::default()), &interrupt).await;
+    assert!(outcome.unwrap().report.interrupted);
+    let state = stored(&w, "t").await;
+    assert_eq!(state.deposed.len(), 1, "{:?}", state.deposed);
+    assert_state_matches_cloud(&state, &w.cloud);
+    let p = infra_core::plan::plan(&replaced, &state, &PlanOptions::default()).unwrap();
+    assert!(p.changes.iter().any(|c| c.deposed.is_some()), "the plan deletes the deposed object");
+
+    let (outcome, _) = apply(&w, &replaced).await;
+    assert!(outcome.report.success(), "{:?}", outcome.report);
+    let state = stored(&w, "t").await;
+    assert!(state.deposed.is_empty());
+    assert_state_matches_cloud(&state, &w.cloud);
+    assert!(plan_is_empty(&w, &replaced).await);
 }

@@ -481,7 +481,13 @@ impl Run<'_> {
         // reuse its token, so a late completion of that call cannot make a
         // second resource.
         let kept = self.store.read(|s| {
-            s.pending.iter().find(|p| p.address == step.address && p.kind == kind).map(|p| p.id.clone())
+            s.pending
+                .iter()
+                .find(|p| {
+                    p.address == step.address
+                        && matches!(p.kind, OperationKind::Create | OperationKind::CreateReplacement)
+                })
+                .map(|p| p.id.clone())
         });
         let token = match kept {
             Some(token) => token,
