@@ -261,12 +261,36 @@ impl<'s> Scope<'s> {
         self.add_with(name, resource, Options::default())
     }
 
-    /// Declares a resource with options. Problems (invalid name, inputs that
-    /// fail validation, no provider) are recorded and reported together by
-    /// [`Stack::validate`]; the handle is returned regardless so that the
-    /// program can keep declaring and every problem is found in one run.
-    pub fn add_with<R: Resource>(&mut self, name: &str, resource: R, options: Options) -> Handle<R> {
-        let address = match Address::join(&self.prefix, name) {
+    /// Declares a resource without a Rust type: its schema and inputs are
+    /// given directly (for dynamic providers, generated stacks and tests).
+    /// Inputs may hold references ([`Value::Ref`]) to other resources.
+    pub fn add_raw(
+        &mut self,
+        name: &str,
+        schema: &'static Schema,
+        inputs: Fields,
+        options: Options,
+    ) -> Address {
+        let address = self.checked_address(name);
+        let provider = options.provider.clone().or_else(|| self.provider.clone());
+        if provider.is_none() {
+            self.stack.problems.push(Diagnostic::resource(
+                address.clone(),
+                "is not bound to a provider instance; register one with Stack::provider",
+            ));
+        }
+        self.stack.resources.push(ResourceDecl {
+            address: address.clone(),
+            schema,
+            provider,
+            inputs,
+            options,
+        });
+        address
+    }
+
+    fn checked_address(&mut self, name: &str) -> Address {
+        match Address::join(&self.prefix, name) {
             Ok(a) => a,
             Err(e) => {
                 let mut raw = self.prefix.join(".");
@@ -277,7 +301,15 @@ impl<'s> Scope<'s> {
                 self.stack.problems.push(Diagnostic::stack(format!("invalid resource name: {e}")));
                 Address::unchecked(raw)
             }
-        };
+        }
+    }
+
+    /// Declares a resource with options. Problems (invalid name, inputs that
+    /// fail validation, no provider) are recorded and reported together by
+    /// [`Stack::validate`]; the handle is returned regardless so that the
+    /// program can keep declaring and every problem is found in one run.
+    pub fn add_with<R: Resource>(&mut self, name: &str, resource: R, options: Options) -> Handle<R> {
+        let address = self.checked_address(name);
         let provider = options.provider.clone().or_else(|| self.provider.clone());
         let mut problems = Vec::new();
         let provider_config = match &provider {

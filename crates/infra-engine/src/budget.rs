@@ -40,15 +40,17 @@ impl Rate {
 /// The defaults are AWS's published EC2 API request limits (token bucket
 /// sizes and refill rates, "Request throttling for the Amazon EC2 API"):
 /// mutating actions 5/s with a bucket of 50, non-mutating actions 20/s with a
-/// bucket of 100, `CreateNatGateway` 1/s with a bucket of 10. Other services
-/// get the same generic figures unless configured.
+/// bucket of 100, `CreateNatGateway` and `DeleteNatGateway` 1/s with a
+/// bucket of 10, resource-intensive actions 5/s with a bucket of 50. Other
+/// services get the same generic figures unless configured; a category
+/// without an entry counts as mutating.
 #[derive(Debug, Clone)]
 pub struct BudgetConfig {
     /// Limits for specific classes, e.g. `ec2/CreateNatGateway`.
     pub classes: BTreeMap<ApiClass, Rate>,
-    /// Limit of a `*/mutating` class without an entry.
+    /// Limit of a class without an entry (other than `*/non-mutating`).
     pub mutating: Rate,
-    /// Limit of any other class without an entry.
+    /// Limit of a `*/non-mutating` class without an entry.
     pub non_mutating: Rate,
     /// Multiplier applied to every rate (tests and benchmarks use it to
     /// match a simulated cloud's time scale).
@@ -59,6 +61,8 @@ impl Default for BudgetConfig {
     fn default() -> Self {
         let mut classes = BTreeMap::new();
         classes.insert(ApiClass::new("ec2", "CreateNatGateway"), Rate::new(1.0, 10.0));
+        classes.insert(ApiClass::new("ec2", "DeleteNatGateway"), Rate::new(1.0, 10.0));
+        classes.insert(ApiClass::new("ec2", "resource-intensive"), Rate::new(5.0, 50.0));
         BudgetConfig {
             classes,
             mutating: Rate::new(5.0, 50.0),
@@ -71,10 +75,12 @@ impl Default for BudgetConfig {
 impl BudgetConfig {
     /// The configured rate of `class`.
     pub fn rate(&self, class: &ApiClass) -> Rate {
-        let base = self.classes.get(class).copied().unwrap_or(if class.category == "mutating" {
-            self.mutating
-        } else {
+        // A category the configuration does not know is treated as
+        // mutating: the conservative choice.
+        let base = self.classes.get(class).copied().unwrap_or(if class.category == "non-mutating" {
             self.non_mutating
+        } else {
+            self.mutating
         });
         Rate::new(base.per_second * self.scale, base.burst)
     }

@@ -15,7 +15,8 @@ use crate::format;
 
 #[derive(Debug, Default)]
 struct StackData {
-    current: Option<(Vec<u8>, StateVersion)>,
+    /// The stored bytes, their version and lineage.
+    current: Option<(Vec<u8>, StateVersion, String)>,
     history: Vec<(HistoryEntry, Vec<u8>)>,
     holder: Option<LockInfo>,
     fence: u64,
@@ -109,7 +110,7 @@ impl Backend for MemoryBackend {
         let current = self.stacks().get(stack).and_then(|d| d.current.clone());
         match current {
             None => Ok(None),
-            Some((bytes, v)) => Ok(Some((format::decode_from(&bytes, stack)?, v))),
+            Some((bytes, v, _)) => Ok(Some((format::decode_from(&bytes, stack)?, v))),
         }
     }
 
@@ -134,23 +135,22 @@ impl Backend for MemoryBackend {
             }
             Some(_) => {}
         }
-        let found = data.current.as_ref().map(|(_, v)| v);
+        let found = data.current.as_ref().map(|(_, v, _)| v);
         if found != expected {
             return Err(Error::Conflict { stack, expected: expected.cloned(), found: found.cloned() });
         }
-        if let Some((old_bytes, old_v)) = &data.current {
-            let old = format::decode_from(old_bytes, &stack)?;
-            if old.lineage != state.lineage {
+        if let Some((old_bytes, old_v, old_lineage)) = &data.current {
+            if *old_lineage != state.lineage {
                 return Err(Error::LineageMismatch {
                     stack,
-                    stored: old.lineage,
+                    stored: old_lineage.clone(),
                     given: state.lineage.clone(),
                 });
             }
-            if state.serial < old.serial {
-                return Err(Error::SerialRegression { stack, stored: old.serial, attempted: state.serial });
+            if state.serial < old_v.serial {
+                return Err(Error::SerialRegression { stack, stored: old_v.serial, attempted: state.serial });
             }
-            if old.serial != state.serial {
+            if old_v.serial != state.serial {
                 let entry = HistoryEntry {
                     version_id: format!("{}-{}", data.history.len() + 1, old_v.serial),
                     serial: old_v.serial,
@@ -161,7 +161,7 @@ impl Backend for MemoryBackend {
             }
         }
         let version = StateVersion { serial: state.serial, digest: format::digest(&bytes) };
-        data.current = Some((bytes, version.clone()));
+        data.current = Some((bytes, version.clone(), state.lineage.clone()));
         Ok(version)
     }
 
