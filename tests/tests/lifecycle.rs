@@ -56,7 +56,7 @@ async fn go(
     interrupt: &Interrupt,
 ) -> (Result<Outcome, infra_engine::Error>, Vec<Event>) {
     let (events, mut rx) = Events::channel();
-    let options = RunOptions { mode, lock_timeout: Duration::from_secs(1) };
+    let options = RunOptions { mode, lock_timeout: Duration::from_secs(1), refresh: true };
     let backend: Arc<dyn Backend> = w.backend.clone();
     let outcome = run(&w.executor, backend, stack, &options, &events, interrupt).await;
     drop(events);

@@ -10,5 +10,7 @@ pub mod components;
 pub mod ec2;
 pub mod ids;
 pub mod net;
+#[cfg(feature = "sdk")]
+pub mod sdk;
 
 pub use ids::*;

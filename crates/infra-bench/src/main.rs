@@ -176,7 +176,7 @@ fn apply(stack: &Stack, max_in_flight: Option<usize>) -> Result<(f64, usize, usi
             ExecutorConfig { max_in_flight, ..ExecutorConfig::default() },
         );
         let backend = Arc::new(MemoryBackend::new());
-        let options = RunOptions { mode: Mode::Apply(PlanOptions::default()), lock_timeout: Duration::from_secs(1) };
+        let options = RunOptions { mode: Mode::Apply(PlanOptions::default()), lock_timeout: Duration::from_secs(1), refresh: true };
         let start = tokio::time::Instant::now();
         let outcome = run(&executor, backend, stack, &options, &Events::none(), &Interrupt::new()).await?;
         let wall = start.elapsed().as_secs_f64();

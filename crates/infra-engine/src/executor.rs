@@ -18,7 +18,7 @@ use futures_util::stream::FuturesUnordered;
 use infra_core::plan::{Step, StepKind, steps};
 use infra_core::{
     Action, Address, Deposed, Fields, OperationKind, PendingOperation, Plan, Readiness as TypeReadiness,
-    ResourceDecl, Stack, State,
+    ResourceDecl, Stack, State, Value,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc};
@@ -28,8 +28,8 @@ use crate::budget::{Budget, BudgetKey};
 use crate::error::Error;
 use crate::events::{Event, Events, Interrupt};
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, Operation, ProviderError, Readiness, Registry, ResourceProvider,
-    TAG_ADDRESS, TAG_STACK, TAG_TOKEN, UpdateRequest,
+    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Operation, ProviderError, Readiness, Registry,
+    ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, UpdateRequest,
 };
 use crate::store::StateStore;
 
@@ -503,6 +503,7 @@ impl Run<'_> {
         tags.insert(TAG_STACK.to_owned(), self.stack.name().to_owned());
         tags.insert(TAG_ADDRESS.to_owned(), step.address.to_string());
         tags.insert(TAG_TOKEN.to_owned(), token.clone());
+        let replacement = step.kind == StepKind::CreateReplacement;
         let req = CreateRequest {
             address: step.address.clone(),
             inputs: inputs.clone(),
@@ -514,13 +515,47 @@ impl Run<'_> {
         let observed = match observed {
             Ok(o) => o,
             Err(e) => {
-                // The create failed for good: nothing exists, drop the intent.
-                self.store.commit(|s| s.pending.retain(|p| p.id != token)).await?;
+                // The create failed for good. It may still have made the
+                // resource (a follow-up call failed, or the response was
+                // lost): look for it by token and keep it in the state, so
+                // nothing is orphaned; the next plan shows what differs.
+                let find = FindRequest {
+                    address: step.address.clone(),
+                    token: token.clone(),
+                    tags: req.tags.clone(),
+                };
+                let poll_key = self.key(&t, Operation::Poll);
+                let made = self.call(i, &poll_key, || t.provider.find(find.clone())).await.ok().flatten();
+                let address = step.address.clone();
+                self.store
+                    .commit(|s| {
+                        s.pending.retain(|p| p.id != token);
+                        if let Some(o) = made {
+                            let inputs = o
+                                .inputs
+                                .iter()
+                                .map(|(k, v)| {
+                                    let v = if decl.schema.is_secret(k) {
+                                        Value::Secret(Box::new(v.clone()))
+                                    } else {
+                                        v.clone()
+                                    };
+                                    (k.clone(), v)
+                                })
+                                .collect();
+                            if replacement {
+                                if let Some(old) = s.resources.remove(&address) {
+                                    s.deposed.push(Deposed { address: address.clone(), object: old });
+                                }
+                            }
+                            s.record(decl, &region, o.id, &inputs, o.outputs);
+                        }
+                    })
+                    .await?;
                 return Err(self.provider_error(i, e));
             }
         };
         let address = step.address.clone();
-        let replacement = step.kind == StepKind::CreateReplacement;
         self.store
             .commit(|s| {
                 s.pending.retain(|p| p.id != token);

@@ -13,6 +13,7 @@ pub mod events;
 pub mod executor;
 pub mod provider;
 pub mod recover;
+pub mod refresh;
 pub mod run;
 pub mod store;
 
@@ -26,5 +27,6 @@ pub use provider::{
     UpdateRequest,
 };
 pub use recover::recover;
+pub use refresh::{Refreshed, refresh};
 pub use run::{Mode, Outcome, RunOptions, read_state, run};
 pub use store::StateStore;

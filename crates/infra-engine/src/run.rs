@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub mode: Mode,
     /// How long to wait for another holder's lock.
     pub lock_timeout: Duration,
+    /// Read every resource from the cloud before planning (not for saved
+    /// plans, which were made from a refreshed state).
+    pub refresh: bool,
 }
 
 /// What an operation did.
@@ -98,6 +101,9 @@ async fn execute(
     read_serial: u64,
 ) -> Result<(Plan, Report, usize), Error> {
     let recovered = recover(executor.registry(), stack, store, events).await?;
+    if options.refresh && !matches!(options.mode, Mode::Saved(_)) {
+        crate::refresh::refresh(executor.registry(), stack, store).await?;
+    }
     let snapshot = store.snapshot();
     let mut plan = match &options.mode {
         Mode::Apply(opts) => plan(stack, &snapshot, opts)?,

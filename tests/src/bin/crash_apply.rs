@@ -27,8 +27,11 @@ async fn main() -> Result<()> {
     let registry = cloud.registry_for_all_profile_types(&[ProviderConfig::aws("us-east-1")]);
     let executor = Executor::new(Arc::new(registry), crash::budget(), ExecutorConfig::default());
     let backend = Arc::new(LocalBackend::new(state_dir));
-    let options =
-        RunOptions { mode: Mode::Apply(PlanOptions::default()), lock_timeout: Duration::from_secs(30) };
+    let options = RunOptions {
+        mode: Mode::Apply(PlanOptions::default()),
+        lock_timeout: Duration::from_secs(30),
+        refresh: true,
+    };
     let outcome = run(&executor, backend, &stack, &options, &Events::none(), &Interrupt::new()).await?;
     if !outcome.report.success() {
         bail!("apply did not succeed: {:?}", outcome.report);

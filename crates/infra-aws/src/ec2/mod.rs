@@ -2,6 +2,8 @@
 
 mod gateway;
 mod route;
+#[cfg(feature = "ec2")]
+pub(crate) mod sdk;
 mod security_group;
 mod subnet;
 mod vpc;
@@ -43,4 +45,14 @@ pub(crate) fn check_az(ctx: &mut ValidationContext<'_>, field: &str, az: &str) {
             ),
         );
     }
+}
+
+/// Registers every EC2 resource type's implementation in `instance`.
+#[cfg(feature = "ec2")]
+pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std::sync::Arc<crate::sdk::Ctx>) {
+    use infra_core::Resource;
+    use std::sync::Arc;
+    instance.register(Vpc::SCHEMA.type_name, Arc::new(vpc::imp::VpcProvider(ctx.clone())));
+    // register: network-a
+    // register: network-b
 }

@@ -1,0 +1,125 @@
+//! The SDK-backed provider: one instance per (account, region), built from
+//! aws-config's standard chain, with each service's client created lazily
+//! and shared by every resource type of the instance.
+//!
+//! **The executor owns retries and the rate budget**: clients are built
+//! with the SDK's retry disabled, so a throttled call comes back to the
+//! executor, which slows the budget and retries with backoff.
+
+mod error;
+mod fields;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use infra_core::ProviderConfig;
+use infra_engine::ProviderInstance;
+
+pub(crate) use error::sdk_error;
+pub(crate) use fields::*;
+
+pub use error::classify;
+
+/// Calls made per API operation (e.g. `DescribeSecurityGroups`), for tests
+/// and diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct CallStats {
+    calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+}
+
+impl CallStats {
+    pub(crate) fn count(&self, operation: &'static str) {
+        let mut calls = self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *calls.entry(operation).or_default() += 1;
+    }
+
+    /// Calls per operation so far.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Calls so far whose operation starts with `prefix` (e.g. `Describe`).
+    pub fn total(&self, prefix: &str) -> u64 {
+        self.snapshot().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum()
+    }
+
+    /// Forgets the counts.
+    pub fn reset(&self) {
+        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+}
+
+/// What every resource type of one instance shares.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) sdk: SdkConfig,
+    pub(crate) region: String,
+    pub(crate) stats: CallStats,
+    #[cfg(feature = "ec2")]
+    ec2: OnceLock<aws_sdk_ec2::Client>,
+}
+
+impl Ctx {
+    #[cfg(feature = "ec2")]
+    pub(crate) fn ec2(&self) -> &aws_sdk_ec2::Client {
+        self.ec2.get_or_init(|| {
+            let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build();
+            aws_sdk_ec2::Client::from_conf(conf)
+        })
+    }
+}
+
+/// An AWS provider instance and its call statistics.
+#[derive(Debug, Clone)]
+pub struct AwsInstance {
+    pub instance: ProviderInstance,
+    pub stats: CallStats,
+}
+
+/// Builds AWS provider instances.
+#[derive(Debug, Clone, Copy)]
+pub struct AwsProvider;
+
+impl AwsProvider {
+    /// An instance from aws-config's standard chain (environment, profile,
+    /// SSO, container and instance metadata), so `AWS_PROFILE`,
+    /// `AWS_REGION` and `AWS_ENDPOINT_URL` behave as in every AWS tool. The
+    /// instance's region comes from `config`; the settings `profile` and
+    /// `endpoint_url` override the chain's.
+    pub async fn instance(config: &ProviderConfig) -> AwsInstance {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+        if let Some(profile) = config.settings.get("profile") {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = config.settings.get("endpoint_url") {
+            loader = loader.endpoint_url(endpoint);
+        }
+        Self::with_sdk_config(config, loader.load().await)
+    }
+
+    /// An instance with explicit SDK configuration (the test harness gives
+    /// a loopback endpoint and dummy credentials this way).
+    pub fn with_sdk_config(config: &ProviderConfig, sdk: SdkConfig) -> AwsInstance {
+        let stats = CallStats::default();
+        let ctx = Arc::new(Ctx {
+            sdk,
+            region: config.region.clone(),
+            stats: stats.clone(),
+            #[cfg(feature = "ec2")]
+            ec2: OnceLock::new(),
+        });
+        let mut instance = ProviderInstance::new(config.clone());
+        register(&mut instance, &ctx);
+        AwsInstance { instance, stats }
+    }
+}
+
+#[allow(unused_variables)]
+fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
+    #[cfg(feature = "ec2")]
+    crate::ec2::register(instance, ctx);
+}
