@@ -45,3 +45,98 @@ async fn vpc() {
     )
     .await;
 }
+
+fn fixture_vpc(
+    s: &mut infra_core::Stack,
+    key: &infra_core::ProviderKey,
+    name: &str,
+    octet: u8,
+) -> infra_core::Handle<Vpc> {
+    s.add_with(
+        name,
+        Vpc { cidr_block: format!("10.{octet}.0.0/16"), enable_dns_support: true, ..Default::default() },
+        Options::new().provider(key),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_acl() {
+    use infra_aws::ec2::{NetworkAcl, NetworkAclRuleSpec, Subnet};
+    lifecycle(
+        "nacl",
+        |s, us, eu, v| {
+            for (key, region, octet) in [(us, "us-east-1", 1), (eu, "eu-west-1", 2)] {
+                let r = &region[..2];
+                let vpc = fixture_vpc(s, key, &format!("{r}-vpc"), octet);
+                let other = fixture_vpc(s, key, &format!("{r}-vpc2"), octet + 10);
+                let subnet = s.add_with(
+                    &format!("{r}-subnet"),
+                    Subnet {
+                        vpc_id: vpc.id().into(),
+                        cidr_block: format!("10.{octet}.1.0/24"),
+                        availability_zone: format!("{region}a"),
+                        map_public_ip_on_launch: false,
+                        tags: BTreeMap::new(),
+                    },
+                    Options::new().provider(key),
+                );
+                let mut egress = vec![];
+                if v >= 1 {
+                    egress.push(NetworkAclRuleSpec::all(100, "allow", "0.0.0.0/0"));
+                }
+                s.add_with(
+                    &format!("{r}-nacl"),
+                    NetworkAcl {
+                        // v2 moves the ACL to another VPC: a replacement.
+                        vpc_id: if v == 2 { other.id().into() } else { vpc.id().into() },
+                        subnet_ids: if v == 2 { vec![] } else { vec![subnet.id().into()] },
+                        ingress: vec![
+                            NetworkAclRuleSpec::tcp(100, "allow", "0.0.0.0/0", 443, 443),
+                            NetworkAclRuleSpec::tcp(200, "deny", "192.0.2.0/24", 0, 65535),
+                        ],
+                        egress,
+                        tags: tags(v),
+                    },
+                    Options::new().provider(key),
+                );
+            }
+        },
+        &["us-nacl", "eu-nacl"],
+        ReplaceOrder::CreateBeforeDestroy,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_log() {
+    use infra_aws::ec2::FlowLog;
+    common::lifecycle_with(
+        "flowlog",
+        async |w: &common::World| {
+            w.bucket("us-east-1", "flow-logs-us").await;
+            w.bucket("eu-west-1", "flow-logs-eu").await;
+        },
+        |s, us, eu, v| {
+            for (key, region, octet) in [(us, "us-east-1", 1), (eu, "eu-west-1", 2)] {
+                let r = &region[..2];
+                let vpc = fixture_vpc(s, key, &format!("{r}-vpc"), octet);
+                s.add_with(
+                    &format!("{r}-flow-log"),
+                    FlowLog {
+                        vpc_id: vpc.id().into(),
+                        traffic_type: if v == 2 { "REJECT".into() } else { "ALL".into() },
+                        log_destination_type: Some("s3".into()),
+                        log_destination: Some(format!("arn:aws:s3:::flow-logs-{r}").into()),
+                        iam_role_arn: None,
+                        max_aggregation_interval: Some(600),
+                        tags: tags(v),
+                    },
+                    Options::new().provider(key),
+                );
+            }
+        },
+        &["us-flow-log", "eu-flow-log"],
+        ReplaceOrder::DeleteBeforeCreate,
+    )
+    .await;
+}

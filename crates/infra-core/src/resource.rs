@@ -26,6 +26,9 @@ pub struct FieldSpec {
     pub secret: bool,
     /// The field's type can hold another resource's output.
     pub reference: bool,
+    /// The field is a list whose order does not matter (the cloud keeps a
+    /// set): it is compared without regard to order.
+    pub set: bool,
 }
 
 /// What the schema says about one output.
@@ -73,6 +76,11 @@ impl Schema {
     /// True when a change to `name` forces replacement.
     pub fn is_force_new(&self, name: &str) -> bool {
         self.field(name).is_some_and(|f| f.force_new)
+    }
+
+    /// True when `name` is a list compared without regard to order.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.field(name).is_some_and(|f| f.set)
     }
 
     /// True when `name` is a secret field.

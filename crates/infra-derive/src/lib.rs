@@ -15,6 +15,8 @@
 //!     pub vpc_id: Input<VpcId>,
 //!     #[resource(secret)]
 //!     pub token: Option<String>,
+//!     #[resource(set)]                    // a list compared without order
+//!     pub security_group_ids: Vec<Input<SecurityGroupId>>,
 //! }
 //! ```
 //!
@@ -160,6 +162,7 @@ struct FieldAttrs {
     force_new: bool,
     secret: bool,
     reference: bool,
+    set: bool,
 }
 
 fn parse_field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
@@ -172,9 +175,11 @@ fn parse_field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
                 out.secret = true;
             } else if meta.path.is_ident("reference") {
                 out.reference = true;
+            } else if meta.path.is_ident("set") {
+                out.set = true;
             } else {
                 return Err(
-                    meta.error("unknown field attribute; expected one of: force_new, secret, reference")
+                    meta.error("unknown field attribute; expected one of: force_new, secret, reference, set")
                 );
             }
             Ok(())
@@ -258,12 +263,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let force_new = fa.force_new;
         let secret = fa.secret;
         let reference = fa.reference || mentions_reference(&f.ty);
+        let set = fa.set;
         field_specs.push(quote! {
             #krate::FieldSpec {
                 name: #name,
                 force_new: #force_new,
                 secret: #secret,
                 reference: #reference,
+                set: #set,
             }
         });
     }

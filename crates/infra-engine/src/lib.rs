@@ -23,8 +23,8 @@ pub use events::{Event, Events, Interrupt};
 pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
 pub use provider::{
     ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-    ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, Timings,
-    UpdateRequest,
+    ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, TAG_ADDRESS,
+    TAG_STACK, TAG_TOKEN, Timings, UpdateRequest,
 };
 pub use recover::recover;
 pub use refresh::{Refreshed, refresh};

@@ -1,17 +1,25 @@
 //! EC2 networking resources.
 
+mod flow_log;
 mod gateway;
+mod nacl;
+mod peering;
 mod route;
 #[cfg(feature = "ec2")]
 pub(crate) mod sdk;
 mod security_group;
 mod subnet;
+mod transit;
 mod vpc;
 
+pub use flow_log::*;
 pub use gateway::*;
+pub use nacl::*;
+pub use peering::*;
 pub use route::*;
 pub use security_group::*;
 pub use subnet::*;
+pub use transit::*;
 pub use vpc::*;
 
 use infra_core::ValidationContext;
@@ -54,5 +62,57 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
     use std::sync::Arc;
     instance.register(Vpc::SCHEMA.type_name, Arc::new(vpc::imp::VpcProvider(ctx.clone())));
     // register: network-a
+    instance.register(Subnet::SCHEMA.type_name, Arc::new(subnet::imp::SubnetProvider(ctx.clone())));
+    instance.register(
+        InternetGateway::SCHEMA.type_name,
+        Arc::new(gateway::imp::InternetGatewayProvider(ctx.clone())),
+    );
+    instance.register(ElasticIp::SCHEMA.type_name, Arc::new(gateway::imp::ElasticIpProvider(ctx.clone())));
+    instance.register(NatGateway::SCHEMA.type_name, Arc::new(gateway::imp::NatGatewayProvider(ctx.clone())));
     // register: network-b
+    instance.register(RouteTable::SCHEMA.type_name, Arc::new(route::imp::RouteTableProvider(ctx.clone())));
+    instance.register(Route::SCHEMA.type_name, Arc::new(route::imp::RouteProvider::new(ctx.clone())));
+    instance.register(
+        RouteTableAssociation::SCHEMA.type_name,
+        Arc::new(route::imp::RouteTableAssociationProvider::new(ctx.clone())),
+    );
+    instance.register(
+        SecurityGroup::SCHEMA.type_name,
+        Arc::new(security_group::imp::SecurityGroupProvider::new(ctx.clone())),
+    );
+    instance.register(
+        SecurityGroupRule::SCHEMA.type_name,
+        Arc::new(security_group::imp::SecurityGroupRuleProvider::new(ctx.clone())),
+    );
+    // register: transit
+    instance.register(
+        TransitGateway::SCHEMA.type_name,
+        Arc::new(transit::imp::TransitGatewayProvider(ctx.clone(), Default::default())),
+    );
+    instance.register(
+        TransitGatewayVpcAttachment::SCHEMA.type_name,
+        Arc::new(transit::imp::TransitGatewayVpcAttachmentProvider(ctx.clone(), Default::default())),
+    );
+    instance.register(
+        TransitGatewayRoute::SCHEMA.type_name,
+        Arc::new(transit::imp::TransitGatewayRouteProvider(ctx.clone())),
+    );
+    instance.register(
+        TransitGatewayPeeringAttachment::SCHEMA.type_name,
+        Arc::new(peering::imp::TgwPeeringProvider(ctx.clone(), Default::default())),
+    );
+    instance.register(
+        TransitGatewayPeeringAttachmentAccepter::SCHEMA.type_name,
+        Arc::new(peering::imp::TgwPeeringAccepterProvider(ctx.clone())),
+    );
+    instance.register(
+        VpcPeeringConnection::SCHEMA.type_name,
+        Arc::new(peering::imp::VpcPeeringProvider(ctx.clone(), Default::default())),
+    );
+    instance.register(
+        VpcPeeringConnectionAccepter::SCHEMA.type_name,
+        Arc::new(peering::imp::VpcPeeringAccepterProvider(ctx.clone())),
+    );
+    instance.register(NetworkAcl::SCHEMA.type_name, Arc::new(nacl::imp::NetworkAclProvider(ctx.clone())));
+    instance.register(FlowLog::SCHEMA.type_name, Arc::new(flow_log::imp::FlowLogProvider(ctx.clone())));
 }

@@ -104,3 +104,38 @@ pub(crate) async fn sync_tags(
     }
     Ok(())
 }
+
+/// True when `tags` carry the engine's token tag with value `token` (a
+/// client-side check after a `tag:` filter, which some emulators ignore).
+pub(crate) fn has_token(tags: &[Tag], token: &str) -> bool {
+    tags.iter().any(|t| t.key() == Some(infra_engine::provider::TAG_TOKEN) && t.value() == Some(token))
+}
+
+/// What a provider was last given, by key (a resource ID or a create's
+/// token), kept in memory for the life of the provider instance.
+///
+/// Used where the cloud cannot say it: which inputs a create with a given
+/// token had (for `find` of resources that carry no tags), and how the user
+/// spelled a set of rules the cloud reports in its own grouping and order.
+#[derive(Debug, Default)]
+pub(crate) struct Memo(std::sync::Mutex<BTreeMap<String, Fields>>);
+
+impl Memo {
+    /// Remembers `inputs` under `key`.
+    pub(crate) fn set(&self, key: &str, inputs: &Fields) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.to_owned(), inputs.clone());
+    }
+
+    /// What was remembered under `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<Fields> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
+    }
+
+    /// Forgets `key`.
+    pub(crate) fn forget(&self, key: &str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+}

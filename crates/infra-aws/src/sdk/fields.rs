@@ -29,7 +29,6 @@ pub(crate) fn bool_of(f: &Fields, name: &str) -> bool {
 }
 
 /// An integer input.
-#[allow(dead_code)]
 pub(crate) fn int_of(f: &Fields, name: &str) -> Option<i64> {
     f.get(name).and_then(Value::as_i64)
 }

@@ -120,6 +120,25 @@ impl World {
         aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&sdk).build())
     }
 
+    /// An S3 client for the emulator (path-style addressing, as moto needs).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let sdk = infra_testkit::loopback_sdk_config(&self.endpoint, region).unwrap();
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build())
+    }
+
+    /// Creates a bucket (a fixture for resources that log to S3).
+    pub async fn bucket(&self, region: &str, name: &str) {
+        let mut call = self.s3(region).create_bucket().bucket(name);
+        if region != "us-east-1" {
+            call = call.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        call.send().await.unwrap();
+    }
+
     /// Calls of one instance so far.
     pub fn stats(&self, key: &ProviderKey) -> &CallStats {
         &self.stats.iter().find(|(k, _)| k == key).unwrap().1
@@ -153,7 +172,19 @@ pub async fn lifecycle(
     replaced: &[&str],
     order: infra_core::ReplaceOrder,
 ) {
+    lifecycle_with(name, async |_: &World| {}, build, replaced, order).await;
+}
+
+/// [`lifecycle`] with fixtures made outside infra first (e.g. a bucket).
+pub async fn lifecycle_with(
+    name: &str,
+    setup: impl AsyncFnOnce(&World),
+    build: impl Fn(&mut Stack, &ProviderKey, &ProviderKey, u8),
+    replaced: &[&str],
+    order: infra_core::ReplaceOrder,
+) {
     let w = world();
+    setup(&w).await;
     let version = |v: u8| {
         let (mut s, us, eu) = stack(name);
         build(&mut s, &us, &eu, v);

@@ -230,7 +230,12 @@ fn diff_resource(
         let before = prior.inputs.get(name);
         let now = after.get(name);
         let unknown = now.is_some_and(Value::has_unknown);
-        if before == now && !unknown {
+        let same = if schema.is_set(name) {
+            before.map(Value::sorted) == now.map(Value::sorted)
+        } else {
+            before == now
+        };
+        if same && !unknown {
             continue;
         }
         fields.push(FieldChange {

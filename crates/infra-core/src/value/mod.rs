@@ -228,6 +228,19 @@ impl Value {
         }
     }
 
+    /// A list with its elements in a canonical order (by their canonical
+    /// JSON), for comparing lists that are sets; other values unchanged.
+    pub fn sorted(&self) -> Value {
+        match self {
+            Value::List(l) => {
+                let mut items = l.clone();
+                items.sort_by_cached_key(Value::to_json_string);
+                Value::List(items)
+            }
+            other => other.clone(),
+        }
+    }
+
     /// Canonical JSON text of a plain value (maps are key-sorted). Engine-only
     /// forms are written in their wire encoding; a plaintext secret is written
     /// as `{"$sensitive":true}` (callers reveal first when they mean it).
