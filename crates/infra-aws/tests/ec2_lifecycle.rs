@@ -140,3 +140,47 @@ async fn flow_log() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_template() {
+    use infra_aws::ec2::{BlockDeviceMapping, EbsSpec, LaunchTemplate, MetadataOptions};
+    lifecycle(
+        "lt",
+        |s, us, eu, v| {
+            for key in [us, eu] {
+                let r = &key.0[4..6];
+                s.add_with(
+                    &format!("{r}-web"),
+                    LaunchTemplate {
+                        name: if v == 2 { format!("{r}-web-v2") } else { format!("{r}-web") },
+                        image_id: Some("ami-12c6146b".into()),
+                        // v1 changes the data: a new default version, in place.
+                        instance_type: Some(if v >= 1 { "t3.small".into() } else { "t3.micro".into() }),
+                        ebs_optimized: Some(true),
+                        block_device_mappings: vec![BlockDeviceMapping {
+                            device_name: "/dev/xvda".into(),
+                            ebs: Some(EbsSpec {
+                                volume_size: Some(20),
+                                volume_type: Some("gp3".into()),
+                                delete_on_termination: Some(true),
+                                encrypted: Some(true),
+                            }),
+                        }],
+                        metadata_options: Some(MetadataOptions {
+                            http_endpoint: Some("enabled".into()),
+                            http_tokens: Some("required".into()),
+                        }),
+                        monitoring: Some(true),
+                        instance_tags: BTreeMap::from([("Type".to_string(), "web".to_string())]),
+                        tags: tags(v),
+                        ..Default::default()
+                    },
+                    Options::new().provider(key),
+                );
+            }
+        },
+        &["us-web", "eu-web"],
+        ReplaceOrder::DeleteBeforeCreate,
+    )
+    .await;
+}

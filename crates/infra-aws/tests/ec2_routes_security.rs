@@ -22,14 +22,23 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
-use common::{REGIONS, addr, lifecycle, stack, world};
+use common::{REGIONS, World, addr, lifecycle, stack, world};
 use infra_aws::ec2::{
     ElasticIp, InternetGateway, NatGateway, Route, RouteTable, RouteTableAssociation, SecurityGroup,
     SecurityGroupRule, SecurityGroupRuleSpec, Subnet, Vpc,
 };
-use infra_core::{Action, Handle, Options, ProviderKey, ReplaceOrder, Stack};
+use infra_aws::sdk::AwsProvider;
+use infra_core::plan::PlanOptions;
+use infra_core::{Action, Handle, Options, ProviderConfig, ProviderKey, ReplaceOrder, Stack};
+use infra_engine::{
+    Budget, BudgetConfig, Events, Executor, ExecutorConfig, Interrupt, Mode, Outcome, Registry, RunOptions,
+    run,
+};
+use infra_state::Backend;
 
 fn tags(v: u8) -> BTreeMap<String, String> {
     BTreeMap::from([("Name".to_string(), format!("v{}", v.min(1)))])
@@ -369,5 +378,84 @@ async fn a_rule_added_outside_infra_is_drift_and_is_revoked() {
         assert_eq!(ports.len(), 2, "{a}: the declared rules are gone: {ports:?}");
     }
     assert!(w.converged(&s).await, "plan after the repair is not empty");
+    w.destroy(&s).await;
+}
+
+/// Applies `stack` to the world's emulator and state through new provider
+/// instances, as a new process would: nothing the old ones remembered.
+async fn apply_in_a_new_process(w: &World, stack: &Stack) -> Outcome {
+    let mut registry = Registry::new();
+    for r in REGIONS {
+        let config = ProviderConfig::aws(r);
+        let sdk = infra_testkit::loopback_sdk_config(&w.endpoint, r).unwrap();
+        registry.insert(AwsProvider::with_sdk_config(&config, sdk).instance);
+    }
+    let executor =
+        Executor::new(Arc::new(registry), Budget::new(BudgetConfig::default()), ExecutorConfig::default());
+    let (events, _rx) = Events::channel();
+    let options = RunOptions {
+        mode: Mode::Apply(PlanOptions::default()),
+        lock_timeout: Duration::from_secs(5),
+        refresh: true,
+    };
+    let backend: Arc<dyn Backend> = w.backend.clone();
+    let outcome = run(&executor, backend, stack, &options, &events, &Interrupt::new()).await.unwrap();
+    assert!(outcome.report.success(), "apply failed: {:?}", outcome.report);
+    outcome
+}
+
+/// A new process has no memory of how the rules were spelled: it reads
+/// them in the canonical form (one rule per protocol, ports and
+/// description; peers and rules sorted), so rules declared that way, and
+/// standalone rules, show no diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_process_reads_canonically_declared_rules_without_a_diff() {
+    let w = world();
+    let (mut s, us, eu) = stack("new-process");
+    for (key, _, octet) in regions(&us, &eu) {
+        let net = vpc(&mut s, key, "vpc", format!("10.{octet}.0.0/16"));
+        let peer = group(&mut s, key, "peer", &net, vec![], vec![SecurityGroupRuleSpec::all_to_anywhere()]);
+        group(&mut s, key, "closed", &net, vec![], vec![]);
+        let web = group(
+            &mut s,
+            key,
+            "web",
+            &net,
+            vec![
+                SecurityGroupRuleSpec::tcp_from_cidrs(80, &["10.0.0.0/8", "192.168.0.0/16"]),
+                SecurityGroupRuleSpec {
+                    self_: true,
+                    description: Some("app".into()),
+                    ..SecurityGroupRuleSpec::tcp_from_groups(443, vec![peer.id().into()])
+                },
+            ],
+            vec![
+                SecurityGroupRuleSpec::all_to_anywhere(),
+                SecurityGroupRuleSpec {
+                    protocol: "udp".into(),
+                    ..SecurityGroupRuleSpec::tcp_from_cidrs(53, &["10.0.0.2/32"])
+                },
+            ],
+        );
+        s.add_with(
+            &format!("rule-{}", suffix(key)),
+            SecurityGroupRule {
+                direction: "ingress".into(),
+                security_group_id: web.id().into(),
+                protocol: "tcp".into(),
+                from_port: 22,
+                to_port: 22,
+                cidr_ipv4: Some("10.0.0.0/8".into()),
+                cidr_ipv6: None,
+                prefix_list_id: None,
+                referenced_security_group_id: None,
+                description: Some("ssh".into()),
+            },
+            Options::new().provider(key),
+        );
+    }
+    w.apply(&s).await;
+    let o = apply_in_a_new_process(&w, &s).await;
+    assert!(o.plan.is_empty(), "{}", infra_core::plan::render::render(&o.plan, Default::default()));
     w.destroy(&s).await;
 }

@@ -2,6 +2,7 @@
 
 mod flow_log;
 mod gateway;
+mod launch_template;
 mod nacl;
 mod peering;
 mod route;
@@ -14,6 +15,7 @@ mod vpc;
 
 pub use flow_log::*;
 pub use gateway::*;
+pub use launch_template::*;
 pub use nacl::*;
 pub use peering::*;
 pub use route::*;
@@ -115,4 +117,8 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
     );
     instance.register(NetworkAcl::SCHEMA.type_name, Arc::new(nacl::imp::NetworkAclProvider(ctx.clone())));
     instance.register(FlowLog::SCHEMA.type_name, Arc::new(flow_log::imp::FlowLogProvider(ctx.clone())));
+    instance.register(
+        LaunchTemplate::SCHEMA.type_name,
+        Arc::new(launch_template::imp::LaunchTemplateProvider(ctx.clone())),
+    );
 }

@@ -61,10 +61,12 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
 }
 
 /// Converts an SDK error into a provider error.
-pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>, op: Operation) -> ProviderError
+pub(crate) fn sdk_error<E>(
+    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    op: Operation,
+) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     let request_id = e
         .meta()
@@ -73,9 +75,16 @@ where
         .or_else(|| e.meta().extra("request_id").map(str::to_owned));
     match &e {
         SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown").to_owned();
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().map_or_else(|| format!("HTTP{status}"), str::to_owned);
             let message = se.err().message().unwrap_or("no message").to_owned();
-            let mut pe = ProviderError::new(classify(&code, op), message).with_code(code);
+            // An answer without an error code is judged by its status.
+            let kind = if se.err().code().is_none() && status >= 500 {
+                ErrorKind::Transient
+            } else {
+                classify(&code, op)
+            };
+            let mut pe = ProviderError::new(kind, message).with_code(code);
             if let Some(id) = request_id {
                 pe = pe.with_request_id(id);
             }
