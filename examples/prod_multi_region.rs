@@ -2,8 +2,9 @@
 //!
 //! What exists so far: the network layer of both regions (three tiers over
 //! three availability zones, internet gateway, one NAT gateway per zone,
-//! route tables and security groups per tier). Run it to see the plan
-//! against an empty state and the dependency graph:
+//! route tables and security groups per tier, a transit gateway per region
+//! joined by a cross-region peering). Run it to see the plan against an
+//! empty state and the dependency graph:
 //!
 //! ```sh
 //! cargo run --example prod_multi_region            # the plan
@@ -11,7 +12,7 @@
 //! ```
 
 use anyhow::Result;
-use infra::aws::components::{ThreeTierVpcConfig, three_tier_vpc};
+use infra::aws::components::{ThreeTierVpcConfig, two_region_network};
 use infra::core::State;
 use infra::core::plan::render::{RenderOptions, render};
 use infra::core::plan::{PlanOptions, plan};
@@ -22,18 +23,13 @@ pub fn stack() -> Stack {
     let mut stack = Stack::new("prod");
     let us = stack.provider(ProviderConfig::aws("us-east-1"));
     let eu = stack.provider(ProviderConfig::aws("eu-west-1"));
-    let us_net = three_tier_vpc(
-        &mut stack.scope("us").with_provider(&us),
-        "network",
-        &ThreeTierVpcConfig::seed("prod-us", "us-east-1", 1),
+    let net = two_region_network(
+        &mut stack,
+        ("us", &us, &ThreeTierVpcConfig::seed("prod-us", "us-east-1", 1)),
+        ("eu", &eu, &ThreeTierVpcConfig::seed("prod-eu", "eu-west-1", 2)),
     );
-    let eu_net = three_tier_vpc(
-        &mut stack.scope("eu").with_provider(&eu),
-        "network",
-        &ThreeTierVpcConfig::seed("prod-eu", "eu-west-1", 2),
-    );
-    stack.export("us_vpc_id", us_net.vpc.id());
-    stack.export("eu_vpc_id", eu_net.vpc.id());
+    stack.export("us_vpc_id", net.primary.vpc.vpc.id());
+    stack.export("eu_vpc_id", net.secondary.vpc.vpc.id());
     stack
 }
 

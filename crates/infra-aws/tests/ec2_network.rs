@@ -38,7 +38,7 @@ async fn a_no_op_plan_of_600_resources_costs_a_handful_of_describe_calls() {
         stack.add_with(
             &format!("sg-{i:03}"),
             SecurityGroup {
-                name: format!("sg-{i:03}"),
+                name: format!("group-{i:03}"),
                 description: "counted".into(),
                 vpc_id: vpc.id().into(),
                 ingress: vec![SecurityGroupRuleSpec::tcp_from_cidrs(443, &["10.0.0.0/8"])],
@@ -63,4 +63,83 @@ async fn a_no_op_plan_of_600_resources_costs_a_handful_of_describe_calls() {
         "one batched read, one for the VPC's default group"
     );
     assert!(calls.keys().all(|k| k.starts_with("Describe")), "a no-op plan makes no other call: {calls:?}");
+}
+
+/// The network of the seed architecture in both regions (VPCs 10.1.0.0/16
+/// and 10.2.0.0/16, public, application and data subnets over three zones,
+/// an internet gateway, a NAT gateway per zone, route tables and security
+/// groups per tier, a transit gateway per region with a cross-region
+/// peering): apply, a no-op plan, drift made with the raw SDK (a route
+/// deleted, an ingress rule added) reported by the plan and repaired by
+/// apply, then destroy leaves the emulator's VPCs as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_network_in_both_regions_drift_and_destroy() {
+    use infra_aws::components::{ThreeTierVpcConfig, two_region_network};
+    use infra_core::{Action, plan::PlanOptions};
+    use infra_engine::Mode;
+
+    let w = world();
+    let vpcs = |region: &'static str| {
+        let ec2 = w.ec2(region);
+        async move {
+            let out = ec2.describe_vpcs().send().await.unwrap();
+            let mut ids: Vec<String> =
+                out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let before = (vpcs("us-east-1").await, vpcs("eu-west-1").await);
+
+    let build = || {
+        let (mut s, us, eu) = common::stack("seed");
+        let net = two_region_network(
+            &mut s,
+            ("us", &us, &ThreeTierVpcConfig::seed("prod-us", "us-east-1", 1)),
+            ("eu", &eu, &ThreeTierVpcConfig::seed("prod-eu", "eu-west-1", 2)),
+        );
+        (s, net)
+    };
+    let (stack, _) = build();
+    let (o, _) = w.apply(&stack).await;
+    assert_eq!(o.state.resources.len(), stack.resources().len());
+    assert!(w.converged(&stack).await, "plan after apply is not empty");
+
+    // Drift: delete the us application tier's default route in zone a, and
+    // open SSH on the eu data tier's security group.
+    let state = w.state("seed").await;
+    let rt = state.resources[&common::addr("us.network.app-rt-a")].id.clone();
+    w.ec2("us-east-1")
+        .delete_route()
+        .route_table_id(&rt)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    let sg = state.resources[&common::addr("eu.network.data-sg")].id.clone();
+    w.ec2("eu-west-1")
+        .authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+
+    let (o, _) = w.run(&stack, Mode::Apply(PlanOptions::default())).await;
+    let actions: Vec<(String, &Action)> =
+        o.plan.actionable().map(|c| (c.address.to_string(), &c.action)).collect();
+    assert!(
+        actions.contains(&("us.network.app-default-route-a".to_string(), &Action::Create)),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&("eu.network.data-sg".to_string(), &Action::Update)), "{actions:?}");
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert!(o.report.success(), "{:?}", o.report);
+    assert!(w.converged(&stack).await, "the drift was not repaired");
+
+    w.destroy(&stack).await;
+    assert_eq!((vpcs("us-east-1").await, vpcs("eu-west-1").await), before, "destroy left VPCs behind");
 }

@@ -543,10 +543,8 @@ impl Run<'_> {
                                     (k.clone(), v)
                                 })
                                 .collect();
-                            if replacement {
-                                if let Some(old) = s.resources.remove(&address) {
-                                    s.deposed.push(Deposed { address: address.clone(), object: old });
-                                }
+                            if replacement && let Some(old) = s.resources.remove(&address) {
+                                s.deposed.push(Deposed { address: address.clone(), object: old });
                             }
                             s.record(decl, &region, o.id, &inputs, o.outputs);
                         }

@@ -5,8 +5,9 @@
 //! What the cloud reports replaces what was recorded, field by field:
 //! a change made outside infra becomes a difference the next plan shows as
 //! an update, and a resource deleted outside disappears from the state, so
-//! the plan creates it again. Fields a provider does not report (write-only
-//! ones such as passwords) keep their recorded value.
+//! the plan creates it again. Fields a provider cannot read (write-only ones
+//! such as passwords, reported as absent, or ones the cloud's answer leaves
+//! out, reported as `Value::Unknown`) keep their recorded value.
 
 use std::collections::BTreeMap;
 
@@ -95,6 +96,11 @@ pub async fn refresh(registry: &Registry, stack: &Stack, store: &StateStore) -> 
                     // Fields the provider manages: what it reports, or
                     // unset when it reports nothing for a field it knows.
                     for (k, v) in &observed.inputs {
+                        if *v == Value::Unknown {
+                            // The provider cannot read this field: keep
+                            // what was recorded.
+                            continue;
+                        }
                         let v = if schema.is_some_and(|s| s.is_secret(k)) {
                             Value::Secret(Box::new(v.clone())).seal(&key)
                         } else {

@@ -64,6 +64,8 @@ pub struct ThreeTierVpc {
     pub app_subnets: Vec<Handle<Subnet>>,
     pub data_subnets: Vec<Handle<Subnet>>,
     pub nat_gateways: Vec<Handle<NatGateway>>,
+    /// The application tier's route tables, one per zone.
+    pub app_route_tables: Vec<Handle<RouteTable>>,
     pub alb_security_group: Handle<SecurityGroup>,
     pub app_security_group: Handle<SecurityGroup>,
     pub data_security_group: Handle<SecurityGroup>,
@@ -161,6 +163,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
 
     // App tier: a NAT gateway per zone, and a route table per zone through it.
     let mut nat_gateways = Vec::new();
+    let mut app_route_tables = Vec::new();
     for (public, app) in public_subnets.iter().zip(&app_subnets) {
         let letter = zone_letter(public.address().name());
         let eip = s.add(&format!("nat-eip-{letter}"), ElasticIp { tags: tags(&format!("nat-eip-{letter}")) });
@@ -193,6 +196,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
             RouteTableAssociation { route_table_id: rt.id().into(), subnet_id: app.id().into() },
         );
         nat_gateways.push(nat);
+        app_route_tables.push(rt);
     }
 
     // Data tier: no route to the internet.
@@ -242,6 +246,7 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
         app_subnets,
         data_subnets,
         nat_gateways,
+        app_route_tables,
         alb_security_group: alb_sg,
         app_security_group: app_sg,
         data_security_group: data_sg,

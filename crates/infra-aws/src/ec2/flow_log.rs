@@ -48,15 +48,17 @@ fn validate_flow_log(f: &FlowLog, ctx: &mut ValidationContext<'_>) {
     if !matches!(f.traffic_type.as_str(), "ACCEPT" | "REJECT" | "ALL") {
         ctx.error("traffic_type", format!("{:?} must be ACCEPT, REJECT or ALL", f.traffic_type));
     }
-    if let Some(t) = &f.log_destination_type {
-        if t != "cloud-watch-logs" && t != "s3" {
-            ctx.error("log_destination_type", format!("{t:?} must be cloud-watch-logs or s3"));
-        }
+    if let Some(t) = &f.log_destination_type
+        && t != "cloud-watch-logs"
+        && t != "s3"
+    {
+        ctx.error("log_destination_type", format!("{t:?} must be cloud-watch-logs or s3"));
     }
-    if let Some(i) = f.max_aggregation_interval {
-        if i != 60 && i != 600 {
-            ctx.error("max_aggregation_interval", format!("{i} must be 60 or 600"));
-        }
+    if let Some(i) = f.max_aggregation_interval
+        && i != 60
+        && i != 600
+    {
+        ctx.error("max_aggregation_interval", format!("{i} must be 60 or 600"));
     }
 }
 

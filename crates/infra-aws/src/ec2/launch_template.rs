@@ -86,15 +86,12 @@ fn validate_template(t: &LaunchTemplate, ctx: &mut ValidationContext<'_>) {
     if t.name.len() < 3 || t.name.len() > 128 {
         ctx.error("name", "must be 3 to 128 characters");
     }
-    if let Some(m) = &t.metadata_options {
-        if let Some(tokens) = &m.http_tokens {
-            if tokens != "optional" && tokens != "required" {
-                ctx.error(
-                    "metadata_options",
-                    format!("http_tokens {tokens:?} must be \"optional\" or \"required\""),
-                );
-            }
-        }
+    if let Some(m) = &t.metadata_options
+        && let Some(tokens) = &m.http_tokens
+        && tokens != "optional"
+        && tokens != "required"
+    {
+        ctx.error("metadata_options", format!("http_tokens {tokens:?} must be \"optional\" or \"required\""));
     }
 }
 

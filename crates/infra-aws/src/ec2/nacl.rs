@@ -184,12 +184,47 @@ pub(crate) mod imp {
     }
 
     impl NetworkAclProvider {
+        /// Reads ACLs by ID in one call (an ID list rather than a
+        /// `network-acl-id` filter, which the emulator lacks); AWS fails the
+        /// whole call when one ID no longer exists, so then each is read on
+        /// its own.
+        async fn describe_ids(&self, ids: Vec<String>) -> Result<Vec<Observed>, ProviderError> {
+            match self.describe_with(ids.clone(), Vec::new()).await {
+                Err(e) if e.kind == infra_engine::ErrorKind::NotFound => {
+                    let mut out = Vec::new();
+                    for id in ids {
+                        match self.describe_with(vec![id], Vec::new()).await {
+                            Ok(found) => out.extend(found),
+                            Err(e) if e.kind == infra_engine::ErrorKind::NotFound => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(out)
+                }
+                other => other,
+            }
+        }
+
         async fn describe(
             &self,
             filters: Vec<aws_sdk_ec2::types::Filter>,
         ) -> Result<Vec<Observed>, ProviderError> {
-            let mut pages =
-                self.0.ec2().describe_network_acls().set_filters(Some(filters)).into_paginator().send();
+            self.describe_with(Vec::new(), filters).await
+        }
+
+        async fn describe_with(
+            &self,
+            ids: Vec<String>,
+            filters: Vec<aws_sdk_ec2::types::Filter>,
+        ) -> Result<Vec<Observed>, ProviderError> {
+            let mut call = self.0.ec2().describe_network_acls();
+            if !ids.is_empty() {
+                call = call.set_network_acl_ids(Some(ids));
+            }
+            if !filters.is_empty() {
+                call = call.set_filters(Some(filters));
+            }
+            let mut pages = call.into_paginator().send();
             let mut out = Vec::new();
             while let Some(page) = pages.next().await {
                 self.0.stats.count("DescribeNetworkAcls");
@@ -380,17 +415,14 @@ pub(crate) mod imp {
                 .to_owned();
             self.sync_rules(&id, &Fields::new(), f).await?;
             self.associate(&id, &str_list(f, "subnet_ids")).await?;
-            self.describe(vec![filter("network-acl-id", [id])])
-                .await?
-                .pop()
-                .ok_or_else(|| missing("new network ACL"))
+            self.describe_ids(vec![id]).await?.pop().ok_or_else(|| missing("new network ACL"))
         }
 
         async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
             if req.ids.is_empty() {
                 return Ok(ReadResponse::default());
             }
-            let found = self.describe(vec![filter("network-acl-id", req.ids)]).await?;
+            let found = self.describe_ids(req.ids).await?;
             Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
         }
 
@@ -417,11 +449,11 @@ pub(crate) mod imp {
 
         async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
             let subnets = str_list(&req.inputs, "subnet_ids");
-            if !subnets.is_empty() {
-                if let Ok(vpc) = req_str(&req.inputs, "vpc_id") {
-                    let default = self.default_acl(&vpc).await?;
-                    self.associate(&default, &subnets).await?;
-                }
+            if !subnets.is_empty()
+                && let Ok(vpc) = req_str(&req.inputs, "vpc_id")
+            {
+                let default = self.default_acl(&vpc).await?;
+                self.associate(&default, &subnets).await?;
             }
             self.0.stats.count("DeleteNetworkAcl");
             self.0

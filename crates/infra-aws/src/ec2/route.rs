@@ -22,6 +22,10 @@ pub struct RouteTable {
 }
 
 /// One route (`aws_route`): a destination and exactly one target.
+///
+/// Routes have no ID of their own in EC2: the resource's ID is
+/// `<route table ID>_<destination>` (e.g. `rtb-0abc_0.0.0.0/0`). The target
+/// changes in place (ReplaceRoute).
 #[derive(Debug, Clone, Serialize, Resource)]
 #[resource(type = "aws:ec2:Route", outputs(id: String), readiness = "on_id", validate = validate_route)]
 pub struct Route {
@@ -67,6 +71,12 @@ fn validate_route(r: &Route, ctx: &mut ValidationContext<'_>) {
 }
 
 /// Associates a subnet with a route table (`aws_route_table_association`).
+///
+/// The resource's ID is the subnet's ID (a subnet has at most one route
+/// table association) and its `id` output the association ID: moving the
+/// subnet to another route table in place (ReplaceRouteTableAssociation)
+/// gives the association a new ID, while a resource keeps its ID across an
+/// update.
 #[derive(Debug, Clone, Serialize, Resource)]
 #[resource(type = "aws:ec2:RouteTableAssociation", outputs(id: RouteTableAssociationId), readiness = "on_id")]
 pub struct RouteTableAssociation {
@@ -256,6 +266,7 @@ pub(crate) mod imp {
     }
 
     impl RouteProvider {
+        /// The provider of one instance, remembering nothing yet.
         pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
             RouteProvider { ctx, made: Memo::default() }
         }
@@ -433,6 +444,7 @@ pub(crate) mod imp {
     }
 
     impl RouteTableAssociationProvider {
+        /// The provider of one instance, remembering nothing yet.
         pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
             RouteTableAssociationProvider { ctx, made: Memo::default() }
         }

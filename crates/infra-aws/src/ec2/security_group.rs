@@ -11,12 +11,18 @@ use crate::ids::{Arn, PrefixListId, SecurityGroupId, SecurityGroupRuleId, VpcId}
 pub struct SecurityGroupRuleSpec {
     /// `tcp`, `udp`, `icmp` or `-1` for all.
     pub protocol: String,
+    /// First port (ICMP: the type); 0 for protocols without ports, such as
+    /// `-1` (AWS reports none for them).
     pub from_port: i32,
+    /// Last port (ICMP: the code); 0 for protocols without ports.
     pub to_port: i32,
+    /// Source (ingress) or destination (egress) IPv4 blocks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cidr_blocks: Vec<String>,
+    /// Source (ingress) or destination (egress) IPv6 blocks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ipv6_cidr_blocks: Vec<String>,
+    /// Source (ingress) or destination (egress) managed prefix lists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prefix_list_ids: Vec<Input<PrefixListId>>,
     /// Source (ingress) or destination (egress) security groups.
@@ -25,6 +31,7 @@ pub struct SecurityGroupRuleSpec {
     /// The group itself as source or destination.
     #[serde(rename = "self", skip_serializing_if = "std::ops::Not::not")]
     pub self_: bool,
+    /// The description of the rule (of each of its sources in AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -66,6 +73,16 @@ impl SecurityGroupRuleSpec {
 
 /// A security group (`aws_security_group`) with inline rules. Group names
 /// are unique per VPC, so a replacement deletes the old group first.
+///
+/// The inline rules are the group's whole rule set, compared rule by rule
+/// (one protocol, port range and source each): a rule added outside infra
+/// is drift, which the next apply revokes. AWS's allow-all egress rule of a
+/// new group is revoked unless `egress` declares it. Rules that standalone
+/// [`SecurityGroupRule`] resources manage are not part of this set. A read
+/// reports the rules as last applied when they are unchanged; a new process
+/// reads them in a canonical form (one rule per protocol, ports and
+/// description, sources and rules sorted), so declaring them that way keeps
+/// every plan empty.
 #[derive(Debug, Clone, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:SecurityGroup",
@@ -75,16 +92,21 @@ impl SecurityGroupRuleSpec {
     validate = validate_group
 )]
 pub struct SecurityGroup {
+    /// The group name, unique in its VPC.
     #[resource(force_new)]
     pub name: String,
+    /// The group's description.
     #[resource(force_new)]
     pub description: String,
+    /// The VPC.
     #[resource(force_new)]
     pub vpc_id: Input<VpcId>,
     /// Ingress rules (authorized and revoked in place).
+    #[resource(set)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ingress: Vec<SecurityGroupRuleSpec>,
     /// Egress rules (authorized and revoked in place).
+    #[resource(set)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub egress: Vec<SecurityGroupRuleSpec>,
     /// Tags.
@@ -129,6 +151,8 @@ fn check_rule(
 
 /// One standalone rule (`aws_vpc_security_group_ingress_rule` /
 /// `_egress_rule`), for rules between groups that reference each other.
+/// Only the description changes in place. The rule carries the engine's
+/// tags, which keeps it out of its group's inline rules.
 #[derive(Debug, Clone, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:SecurityGroupRule",
@@ -141,26 +165,35 @@ pub struct SecurityGroupRule {
     #[resource(force_new)]
     #[serde(rename = "type")]
     pub direction: String,
+    /// The group the rule belongs to.
     #[resource(force_new)]
     pub security_group_id: Input<SecurityGroupId>,
+    /// `tcp`, `udp`, `icmp` or `-1` for all.
     #[resource(force_new)]
     pub protocol: String,
+    /// First port (0 for protocols without ports, such as `-1`).
     #[resource(force_new)]
     pub from_port: i32,
+    /// Last port (0 for protocols without ports).
     #[resource(force_new)]
     pub to_port: i32,
+    /// Peer: an IPv4 block.
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cidr_ipv4: Option<String>,
+    /// Peer: an IPv6 block.
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cidr_ipv6: Option<String>,
+    /// Peer: a managed prefix list.
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_list_id: Option<Input<PrefixListId>>,
+    /// Peer: another security group (or this one).
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub referenced_security_group_id: Option<Input<SecurityGroupId>>,
+    /// Changed in place (ModifySecurityGroupRules).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -491,6 +524,8 @@ pub(crate) mod imp {
         pub(crate) describe: Vec<&'a Atom>,
     }
 
+    /// What turns the rules `current` into `wanted` (rules are the same
+    /// when their protocol, ports and peer are).
     pub(crate) fn rule_diff<'a>(current: &'a BTreeSet<Atom>, wanted: &'a BTreeSet<Atom>) -> RuleDiff<'a> {
         let cur: BTreeMap<Key, &Atom> = current.iter().map(|a| (a.key(), a)).collect();
         let want: BTreeMap<Key, &Atom> = wanted.iter().map(|a| (a.key(), a)).collect();
@@ -540,6 +575,7 @@ pub(crate) mod imp {
     }
 
     impl SecurityGroupProvider {
+        /// The provider of one instance, remembering nothing yet.
         pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
             SecurityGroupProvider { ctx, given: Memo::default() }
         }
@@ -861,6 +897,7 @@ pub(crate) mod imp {
     }
 
     impl SecurityGroupRuleProvider {
+        /// The provider of one instance, remembering nothing yet.
         pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
             SecurityGroupRuleProvider { ctx, given: Memo::default() }
         }

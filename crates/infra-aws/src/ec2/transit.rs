@@ -833,10 +833,18 @@ pub(crate) mod imp {
                         .transit_gateway_attachments()
                         .iter()
                         .find_map(|a| a.transit_gateway_attachment_id());
+                    // An active route always has a target; when the answer
+                    // leaves it out (the emulator does), say it is unknown,
+                    // so the recorded target is kept rather than erased.
+                    let target = match attachment {
+                        Some(a) => Value::from(a),
+                        None if state == "active" => Value::Unknown,
+                        None => Value::Null,
+                    };
                     let inputs = fields([
                         ("destination_cidr_block", Value::from(cidr)),
                         ("transit_gateway_route_table_id", Value::from(table)),
-                        ("transit_gateway_attachment_id", opt_value(attachment)),
+                        ("transit_gateway_attachment_id", target),
                         ("blackhole", Value::Bool(state == "blackhole")),
                     ]);
                     let outputs = fields([("id", Value::from(id.as_str()))]);

@@ -209,10 +209,10 @@ pub(crate) mod imp {
             for a in vpc.cidr_block_association_set() {
                 let associated =
                     a.cidr_block_state().and_then(|s| s.state()).is_some_and(|s| s.as_str() == "associated");
-                if let (Some(c), Some(assoc), true) = (a.cidr_block(), a.association_id(), associated) {
-                    if c != primary {
-                        current.insert(c.to_owned(), assoc.to_owned());
-                    }
+                if let (Some(c), Some(assoc), true) = (a.cidr_block(), a.association_id(), associated)
+                    && c != primary
+                {
+                    current.insert(c.to_owned(), assoc.to_owned());
                 }
             }
             for (cidr, assoc) in &current {
