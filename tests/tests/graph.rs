@@ -111,3 +111,40 @@ fn graph_error_values_carry_addresses() {
     let err = Graph::build([(addr("a"), BTreeSet::from([addr("b")]))]).unwrap_err();
     assert_eq!(err, [GraphError::Dangling { from: addr("a"), to: addr("b") }]);
 }
+
+#[test]
+fn subnets_outside_their_vpc_or_overlapping_are_reported_before_any_api_call() {
+    use infra_aws::ec2::{Subnet, Vpc};
+    let mut s = Stack::new("prod");
+    s.provider(ProviderConfig::aws("us-east-1"));
+    let vpc = s.add(
+        "vpc",
+        Vpc {
+            cidr_block: "10.1.0.0/16".into(),
+            secondary_cidr_blocks: vec!["10.50.0.0/16".into()],
+            ..Default::default()
+        },
+    );
+    let subnet = |cidr: &str| Subnet {
+        vpc_id: vpc.id().into(),
+        cidr_block: cidr.into(),
+        availability_zone: "us-east-1a".into(),
+        map_public_ip_on_launch: false,
+        tags: Default::default(),
+    };
+    s.add("ok", subnet("10.1.1.0/24"));
+    s.add("in-secondary", subnet("10.50.1.0/24"));
+    s.add("outside", subnet("10.2.1.0/24"));
+    s.add("overlapping", subnet("10.1.1.128/25"));
+    let err = s.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("outside: field `cidr_block`: 10.2.1.0/24 is outside the blocks of its VPC vpc (10.1.0.0/16, 10.50.0.0/16)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("overlapping: field `cidr_block`: 10.1.1.128/25 overlaps subnet ok of the same VPC"),
+        "{err}"
+    );
+    assert!(!err.contains("in-secondary"), "{err}");
+    assert!(err.starts_with("the stack is invalid: 2 problem(s)"), "{err}");
+}

@@ -143,3 +143,62 @@ async fn the_seed_network_in_both_regions_drift_and_destroy() {
     w.destroy(&stack).await;
     assert_eq!((vpcs("us-east-1").await, vpcs("eu-west-1").await), before, "destroy left VPCs behind");
 }
+
+/// A VPC made outside infra is imported at a declared address by its ID;
+/// the next plan shows only what differs from the declaration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_by_id_then_plan() {
+    use infra_core::plan::PlanOptions;
+    let w = world();
+    let ec2 = w.ec2("eu-west-1");
+    let made = ec2.create_vpc().cidr_block("10.7.0.0/16").send().await.unwrap();
+    let id = made.vpc().and_then(|v| v.vpc_id()).unwrap().to_owned();
+
+    let build = |hostnames: bool| {
+        let (mut s, _, eu) = common::stack("import");
+        s.add_with(
+            "legacy",
+            Vpc {
+                cidr_block: "10.7.0.0/16".into(),
+                enable_dns_support: true,
+                enable_dns_hostnames: hostnames,
+                ..Default::default()
+            },
+            Options::new().provider(&eu),
+        );
+        s
+    };
+    let stack = build(false);
+    let backend: std::sync::Arc<dyn infra_state::Backend> = w.backend.clone();
+    let state = infra_engine::import(
+        w.executor.registry(),
+        backend,
+        &stack,
+        &common::addr("legacy"),
+        &id,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state.resources[&common::addr("legacy")].id, id);
+    assert!(w.converged(&stack).await, "an imported resource that matches its declaration plans nothing");
+
+    // A declaration that differs plans an update of the imported VPC, not
+    // a new one.
+    let (o, _) = w.run(&build(true), infra_engine::Mode::Apply(PlanOptions::default())).await;
+    let actions: Vec<_> = o.plan.actionable().map(|c| (c.address.to_string(), c.action.clone())).collect();
+    assert_eq!(actions, [("legacy".to_string(), infra_core::Action::Update)]);
+    // Importing over a managed address is refused.
+    let backend: std::sync::Arc<dyn infra_state::Backend> = w.backend.clone();
+    let err = infra_engine::import(
+        w.executor.registry(),
+        backend,
+        &stack,
+        &common::addr("legacy"),
+        &id,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("legacy: already managed"), "{err}");
+}

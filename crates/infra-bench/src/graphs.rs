@@ -27,6 +27,7 @@ fn schema(type_name: &str, profile: &Profile) -> &'static Schema {
         outputs: &[infra_core::OutputSpec { name: "id", type_name: "String" }],
         replace_order: ReplaceOrder::CreateBeforeDestroy,
         readiness: if ready.is_zero() { Readiness::OnId } else { Readiness::OnAvailable },
+        stack_validate: None,
     }));
     map.insert(type_name.to_owned(), s);
     s

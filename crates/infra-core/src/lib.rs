@@ -26,7 +26,8 @@ pub use options::{Options, ReplaceOrder, Timeouts};
 pub use plan::{Action, Change, FieldChange, Plan, PlanOptions};
 pub use provider::{ProviderConfig, ProviderKey};
 pub use resource::{
-    FieldSpec, Handle, OutputSpec, Readiness, Resource, ResourceOutputs, Schema, ValidationContext,
+    FieldSpec, Handle, OutputSpec, Readiness, Resource, ResourceOutputs, Schema, StackValidator,
+    ValidationContext,
 };
 pub use stack::{ResourceDecl, Scope, Stack};
 pub use state::{Deposed, OperationKind, PendingOperation, ResourceState, State};

@@ -52,7 +52,7 @@ pub enum Readiness {
 }
 
 /// The static description of a resource type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Schema {
     /// The type name, `provider:service:Kind`, e.g. `aws:ec2:Vpc`.
     pub type_name: &'static str,
@@ -65,7 +65,15 @@ pub struct Schema {
     pub replace_order: ReplaceOrder,
     /// When dependents may start.
     pub readiness: Readiness,
+    /// Checks that need other resources of the stack (a subnet inside its
+    /// VPC's block), run by [`crate::Stack::validate`] for each resource of
+    /// the type.
+    pub stack_validate: Option<StackValidator>,
 }
+
+/// A check of one resource against the rest of the stack; returns every
+/// problem found.
+pub type StackValidator = fn(&crate::stack::ResourceDecl, &crate::stack::Stack) -> Vec<Diagnostic>;
 
 impl Schema {
     /// The spec of the named input field.

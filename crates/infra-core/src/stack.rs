@@ -176,6 +176,11 @@ impl Stack {
                 }
             }
         }
+        for decl in &self.resources {
+            if let Some(check) = decl.schema.stack_validate {
+                problems.extend(check(decl, self));
+            }
+        }
         for (name, value) in &self.outputs {
             for r in value.references() {
                 if !by_address.contains_key(&r.address) {

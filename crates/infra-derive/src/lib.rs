@@ -8,6 +8,7 @@
 //!     replace = "delete_before_create",   // optional, default create_before_destroy
 //!     readiness = "on_id",                // optional, default on_available
 //!     validate = validate_subnet,         // optional fn(&Self, &mut ValidationContext)
+//!     validate_stack = in_vpc,            // optional fn(&ResourceDecl, &Stack) -> Vec<Diagnostic>
 //!     crate = "::infra_core",             // optional path to infra-core
 //! )]
 //! pub struct Subnet {
@@ -64,6 +65,7 @@ struct TypeAttrs {
     replace: Option<LitStr>,
     readiness: Option<LitStr>,
     validate: Option<Path>,
+    validate_stack: Option<Path>,
     krate: Option<Path>,
 }
 
@@ -125,12 +127,14 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.readiness = Some(lit);
             } else if meta.path.is_ident("validate") {
                 attrs.validate = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("validate_stack") {
+                attrs.validate_stack = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("crate") {
                 let lit: LitStr = meta.value()?.parse()?;
                 attrs.krate = Some(lit.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, crate",
+                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, validate_stack, crate",
                 ));
             }
             Ok(())
@@ -315,6 +319,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
     });
+    let stack_validate = match &attrs.validate_stack {
+        Some(path) => quote!(::core::option::Option::Some(#path)),
+        None => quote!(::core::option::Option::None),
+    };
     let outputs_doc = format!("Typed outputs of [`{ident}`], reached through its `Handle`.");
 
     Ok(quote! {
@@ -342,6 +350,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 outputs: &[#(#output_specs),*],
                 replace_order: #replace,
                 readiness: #readiness,
+                stack_validate: #stack_validate,
             };
             #validate
         }

@@ -53,6 +53,16 @@ pub enum Error {
     #[error("{address}: the cloud reports it failed: {message}")]
     ResourceFailed { address: Address, message: String },
 
+    /// An import named an address the state already manages.
+    #[error(
+        "{address}: already managed; remove it from the state first (`state rm`) to import another object"
+    )]
+    AlreadyManaged { address: Address },
+
+    /// An import named an ID the cloud does not have.
+    #[error("{address}: no {type_name} with ID {id:?} exists in the provider's account and region")]
+    ImportNotFound { address: Address, id: String, type_name: String },
+
     /// A second interrupt aborted a wait.
     #[error("{address}: interrupted while waiting for the cloud")]
     Interrupted { address: Address },

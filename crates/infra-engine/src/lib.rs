@@ -11,6 +11,7 @@ pub mod budget;
 pub mod error;
 pub mod events;
 pub mod executor;
+pub mod import;
 pub mod provider;
 pub mod recover;
 pub mod refresh;
@@ -21,6 +22,7 @@ pub use budget::{Budget, BudgetConfig, BudgetKey, Rate};
 pub use error::Error;
 pub use events::{Event, Events, Interrupt};
 pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
+pub use import::{import, import_into};
 pub use provider::{
     ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
     ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, TAG_ADDRESS,

@@ -12,7 +12,8 @@ use crate::ids::{Arn, SubnetId, VpcId};
     type = "aws:ec2:Subnet",
     outputs(id: SubnetId, arn: Arn, availability_zone_id: String),
     readiness = "on_id",
-    validate = validate_subnet
+    validate = validate_subnet,
+    validate_stack = subnet_in_its_vpc
 )]
 pub struct Subnet {
     /// The VPC.
@@ -220,4 +221,64 @@ pub(crate) mod imp {
             Ok(self.describe(vec![token_filter(&req.token)], Some(&req.token)).await?.into_iter().next())
         }
     }
+}
+
+/// A subnet's block must lie inside its VPC's blocks and must not overlap
+/// another subnet of the same VPC (when the VPC is declared in the stack).
+fn subnet_in_its_vpc(
+    decl: &infra_core::ResourceDecl,
+    stack: &infra_core::Stack,
+) -> Vec<infra_core::Diagnostic> {
+    use infra_core::{Diagnostic, Resource, Value};
+
+    use crate::net::Ipv4Cidr;
+
+    let cidr_of = |d: &infra_core::ResourceDecl| -> Option<Ipv4Cidr> {
+        d.inputs.get("cidr_block").and_then(Value::as_str).and_then(|c| c.parse().ok())
+    };
+    let vpc_of = |d: &infra_core::ResourceDecl| match d.inputs.get("vpc_id") {
+        Some(Value::Ref(r)) => Some(r.address.clone()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let (Some(cidr), Some(vpc_address)) = (cidr_of(decl), vpc_of(decl)) else {
+        return out;
+    };
+    let Some(vpc) =
+        stack.resource(&vpc_address).filter(|v| v.schema.type_name == crate::ec2::Vpc::SCHEMA.type_name)
+    else {
+        return out;
+    };
+    let mut blocks: Vec<Ipv4Cidr> = Vec::new();
+    blocks.extend(
+        vpc.inputs.get("cidr_block").and_then(Value::as_str).and_then(|c| c.parse::<Ipv4Cidr>().ok()),
+    );
+    if let Some(Value::List(extra)) = vpc.inputs.get("secondary_cidr_blocks") {
+        blocks.extend(extra.iter().filter_map(Value::as_str).filter_map(|c| c.parse::<Ipv4Cidr>().ok()));
+    }
+    if !blocks.is_empty() && !blocks.iter().any(|b| b.contains(&cidr)) {
+        let listed: Vec<String> = blocks.iter().map(ToString::to_string).collect();
+        out.push(Diagnostic::field(
+            decl.address.clone(),
+            "cidr_block",
+            format!("{cidr} is outside the blocks of its VPC {vpc_address} ({})", listed.join(", ")),
+        ));
+    }
+    // Report an overlap once, on the later of the two subnets.
+    for other in stack.resources() {
+        if other.address == decl.address {
+            break;
+        }
+        if other.schema.type_name == decl.schema.type_name
+            && vpc_of(other).as_ref() == Some(&vpc_address)
+            && cidr_of(other).is_some_and(|c| c.overlaps(&cidr))
+        {
+            out.push(Diagnostic::field(
+                decl.address.clone(),
+                "cidr_block",
+                format!("{cidr} overlaps subnet {} of the same VPC", other.address),
+            ));
+        }
+    }
+    out
 }

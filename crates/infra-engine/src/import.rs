@@ -1,0 +1,99 @@
+//! Import: bring a resource that already exists in the cloud under
+//! management, at a declared address, by its cloud ID. The resource is read
+//! through the provider of the declared type and recorded as the cloud
+//! reports it, so the next plan shows exactly what differs from the
+//! declaration (nothing, when they agree).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use infra_core::{Address, ResourceState, Stack, State, Value};
+use infra_state::Backend;
+
+use crate::error::Error;
+use crate::provider::{ReadRequest, Registry};
+use crate::run::read_state;
+use crate::store::StateStore;
+
+/// Reads `id` through the provider of `address`'s declared type and records
+/// it in the store's state.
+pub async fn import_into(
+    registry: &Registry,
+    stack: &Stack,
+    store: &StateStore,
+    address: &Address,
+    id: &str,
+) -> Result<(), Error> {
+    let decl = stack.resource(address).ok_or_else(|| Error::NotDeclared { address: address.clone() })?;
+    if store.read(|s| s.resources.contains_key(address)) {
+        return Err(Error::AlreadyManaged { address: address.clone() });
+    }
+    let provider_key = decl.provider.clone().unwrap_or_else(|| infra_core::ProviderKey(String::new()));
+    let provider =
+        registry.resource(&provider_key, decl.schema.type_name).ok_or_else(|| Error::NoProvider {
+            address: address.clone(),
+            provider: provider_key.to_string(),
+            type_name: decl.schema.type_name.to_owned(),
+        })?;
+    let response = provider.read(ReadRequest { ids: vec![id.to_owned()] }).await.map_err(|error| {
+        Error::Provider { address: address.clone(), kind: infra_core::plan::StepKind::Create, error }
+    })?;
+    let observed = response.found.get(id).cloned().ok_or_else(|| Error::ImportNotFound {
+        address: address.clone(),
+        id: id.to_owned(),
+        type_name: decl.schema.type_name.to_owned(),
+    })?;
+    let region = registry.instance(&provider_key).map(|i| i.config.region.clone()).unwrap_or_default();
+    let key = store.read(State::secret_key_bytes);
+    let inputs = observed
+        .inputs
+        .iter()
+        .filter(|(_, v)| **v != Value::Unknown)
+        .map(|(k, v)| {
+            let v = if decl.schema.is_secret(k) { Value::Secret(Box::new(v.clone())) } else { v.clone() };
+            (k.clone(), v.seal(&key))
+        })
+        .collect();
+    let resource = ResourceState {
+        type_name: decl.schema.type_name.to_owned(),
+        provider: provider_key,
+        region,
+        id: observed.id.clone(),
+        inputs,
+        outputs: observed.outputs.clone(),
+        dependencies: decl.dependencies(),
+        protect: decl.options.protect,
+        retain_on_delete: decl.options.retain_on_delete,
+    };
+    let address = address.clone();
+    store
+        .commit(|s| {
+            s.resources.insert(address, resource);
+        })
+        .await
+}
+
+/// Imports under the stack's lock, as one operation (the serial advances
+/// once).
+pub async fn import(
+    registry: &Registry,
+    backend: Arc<dyn Backend>,
+    stack: &Stack,
+    address: &Address,
+    id: &str,
+    lock_timeout: Duration,
+) -> Result<State, Error> {
+    let lock = backend.lock(stack.name(), "import", lock_timeout).await?;
+    let (state, version) = match read_state(backend.as_ref(), stack.name()).await {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = lock.release().await;
+            return Err(e);
+        }
+    };
+    let store = StateStore::start(backend, lock, state, version);
+    let result = import_into(registry, stack, &store, address, id).await;
+    let (state, lock, _) = store.finish().await?;
+    lock.release().await?;
+    result.map(|()| state)
+}
