@@ -155,8 +155,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
     ///   again: an apply writes many times at serial N+1 under one lock.
     ///
     /// The write is atomic: readers see the old state or the new one, never
-    /// a mix. The version it replaces is kept in the history. Returns the
-    /// new version, to pass as `expected` to the next write.
+    /// a mix. When the write starts a new serial, the version it replaces
+    /// (the last of the previous operation) is kept in the history, so the
+    /// history has one entry per operation. Returns the new version, to pass
+    /// as `expected` to the next write.
     async fn write(
         &self,
         lock: &dyn Lock,
