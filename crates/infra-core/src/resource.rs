@@ -91,6 +91,21 @@ impl Schema {
         self.field(name).is_some_and(|f| f.set)
     }
 
+    /// Inputs as a provider reports them, made ready to record: the type's
+    /// secret fields wrapped as [`crate::Value::Secret`] (so they are sealed,
+    /// never stored in plaintext) and fields the provider could not read
+    /// ([`crate::Value::Unknown`]) left out.
+    pub fn mark_secrets(&self, inputs: &crate::value::Fields) -> crate::value::Fields {
+        inputs
+            .iter()
+            .filter(|(_, v)| **v != crate::Value::Unknown)
+            .map(|(k, v)| {
+                let v = if self.is_secret(k) { crate::Value::Secret(Box::new(v.clone())) } else { v.clone() };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
     /// True when `name` is a secret field.
     pub fn is_secret(&self, name: &str) -> bool {
         self.field(name).is_some_and(|f| f.secret)

@@ -18,7 +18,7 @@ use futures_util::stream::FuturesUnordered;
 use infra_core::plan::{Step, StepKind, steps};
 use infra_core::{
     Action, Address, Deposed, Fields, OperationKind, PendingOperation, Plan, Readiness as TypeReadiness,
-    ResourceDecl, Stack, State, Value,
+    ResourceDecl, Stack, State,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc};
@@ -531,18 +531,7 @@ impl Run<'_> {
                     .commit(|s| {
                         s.pending.retain(|p| p.id != token);
                         if let Some(o) = made {
-                            let inputs = o
-                                .inputs
-                                .iter()
-                                .map(|(k, v)| {
-                                    let v = if decl.schema.is_secret(k) {
-                                        Value::Secret(Box::new(v.clone()))
-                                    } else {
-                                        v.clone()
-                                    };
-                                    (k.clone(), v)
-                                })
-                                .collect();
+                            let inputs = decl.schema.mark_secrets(&o.inputs);
                             if replacement && let Some(old) = s.resources.remove(&address) {
                                 s.deposed.push(Deposed { address: address.clone(), object: old });
                             }

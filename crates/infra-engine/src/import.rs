@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use infra_core::{Address, ResourceState, Stack, State, Value};
+use infra_core::{Address, ResourceState, Stack, State};
 use infra_state::Backend;
 
 use crate::error::Error;
@@ -45,15 +45,8 @@ pub async fn import_into(
     })?;
     let region = registry.instance(&provider_key).map(|i| i.config.region.clone()).unwrap_or_default();
     let key = store.read(State::secret_key_bytes);
-    let inputs = observed
-        .inputs
-        .iter()
-        .filter(|(_, v)| **v != Value::Unknown)
-        .map(|(k, v)| {
-            let v = if decl.schema.is_secret(k) { Value::Secret(Box::new(v.clone())) } else { v.clone() };
-            (k.clone(), v.seal(&key))
-        })
-        .collect();
+    let inputs =
+        decl.schema.mark_secrets(&observed.inputs).into_iter().map(|(k, v)| (k, v.seal(&key))).collect();
     let resource = ResourceState {
         type_name: decl.schema.type_name.to_owned(),
         provider: provider_key,

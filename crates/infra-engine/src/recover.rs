@@ -93,18 +93,15 @@ where
 
 /// The inputs the cloud reports, with the type's secret fields sealed.
 fn observed_inputs(stack: &Stack, address: &Address, state_key: &[u8], inputs: &Fields) -> Fields {
-    let schema = stack.resource(address).map(|d| d.schema);
-    inputs
-        .iter()
-        .map(|(k, v)| {
-            let v = if schema.is_some_and(|s| s.is_secret(k)) {
-                Value::Secret(Box::new(v.clone()))
-            } else {
-                v.clone()
-            };
-            (k.clone(), v.seal(state_key))
-        })
-        .collect()
+    let marked = match stack.resource(address) {
+        Some(d) => d.schema.mark_secrets(inputs),
+        None => inputs
+            .iter()
+            .filter(|(_, v)| **v != Value::Unknown)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    marked.into_iter().map(|(k, v)| (k, v.seal(state_key))).collect()
 }
 
 fn adopted(

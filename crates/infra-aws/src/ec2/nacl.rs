@@ -184,25 +184,10 @@ pub(crate) mod imp {
     }
 
     impl NetworkAclProvider {
-        /// Reads ACLs by ID in one call (an ID list rather than a
-        /// `network-acl-id` filter, which the emulator lacks); AWS fails the
-        /// whole call when one ID no longer exists, so then each is read on
-        /// its own.
+        /// Reads ACLs by ID list (the emulator lacks the ID filter); see
+        /// [`crate::ec2::sdk::by_ids`].
         async fn describe_ids(&self, ids: Vec<String>) -> Result<Vec<Observed>, ProviderError> {
-            match self.describe_with(ids.clone(), Vec::new()).await {
-                Err(e) if e.kind == infra_engine::ErrorKind::NotFound => {
-                    let mut out = Vec::new();
-                    for id in ids {
-                        match self.describe_with(vec![id], Vec::new()).await {
-                            Ok(found) => out.extend(found),
-                            Err(e) if e.kind == infra_engine::ErrorKind::NotFound => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    Ok(out)
-                }
-                other => other,
-            }
+            crate::ec2::sdk::by_ids(ids, |ids| self.describe_with(ids, Vec::new())).await
         }
 
         async fn describe(

@@ -139,3 +139,30 @@ impl Memo {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
     }
 }
+
+/// Reads by ID list in one call, for describes that take IDs but no ID
+/// filter in the emulator. AWS fails the whole call when one ID no longer
+/// exists; then each ID is read on its own and the missing ones left out.
+pub(crate) async fn by_ids<F, Fut>(
+    ids: Vec<String>,
+    read: F,
+) -> Result<Vec<infra_engine::Observed>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<infra_engine::Observed>, ProviderError>>,
+{
+    match read(ids.clone()).await {
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            let mut out = Vec::new();
+            for id in ids {
+                match read(vec![id]).await {
+                    Ok(found) => out.extend(found),
+                    Err(e) if e.kind == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+        other => other,
+    }
+}
