@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use infra_core::plan::{PlanOptions, plan, plan_destroy};
 use infra_core::{Plan, Stack, State};
-use infra_state::{Backend, Lock, StateVersion, new_state};
+use infra_state::{Backend, Lock, LockInfo, StateVersion, new_state};
 
 use crate::error::Error;
 use crate::events::{Events, Interrupt};
@@ -48,6 +48,10 @@ pub struct Outcome {
     pub state: State,
     /// Pending operations of an interrupted run that were resolved first.
     pub recovered: usize,
+    /// The holder whose expired lease this run took the stack's lock over
+    /// from (it was killed mid-operation); its pending operations are what
+    /// `recovered` counts.
+    pub lock_taken_over_from: Option<LockInfo>,
 }
 
 /// Runs one operation on `stack`'s state in `backend`.
@@ -64,6 +68,7 @@ pub async fn run(
         _ => "apply",
     };
     let lock = backend.lock(stack.name(), operation, options.lock_timeout).await?;
+    let lock_taken_over_from = lock.taken_over_from().cloned();
     let (state, version) = match backend.read(stack.name()).await {
         Ok(Some((s, v))) => (s, Some(v)),
         Ok(None) => match new_state() {
@@ -84,7 +89,7 @@ pub async fn run(
     match (result, finished) {
         (Ok((plan, report, recovered)), Ok((state, lock, _))) => {
             lock.release().await?;
-            Ok(Outcome { plan, report, state, recovered })
+            Ok(Outcome { plan, report, state, recovered, lock_taken_over_from })
         }
         (Err(e), Ok((_, lock, _))) => release_with(lock, e).await,
         (_, Err(e)) => Err(e),

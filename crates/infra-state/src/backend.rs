@@ -113,6 +113,14 @@ pub trait Lock: Send + Sync + fmt::Debug {
     /// refused, so a holder that lost its lock cannot clobber the state.
     fn fencing_token(&self) -> u64;
 
+    /// The holder this lock was taken over from, when the stack was still
+    /// locked by a holder whose lease had run out (it was killed, or lost
+    /// its connection): the takeover is reported, never silent. `None` for
+    /// an ordinary acquisition, and always for backends without leases.
+    fn taken_over_from(&self) -> Option<&LockInfo> {
+        None
+    }
+
     /// Releases the lock. Afterwards writes with this lock are refused.
     async fn release(self: Box<Self>) -> Result<(), Error>;
 }

@@ -190,6 +190,47 @@ pub enum Error {
         reason: String,
     },
 
+    /// A call to a remote store (S3, DynamoDB) failed. Carries the
+    /// service's error code and request ID, for the user and for support.
+    #[error(
+        "{action} {location} failed{}: {message}{}",
+        code.as_deref().map(|c| format!(" with {c}")).unwrap_or_default(),
+        request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default()
+    )]
+    Remote {
+        /// What was being done (`read state object`, `take lock`, …).
+        action: String,
+        /// What it was done to (`s3://bucket/key`, `DynamoDB table t`).
+        location: String,
+        /// The service's error code, when it gave one.
+        code: Option<String>,
+        /// The service's (or the transport's) message.
+        message: String,
+        /// The service's request ID, when it gave one.
+        request_id: Option<String>,
+    },
+
+    /// Stored state that the backend's own records do not account for (for
+    /// example an S3 state object with no commit record in the lock
+    /// table). Nothing is read from it or written over it; see
+    /// `docs/state-and-locking.md` for how to adopt it.
+    #[error("{location}: {reason}")]
+    Unrecorded {
+        /// Where the data is.
+        location: String,
+        /// What is missing and what to do.
+        reason: String,
+    },
+
+    /// A migration between backends that would lose or mix state.
+    #[error("cannot migrate stack {stack:?}: {reason}")]
+    Migration {
+        /// The stack.
+        stack: String,
+        /// Why not.
+        reason: String,
+    },
+
     /// A background task running blocking IO failed to complete.
     #[error("background task for {what} failed: {reason}")]
     Task {

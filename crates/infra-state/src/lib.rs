@@ -6,6 +6,7 @@
 //!   with fencing tokens, compare-and-swap writes, history.
 //! - [`LocalBackend`]: the embedded default, state files in a local
 //!   directory locked with OS file locks.
+//! - [`migrate()`]: moving a stack's state between backends.
 //! - `conformance` (feature `conformance`): the test suite every backend
 //!   must pass.
 //!
@@ -19,6 +20,7 @@ mod error;
 pub mod format;
 pub mod local;
 pub mod memory;
+pub mod migrate;
 
 pub use backend::{
     Backend, HistoryEntry, Lock, LockInfo, MAX_STACK_NAME_LEN, StateVersion, new_state, validate_stack_name,
@@ -27,3 +29,4 @@ pub use error::Error;
 pub use format::{CURRENT_FORMAT_VERSION, decode, digest, encode};
 pub use local::{DEFAULT_HISTORY_LIMIT, LocalBackend, LocalLock};
 pub use memory::{MemoryBackend, MemoryLock};
+pub use migrate::{Migrated, migrate};
