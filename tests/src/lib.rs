@@ -10,6 +10,7 @@
 pub mod crash;
 pub mod dags;
 pub mod sim;
+pub mod team;
 
 use infra_core::plan::{Plan, StepKind, steps};
 use infra_core::{Address, Fields, Input, ResourceDecl, Stack, State, Value, identifier};

@@ -305,6 +305,31 @@ impl PersistedResource {
     }
 }
 
+/// Reads a persisted cloud file into `state` (nothing when it is missing).
+fn load(path: &Path, state: &mut State) -> Result<(), Error> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let file: CloudFile = serde_json::from_slice(&bytes)
+                .map_err(|source| Error::Parse { path: path.to_path_buf(), source })?;
+            if file.format != FORMAT {
+                return Err(Error::Format { path: path.to_path_buf(), found: file.format, expected: FORMAT });
+            }
+            let now = Instant::now();
+            let mut next_id = file.next_id.max(1);
+            for r in file.resources {
+                next_id = next_id.max(r.seq.saturating_add(1));
+                if !r.deleting {
+                    state.resources.insert(r.id.clone(), r.into_record(now));
+                }
+            }
+            state.next_id = next_id;
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Read { path: path.to_path_buf(), source }),
+    }
+}
+
 impl fmt::Debug for SimCloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.lock();
@@ -334,29 +359,31 @@ impl SimCloud {
     pub fn persisted(path: impl Into<PathBuf>, config: SimConfig) -> Result<Self, Error> {
         let path = path.into();
         let mut state = State { next_id: 1, failures: config.failures.clone(), ..State::default() };
-        match fs::read(&path) {
-            Ok(bytes) => {
-                let file: CloudFile = serde_json::from_slice(&bytes)
-                    .map_err(|source| Error::Parse { path: path.clone(), source })?;
-                if file.format != FORMAT {
-                    return Err(Error::Format { path, found: file.format, expected: FORMAT });
-                }
-                let now = Instant::now();
-                let mut next_id = file.next_id.max(1);
-                for r in file.resources {
-                    next_id = next_id.max(r.seq.saturating_add(1));
-                    if !r.deleting {
-                        state.resources.insert(r.id.clone(), r.into_record(now));
-                    }
-                }
-                state.next_id = next_id;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(Error::Read { path, source }),
-        }
+        load(&path, &mut state)?;
         let cloud = SimCloud::from_parts(config, Some(path), state);
         cloud.persist(&cloud.lock())?;
         Ok(cloud)
+    }
+
+    /// A cloud persisted to `path` that reads nothing and writes nothing
+    /// until [`SimCloud::reload`]: for processes that share one file and
+    /// take turns on it under a lock (opening with
+    /// [`SimCloud::persisted`] writes the file at once, which would race
+    /// with the process that holds the lock).
+    pub fn attached(path: impl Into<PathBuf>, config: SimConfig) -> Self {
+        let state = State { next_id: 1, failures: config.failures.clone(), ..State::default() };
+        SimCloud::from_parts(config, Some(path.into()), state)
+    }
+
+    /// Loads the persisted cloud's file again, replacing the resources held
+    /// in memory (the call log and failure rules stay). For processes that
+    /// share one cloud file and take turns under a lock: each reloads once
+    /// it holds the lock. A cloud that is not persisted is left as it is.
+    pub fn reload(&self) -> Result<(), Error> {
+        let Some(path) = self.shared.path.clone() else { return Ok(()) };
+        let mut state = self.lock();
+        state.resources.clear();
+        load(&path, &mut state)
     }
 
     fn from_parts(config: SimConfig, path: Option<PathBuf>, state: State) -> Self {
@@ -867,7 +894,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         _ => PathBuf::from("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "cloud".into());
-    let tmp = dir.join(format!(".{name}.tmp"));
+    // One temporary name per process, so processes sharing the file never
+    // rename each other's half-written temporaries.
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     {
         let mut file = fs::File::create(&tmp).map_err(fail)?;
         file.write_all(bytes).map_err(fail)?;

@@ -102,6 +102,7 @@ pub(crate) fn protocol_number(p: &str) -> Option<String> {
 }
 
 /// The name of a protocol number, as rules are declared.
+#[cfg(feature = "ec2")]
 pub(crate) fn protocol_name(n: &str) -> String {
     match n {
         "6" => "tcp".into(),
