@@ -304,8 +304,8 @@ impl S3Backend {
                 location: self.object_url(stack),
                 reason: format!(
                     "a state object exists but {} has no commit record for it (was the table recreated, \
-                     or the object copied in by hand?); nothing was read from it. Adopt it with \
-                     `infra state push` after checking it, or delete it",
+                     or the object copied in by hand?); nothing was read from it. After checking it, \
+                     adopt it by writing it through the backend, or delete it",
                     self.table_location()
                 ),
             }),
@@ -362,7 +362,7 @@ impl S3Backend {
                         location: self.object_url(stack),
                         code: None,
                         message: format!(
-                            "the bucket {} does not have versioning enabled; run `infra backend init` or \
+                            "the bucket {} does not have versioning enabled; bootstrap the backend or \
                              enable versioning on it",
                             self.config().bucket
                         ),

@@ -1,4 +1,4 @@
-//! `infra backend init`: creating the bucket and the table, idempotently.
+//! Bootstrap: creating the bucket and the table, idempotently.
 
 use std::time::{Duration, Instant};
 

@@ -36,6 +36,11 @@ pub use infra_aws as aws;
 /// State persistence: formats, backends and locks.
 pub use infra_state as state;
 
+/// The team state backend: S3 objects with a leased, fenced DynamoDB lock
+/// (feature `state-s3`).
+#[cfg(feature = "state-s3")]
+pub use infra_state_s3 as state_s3;
+
 pub use infra_core::{identifier, interpolate};
 pub use infra_derive::Resource;
 
