@@ -48,6 +48,18 @@ struct Inner {
     config: S3BackendConfig,
     s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
+    #[cfg(feature = "kms")]
+    sealer: crate::envelope::Sealer,
+}
+
+/// Whether stored bytes are a client-side encryption envelope rather than
+/// a plain state file.
+pub(crate) fn is_envelope(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        infra_envelope: Option<u32>,
+    }
+    serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| p.infra_envelope.is_some())
 }
 
 impl std::fmt::Debug for S3Backend {
@@ -94,19 +106,30 @@ impl S3Backend {
         let region = Region::new(config.region.clone());
         let custom_endpoint = config.endpoint.is_some() || sdk.endpoint_url().is_some();
         let mut s3 = aws_sdk_s3::config::Builder::from(sdk).region(region.clone());
-        let mut ddb = aws_sdk_dynamodb::config::Builder::from(sdk).region(region);
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(sdk).region(region.clone());
+        #[cfg(feature = "kms")]
+        let mut kms = aws_sdk_kms::config::Builder::from(sdk).region(region);
         if let Some(endpoint) = &config.endpoint {
             s3 = s3.endpoint_url(endpoint);
             ddb = ddb.endpoint_url(endpoint);
+            #[cfg(feature = "kms")]
+            {
+                kms = kms.endpoint_url(endpoint);
+            }
         }
         if custom_endpoint {
             s3 = s3.force_path_style(true);
         }
         S3Backend {
             inner: Arc::new(Inner {
-                config,
                 s3: aws_sdk_s3::Client::from_conf(s3.build()),
                 ddb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+                #[cfg(feature = "kms")]
+                sealer: crate::envelope::Sealer::new(
+                    aws_sdk_kms::Client::from_conf(kms.build()),
+                    config.client_encryption_kms_key.clone(),
+                ),
+                config,
             }),
         }
     }
@@ -229,6 +252,41 @@ impl S3Backend {
 
     // ---- the S3 object ---------------------------------------------------
 
+    /// The bytes to store for an encoded state: encrypted client-side when
+    /// configured (feature `kms`), else the encoding itself.
+    async fn seal(&self, encoded: Vec<u8>, stack: &str) -> Result<Vec<u8>, Error> {
+        #[cfg(feature = "kms")]
+        {
+            self.inner.sealer.seal(&encoded, &self.object_url(stack)).await
+        }
+        #[cfg(not(feature = "kms"))]
+        {
+            let _ = stack;
+            Ok(encoded)
+        }
+    }
+
+    /// The encoded state in stored bytes (decrypted when it was encrypted
+    /// client-side).
+    async fn open(&self, stored: Vec<u8>, location: &str) -> Result<Vec<u8>, Error> {
+        #[cfg(feature = "kms")]
+        {
+            self.inner.sealer.open(stored, location).await
+        }
+        #[cfg(not(feature = "kms"))]
+        {
+            if is_envelope(&stored) {
+                return Err(Error::Corrupt {
+                    location: location.to_owned(),
+                    reason: "the state is encrypted client-side with KMS; build infra-state-s3 with its \
+                             `kms` feature to read it"
+                        .to_owned(),
+                });
+            }
+            Ok(stored)
+        }
+    }
+
     /// The bytes of one version of the stack's object; `Ok(None)` when S3
     /// has no such version.
     async fn get_version(&self, stack: &str, version_id: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -273,7 +331,8 @@ impl S3Backend {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
-            if let Some(bytes) = self.get_version(stack, &committed.version_id).await? {
+            if let Some(stored) = self.get_version(stack, &committed.version_id).await? {
+                let bytes = self.open(stored, &location).await?;
                 let digest = format::digest(&bytes);
                 if digest == committed.digest {
                     return Ok(bytes);
@@ -429,11 +488,12 @@ impl S3Backend {
                 });
             }
         }
-        let bytes = format::encode(state)?;
-        let version = StateVersion { serial: state.serial, digest: format::digest(&bytes) };
+        let encoded = format::encode(state)?;
+        let version = StateVersion { serial: state.serial, digest: format::digest(&encoded) };
         if found.as_ref() == Some(&version) {
             return Ok(version);
         }
+        let bytes = self.seal(encoded, stack).await?;
         let token = lock.fencing_token();
 
         // 1. The object, compare-and-swap on the committed version's ETag.
@@ -640,8 +700,10 @@ impl Backend for S3Backend {
         if version_id.is_empty() || version_id.len() > 1024 {
             return Err(not_found());
         }
-        let bytes = self.get_version(stack, version_id).await?.ok_or_else(not_found)?;
-        format::decode_from(&bytes, &format!("{} version {version_id}", self.object_url(stack)))
+        let stored = self.get_version(stack, version_id).await?.ok_or_else(not_found)?;
+        let location = format!("{} version {version_id}", self.object_url(stack));
+        let bytes = self.open(stored, &location).await?;
+        format::decode_from(&bytes, &location)
     }
 
     async fn list_stacks(&self) -> Result<Vec<String>, Error> {

@@ -64,6 +64,12 @@ pub struct S3BackendConfig {
     /// With it, S3 is addressed path-style.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// A KMS key (ID, ARN or alias) for client-side encryption: the state
+    /// is encrypted with AES-256-GCM under a KMS data key before it is sent
+    /// to S3, so neither S3 nor anyone with read access to the bucket alone
+    /// can read it. Needs the crate feature `kms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_encryption_kms_key: Option<String>,
     /// How long a lock outlives its holder's last renewal.
     #[serde(default = "default_lease", with = "duration_text")]
     pub lock_lease: Duration,
@@ -99,6 +105,7 @@ impl S3BackendConfig {
             dynamodb_table: dynamodb_table.into(),
             kms_key_id: None,
             endpoint: None,
+            client_encryption_kms_key: None,
             lock_lease: DEFAULT_LOCK_LEASE,
             history_limit: DEFAULT_HISTORY_LIMIT,
         }
@@ -113,6 +120,19 @@ impl S3BackendConfig {
     /// Sets the SSE-KMS key.
     pub fn with_kms_key_id(mut self, key: impl Into<String>) -> Self {
         self.kms_key_id = Some(key.into());
+        self
+    }
+
+    /// Encrypts state client-side under a KMS data key of `key`.
+    pub fn with_client_encryption(mut self, key: impl Into<String>) -> Self {
+        self.client_encryption_kms_key = Some(key.into());
+        self
+    }
+
+    /// Stores state unencrypted client-side (it can still read encrypted
+    /// state, with feature `kms`).
+    pub fn without_client_encryption(mut self) -> Self {
+        self.client_encryption_kms_key = None;
         self
     }
 
@@ -138,6 +158,7 @@ impl S3BackendConfig {
     /// | `INFRA_S3_DYNAMODB_TABLE` | `dynamodb_table` | yes |
     /// | `INFRA_S3_KMS_KEY_ID` | `kms_key_id` | no |
     /// | `INFRA_S3_ENDPOINT` | `endpoint` | no |
+    /// | `INFRA_S3_CLIENT_ENCRYPTION_KMS_KEY` | `client_encryption_kms_key` | no |
     /// | `INFRA_S3_LOCK_LEASE` (e.g. `20s`) | `lock_lease` | no |
     ///
     /// The result is validated ([`S3BackendConfig::validate`]).
@@ -164,6 +185,7 @@ impl S3BackendConfig {
         }
         config.kms_key_id = get("INFRA_S3_KMS_KEY_ID");
         config.endpoint = get("INFRA_S3_ENDPOINT");
+        config.client_encryption_kms_key = get("INFRA_S3_CLIENT_ENCRYPTION_KMS_KEY");
         if let Some(lease) = get("INFRA_S3_LOCK_LEASE") {
             config.lock_lease = humantime::parse_duration(&lease).map_err(|e| Error::Config {
                 field: "lock_lease",
@@ -208,6 +230,21 @@ impl S3BackendConfig {
         }
         if self.kms_key_id.as_deref().is_some_and(str::is_empty) {
             return bad("kms_key_id", "is empty; leave it out to use the bucket's default encryption".into());
+        }
+        match &self.client_encryption_kms_key {
+            Some(k) if k.is_empty() => {
+                return bad(
+                    "client_encryption_kms_key",
+                    "is empty; leave it out to store state unencrypted".into(),
+                );
+            }
+            Some(_) if !cfg!(feature = "kms") => {
+                return bad(
+                    "client_encryption_kms_key",
+                    "client-side encryption needs infra-state-s3's `kms` feature".into(),
+                );
+            }
+            _ => {}
         }
         if let Some(e) = &self.endpoint
             && !(e.starts_with("http://") || e.starts_with("https://"))

@@ -8,6 +8,8 @@
 //! - [`S3Backend`]: implements [`infra_state::Backend`] and passes its
 //!   conformance suite. [`S3Backend::bootstrap`] creates the bucket and the
 //!   table.
+//! - Feature `kms`: optional client-side encryption of the state with a
+//!   KMS data key (AES-256-GCM), on top of S3's server-side encryption.
 //! - [`S3Lock`]: a leased lock with a fencing token, renewed in the
 //!   background; a holder that dies is taken over after its lease, and a
 //!   holder that was taken over can no longer write.
@@ -30,6 +32,8 @@
 mod backend;
 mod bootstrap;
 mod config;
+#[cfg(feature = "kms")]
+mod envelope;
 mod error;
 mod lock;
 mod record;
