@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use infra_core::{Address, State};
+use infra_core::plan::{PlanOptions, plan};
+use infra_core::{Address, Stack, State};
 use infra_sim::SimCloud;
 
 /// The state holds exactly what exists in the cloud: every cloud resource
@@ -32,4 +33,23 @@ pub fn assert_state_matches_cloud(state: &State, cloud: &SimCloud) {
         assert_eq!(n, 1 + deposed, "{address} exists {n} times");
     }
     assert!(state.pending.is_empty(), "pending operations left: {:?}", state.pending);
+}
+
+/// The apply converged: the state matches the cloud
+/// ([`assert_state_matches_cloud`]), the cloud holds exactly the declared
+/// resources, and a plan is empty. `context` prefixes failures.
+pub fn assert_converged(stack: &Stack, state: &State, cloud: &SimCloud, context: &str) {
+    assert_state_matches_cloud(state, cloud);
+    let mut declared: Vec<String> = stack.resources().iter().map(|r| r.address.to_string()).collect();
+    let mut in_cloud: Vec<String> =
+        cloud.resources().iter().filter_map(|r| r.address.as_ref().map(ToString::to_string)).collect();
+    declared.sort();
+    in_cloud.sort();
+    assert_eq!(in_cloud, declared, "{context}: the cloud holds exactly the declared resources");
+    let p = plan(stack, state, &PlanOptions::default()).unwrap_or_else(|e| panic!("{context}: plan: {e}"));
+    assert!(
+        p.is_empty(),
+        "{context}: plan after convergence is not empty:\n{}",
+        infra_core::plan::render::render(&p, Default::default())
+    );
 }

@@ -15,11 +15,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use infra_core::plan::{PlanOptions, plan};
 use infra_sim::SimCloud;
 use infra_state::{Backend, LocalBackend};
 use infra_tests::crash;
-use infra_tests::sim::assert_state_matches_cloud;
+use infra_tests::crash::Rng;
+use infra_tests::sim::assert_converged;
 
 const KILLS: u32 = 45;
 /// Kills that must land while the apply is running.
@@ -31,17 +31,6 @@ fn apply(state: &Path, cloud: &Path, variant: u32) -> Command {
     c
 }
 
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn verify(state_dir: &Path, cloud_file: &Path, variant: u32, round: u32) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let state = rt
@@ -50,21 +39,7 @@ fn verify(state_dir: &Path, cloud_file: &Path, variant: u32, round: u32) {
         .expect("state exists")
         .0;
     let cloud = SimCloud::persisted(cloud_file, crash::sim_config()).unwrap();
-    assert_state_matches_cloud(&state, &cloud);
-    let stack = crash::stack(variant);
-    let declared: Vec<String> = stack.resources().iter().map(|r| r.address.to_string()).collect();
-    let mut in_cloud: Vec<String> =
-        cloud.resources().iter().filter_map(|r| r.address.as_ref().map(ToString::to_string)).collect();
-    in_cloud.sort();
-    let mut declared_sorted = declared.clone();
-    declared_sorted.sort();
-    assert_eq!(in_cloud, declared_sorted, "round {round}: the cloud holds exactly the declared resources");
-    let p = plan(&stack, &state, &PlanOptions::default()).unwrap();
-    assert!(
-        p.is_empty(),
-        "round {round}: plan after convergence is not empty:\n{}",
-        infra_core::plan::render::render(&p, Default::default())
-    );
+    assert_converged(&crash::stack(variant), &state, &cloud, &format!("round {round}"));
 }
 
 #[test]
@@ -88,7 +63,7 @@ fn killed_at_random_instants_the_next_apply_converges() {
     for round in 1..=KILLS {
         let variant = round % 3;
         let mut child = apply(&state_dir, &cloud_file, variant).spawn().unwrap();
-        std::thread::sleep(window[variant as usize].mul_f64(rng.next()));
+        std::thread::sleep(window[variant as usize].mul_f64(rng.next_unit()));
         if child.try_wait().unwrap().is_none() {
             killed_mid_run += 1;
         }

@@ -14,17 +14,17 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use infra_core::plan::{PlanOptions, plan};
-use infra_core::{Stack, State};
+use infra_core::State;
 use infra_sim::SimCloud;
 use infra_state::Backend;
 use infra_state_s3::{S3Backend, S3BackendConfig};
 use infra_testkit::Moto;
 use infra_tests::crash;
-use infra_tests::sim::assert_state_matches_cloud;
+use infra_tests::crash::Rng;
+use infra_tests::sim;
 use infra_tests::team::{WorkerReport, writer_stack};
 
 const BUCKET: &str = "infra-team-state";
@@ -33,8 +33,7 @@ const TABLE: &str = "infra-locks";
 const REGION: &str = "eu-west-1";
 
 fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e}")))
+    Moto::shared()
 }
 
 /// The cases run one at a time: they start many processes on two cores.
@@ -87,6 +86,10 @@ impl Team {
     }
 }
 
+fn open(cloud_file: &Path) -> SimCloud {
+    SimCloud::persisted(cloud_file, crash::sim_config()).unwrap()
+}
+
 fn report(out: &Output) -> WorkerReport {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -95,19 +98,6 @@ fn report(out: &Output) -> WorkerReport {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn assert_converged(stack: &Stack, state: &State, cloud_file: &Path, context: &str) {
-    let cloud = SimCloud::persisted(cloud_file, crash::sim_config()).unwrap();
-    assert_state_matches_cloud(state, &cloud);
-    let mut declared: Vec<String> = stack.resources().iter().map(|r| r.address.to_string()).collect();
-    let mut in_cloud: Vec<String> =
-        cloud.resources().iter().filter_map(|r| r.address.as_ref().map(ToString::to_string)).collect();
-    declared.sort();
-    in_cloud.sort();
-    assert_eq!(in_cloud, declared, "{context}: the cloud holds exactly the declared resources");
-    let p = plan(stack, state, &PlanOptions::default()).unwrap();
-    assert!(p.is_empty(), "{context}: the plan after the apply is not empty");
 }
 
 #[test]
@@ -164,23 +154,12 @@ fn eight_processes_apply_at_once_and_no_update_is_lost() {
     let state = team.state("team");
     assert_eq!(state.serial, applied.len() as u64, "serial advanced once per successful apply");
     let (last, _) = applied.last().unwrap();
-    assert_converged(&writer_stack(*last), &state, &cloud, "after the concurrent applies");
+    sim::assert_converged(&writer_stack(*last), &state, &open(&cloud), "after the concurrent applies");
     let history: Vec<u64> =
         rt().block_on(team.backend.history("team")).unwrap().iter().map(|h| h.serial).collect();
     let expected: Vec<u64> = (1..state.serial).rev().collect();
     assert_eq!(history, expected, "one history entry per apply");
     eprintln!("{} applies in turn, {refused} refused naming the holder", applied.len());
-}
-
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[test]
@@ -208,7 +187,7 @@ fn a_killed_holder_is_taken_over_after_its_lease_and_the_next_apply_converges() 
         let variant = round % 3;
         let what = format!("crash:{variant}");
         let mut child = team.apply(&cloud, &what, wait).spawn().unwrap();
-        std::thread::sleep(window[variant as usize].mul_f64(0.3 + 0.5 * rng.next()));
+        std::thread::sleep(window[variant as usize].mul_f64(0.3 + 0.5 * rng.next_unit()));
         child.kill().unwrap(); // SIGKILL: no release, no final save
         child.wait().unwrap();
         let holder = rt().block_on(team.backend.lock_holder("crash")).unwrap();
@@ -235,7 +214,7 @@ fn a_killed_holder_is_taken_over_after_its_lease_and_the_next_apply_converges() 
         recovered += r.recovered;
         let state = team.state("crash");
         assert_eq!(state.serial, r.final_serial);
-        assert_converged(&crash::stack(variant), &state, &cloud, &format!("round {round}"));
+        sim::assert_converged(&crash::stack(variant), &state, &open(&cloud), &format!("round {round}"));
     }
     assert!(taken_over >= ROUNDS / 2, "only {taken_over} of {ROUNDS} kills hit a lock holder");
     assert!(recovered > 0, "no kill left a pending operation to resolve");

@@ -3,6 +3,7 @@
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// What can go wrong configuring or bootstrapping the backend. (What goes
@@ -44,16 +45,15 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    pub(crate) fn of<E, R>(e: &SdkError<E, R>) -> Failure
+    pub(crate) fn of<E>(e: &SdkError<E, Response>) -> Failure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + HasStatus,
     {
         let request_id =
             e.meta().extra("aws_request_id").or_else(|| e.meta().extra("request_id")).map(str::to_owned);
         match e {
             SdkError::ServiceError(se) => {
-                let status = se.raw().status_code();
+                let status = se.raw().status().as_u16();
                 Failure {
                     code: se.err().code().map(str::to_owned).or_else(|| Some(format!("HTTP {status}"))),
                     message: se.err().message().unwrap_or("no message").to_owned(),
@@ -85,23 +85,8 @@ impl Failure {
     }
 }
 
-/// The HTTP status of a raw response.
-pub(crate) trait HasStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HasStatus for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-}
-
 /// Converts an SDK error into [`infra_state::Error::Remote`].
-pub(crate) fn remote<E>(
-    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
-    action: &str,
-    location: &str,
-) -> infra_state::Error
+pub(crate) fn remote<E>(e: &SdkError<E, Response>, action: &str, location: &str) -> infra_state::Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

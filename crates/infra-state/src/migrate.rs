@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::Error;
 use crate::backend::{Backend, Lock, StateVersion};
-use crate::{Error, format};
 
 /// What [`migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +53,7 @@ async fn copy(
         return Err(refuse(format!("{} holds no state for it", from.describe())));
     };
     if let Some((existing, version)) = to.read(stack).await? {
-        let same = existing.lineage == state.lineage
-            && format::digest(&format::encode(&existing)?) == format::digest(&format::encode(&state)?);
-        if same {
+        if existing == state {
             return Ok(Migrated::AlreadyThere(version));
         }
         return Err(refuse(format!(

@@ -85,6 +85,15 @@ impl Moto {
         Err(Error::NotReady { endpoint: moto.endpoint(), waited: limit })
     }
 
+    /// The one emulator of this test binary, started on first use (the
+    /// emulator serves a few hundred requests a second: one per binary,
+    /// shared by its cases). Panics when it cannot start, like an assertion.
+    #[allow(clippy::panic)]
+    pub fn shared() -> &'static Moto {
+        static MOTO: std::sync::OnceLock<Moto> = std::sync::OnceLock::new();
+        MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e}")))
+    }
+
     /// The emulator's endpoint, `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -4,7 +4,7 @@
 //! an executor and in-memory state.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use infra_aws::sdk::{AwsProvider, CallStats};
@@ -20,8 +20,7 @@ use infra_testkit::Moto;
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e}")))
+    Moto::shared()
 }
 
 /// Cases share one emulator: they take turns.

@@ -3,7 +3,6 @@
 //! case, a fresh key prefix per backend so cases never see each other.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use infra_state_s3::{S3Backend, S3BackendConfig};
@@ -15,8 +14,7 @@ pub const TABLE: &str = "infra-locks";
 pub const REGION: &str = "eu-west-1";
 
 pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e}")))
+    Moto::shared()
 }
 
 /// Settings for a fresh key prefix in the shared bucket.
