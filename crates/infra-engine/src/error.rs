@@ -63,6 +63,10 @@ pub enum Error {
     #[error("{address}: no {type_name} with ID {id:?} exists in the provider's account and region")]
     ImportNotFound { address: Address, id: String, type_name: String },
 
+    /// The plan was shown and not approved.
+    #[error("apply of stack {stack:?} cancelled: the plan was not approved; nothing was changed")]
+    NotApproved { stack: String },
+
     /// A second interrupt aborted a wait.
     #[error("{address}: interrupted while waiting for the cloud")]
     Interrupted { address: Address },

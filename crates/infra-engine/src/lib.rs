@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod import;
+pub mod preview;
 pub mod provider;
 pub mod recover;
 pub mod refresh;
@@ -23,6 +24,7 @@ pub use error::Error;
 pub use events::{Event, Events, Interrupt};
 pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
 pub use import::{import, import_into};
+pub use preview::{Preview, PreviewMode, preview, refresh_stored};
 pub use provider::{
     ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
     ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, TAG_ADDRESS,
@@ -30,5 +32,5 @@ pub use provider::{
 };
 pub use recover::recover;
 pub use refresh::{Refreshed, refresh};
-pub use run::{Mode, Outcome, RunOptions, read_state, run};
+pub use run::{Approve, AutoApprove, Mode, Outcome, RunOptions, read_state, run, run_approved};
 pub use store::StateStore;

@@ -101,7 +101,11 @@ pub async fn refresh(registry: &Registry, stack: &Stack, store: &StateStore) -> 
                             // what was recorded.
                             continue;
                         }
-                        let v = if schema.is_some_and(|s| s.is_secret(k)) {
+                        // Secret by the declared schema, or (for a state-only
+                        // refresh, with no program) because it was recorded
+                        // as one.
+                        let recorded_secret = matches!(r.inputs.get(k), Some(Value::SecretHash(_)));
+                        let v = if schema.is_some_and(|s| s.is_secret(k)) || recorded_secret {
                             Value::Secret(Box::new(v.clone())).seal(&key)
                         } else {
                             v.clone()

@@ -54,6 +54,26 @@ pub struct Outcome {
     pub lock_taken_over_from: Option<LockInfo>,
 }
 
+/// Asked, under the stack's lock, whether to execute a plan that changes
+/// something (the CLI shows the plan and asks on a terminal). Plans with
+/// no changes are executed without asking: they only record outputs.
+#[async_trait::async_trait]
+pub trait Approve: Send + Sync {
+    /// `true` to execute `plan`.
+    async fn approve(&self, plan: &Plan) -> bool;
+}
+
+/// Approves every plan.
+#[derive(Debug, Clone, Copy)]
+pub struct AutoApprove;
+
+#[async_trait::async_trait]
+impl Approve for AutoApprove {
+    async fn approve(&self, _plan: &Plan) -> bool {
+        true
+    }
+}
+
 /// Runs one operation on `stack`'s state in `backend`.
 pub async fn run(
     executor: &Executor,
@@ -62,6 +82,21 @@ pub async fn run(
     options: &RunOptions,
     events: &Events,
     interrupt: &Interrupt,
+) -> Result<Outcome, Error> {
+    run_approved(executor, backend, stack, options, events, interrupt, &AutoApprove).await
+}
+
+/// Runs one operation, asking `approve` before executing a plan that
+/// changes something; a refusal gives [`Error::NotApproved`] and changes
+/// nothing in the cloud.
+pub async fn run_approved(
+    executor: &Executor,
+    backend: Arc<dyn Backend>,
+    stack: &Stack,
+    options: &RunOptions,
+    events: &Events,
+    interrupt: &Interrupt,
+    approve: &dyn Approve,
 ) -> Result<Outcome, Error> {
     let operation = match options.mode {
         Mode::Destroy { .. } => "destroy",
@@ -84,7 +119,7 @@ pub async fn run(
     }
     let read_serial = state.serial;
     let store = StateStore::start(backend, lock, state, version);
-    let result = execute(executor, stack, options, &store, events, interrupt, read_serial).await;
+    let result = execute(executor, stack, options, &store, events, interrupt, read_serial, approve).await;
     let finished = store.finish().await;
     match (result, finished) {
         (Ok((plan, report, recovered)), Ok((state, lock, _))) => {
@@ -96,6 +131,7 @@ pub async fn run(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn execute(
     executor: &Executor,
     stack: &Stack,
@@ -104,6 +140,7 @@ async fn execute(
     events: &Events,
     interrupt: &Interrupt,
     read_serial: u64,
+    approve: &dyn Approve,
 ) -> Result<(Plan, Report, usize), Error> {
     let recovered = recover(executor.registry(), stack, store, events).await?;
     if options.refresh && !matches!(options.mode, Mode::Saved(_)) {
@@ -126,6 +163,9 @@ async fn execute(
         Mode::Destroy { targets } => plan_destroy(stack.name(), &snapshot, targets)?,
     };
     plan.serial = read_serial;
+    if plan.actionable().next().is_some() && !approve.approve(&plan).await {
+        return Err(Error::NotApproved { stack: stack.name().to_owned() });
+    }
     let report = executor.apply(stack, &plan, store, events, interrupt).await?;
     Ok((plan, report, recovered))
 }

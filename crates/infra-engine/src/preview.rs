@@ -1,0 +1,110 @@
+//! Previews: what `plan` and `drift` show, computed without changing the
+//! stored state or the cloud.
+//!
+//! A preview reads the stored state (no lock: reading needs none), copies it
+//! into a private in-memory backend and works on the copy exactly as an
+//! apply would before it executes anything: resolve what an interrupted run
+//! left pending (read-only calls), refresh from the cloud, plan. The stored
+//! state is never written, so a preview can run while someone else applies;
+//! its plan records the lineage and serial it was made against, so applying
+//! it later is refused if the state moved on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use infra_core::plan::{PlanOptions, plan, plan_destroy};
+use infra_core::{Address, Plan, Stack, State};
+use infra_state::{Backend, MemoryBackend};
+
+use crate::error::Error;
+use crate::events::Events;
+use crate::provider::Registry;
+use crate::recover::recover;
+use crate::refresh::{Refreshed, refresh};
+use crate::run::read_state;
+use crate::store::StateStore;
+
+/// What to preview.
+#[derive(Debug, Clone)]
+pub enum PreviewMode {
+    /// The plan an apply would make.
+    Apply(PlanOptions),
+    /// The plan a destroy would make (all of the state, or the targets and
+    /// their dependents).
+    Destroy { targets: Vec<Address> },
+}
+
+/// What a preview found.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// The plan, against the stored lineage and serial (lineage `None` when
+    /// the stack has no stored state yet).
+    pub plan: Plan,
+    /// The state as stored.
+    pub stored: State,
+    /// The state the plan was made from: stored, then pending operations
+    /// resolved and refreshed from the cloud.
+    pub current: State,
+    /// What the refresh found (`None` when refresh was off).
+    pub refreshed: Option<Refreshed>,
+    /// Pending operations of an interrupted run that the preview resolved
+    /// on its copy (an apply resolves them for real first).
+    pub pending: usize,
+}
+
+/// Computes a plan without writing anything.
+pub async fn preview(
+    registry: &Registry,
+    backend: &dyn Backend,
+    stack: &Stack,
+    mode: &PreviewMode,
+    refresh_first: bool,
+    events: &Events,
+) -> Result<Preview, Error> {
+    let (stored, version) = read_state(backend, stack.name()).await?;
+    let copy: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    let lock = copy.lock(stack.name(), "preview", Duration::ZERO).await?;
+    let store = StateStore::start(copy, lock, stored.clone(), None);
+    let result = async {
+        let pending =
+            if stored.pending.is_empty() { 0 } else { recover(registry, stack, &store, events).await? };
+        let refreshed = if refresh_first { Some(refresh(registry, stack, &store).await?) } else { None };
+        let current = store.snapshot();
+        let mut p = match mode {
+            PreviewMode::Apply(options) => plan(stack, &current, options)?,
+            PreviewMode::Destroy { targets } => plan_destroy(stack.name(), &current, targets)?,
+        };
+        p.serial = stored.serial;
+        p.lineage = version.as_ref().map(|_| stored.lineage.clone());
+        Ok::<_, Error>((p, current, refreshed, pending))
+    }
+    .await;
+    // The copy is discarded; its writer's end is of no interest.
+    let _ = store.finish().await;
+    let (plan, mut current, refreshed, pending) = result?;
+    current.serial = stored.serial;
+    Ok(Preview { plan, stored, current, refreshed, pending })
+}
+
+/// Refreshes the stored state from the cloud under the stack's lock, as
+/// one operation (the serial advances once when anything changed).
+pub async fn refresh_stored(
+    registry: &Registry,
+    backend: Arc<dyn Backend>,
+    stack: &Stack,
+    lock_timeout: Duration,
+) -> Result<(Refreshed, State), Error> {
+    let lock = backend.lock(stack.name(), "refresh", lock_timeout).await?;
+    let (state, version) = match read_state(backend.as_ref(), stack.name()).await {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = lock.release().await;
+            return Err(e);
+        }
+    };
+    let store = StateStore::start(backend, lock, state, version);
+    let result = refresh(registry, stack, &store).await;
+    let (state, lock, _) = store.finish().await?;
+    lock.release().await?;
+    result.map(|r| (r, state))
+}

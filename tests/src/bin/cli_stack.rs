@@ -1,0 +1,67 @@
+//! A stack program for the CLI tests: two stacks (dev, prod) of a small
+//! network and a database-like node with a password, run against the
+//! simulated cloud in `INFRA_SIM_CLOUD` (the CLI's `sim` feature).
+//!
+//! Knobs (environment): `CLI_STACK_SUBNETS` (default 2) changes the number
+//! of subnets; `CLI_STACK_DB_SIZE` (default 1) changes the node's size (an
+//! update in place); `CLI_STACK_BROKEN=1` declares invalid inputs
+//! on three resources.
+
+use std::process::ExitCode;
+
+use infra_aws::ec2::{Subnet, Vpc};
+use infra_core::{Options, ProviderConfig, Sensitive, Stack};
+use infra_tests::Node;
+
+fn env_num(name: &str, default: i64) -> i64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn build(name: &str) -> Stack {
+    let mut stack = Stack::new(name);
+    stack.provider(ProviderConfig::aws("us-east-1"));
+    let second = if name == "prod" { 2 } else { 1 };
+    let broken = std::env::var_os("CLI_STACK_BROKEN").is_some();
+    let vpc = stack.add(
+        "vpc",
+        Vpc {
+            cidr_block: format!("10.{second}.0.0/16"),
+            secondary_cidr_blocks: if broken { vec!["10.200.0.0/33".into()] } else { Vec::new() },
+            enable_dns_support: true,
+            enable_dns_hostnames: true,
+            ..Default::default()
+        },
+    );
+    let mut subnets = Vec::new();
+    for (i, az) in ["a", "b", "c"].iter().enumerate().take(env_num("CLI_STACK_SUBNETS", 2) as usize) {
+        let s = stack.add(
+            &format!("subnet-{az}"),
+            Subnet {
+                vpc_id: vpc.id().into(),
+                cidr_block: if broken { "192.168.0.0/24".into() } else { format!("10.{second}.{i}.0/24") },
+                availability_zone: format!("us-east-1{az}"),
+                map_public_ip_on_launch: false,
+                tags: Default::default(),
+            },
+        );
+        subnets.push(s.id());
+    }
+    stack.add_with(
+        "db",
+        Node {
+            zone: "us-east-1a".into(),
+            size: env_num("CLI_STACK_DB_SIZE", 1),
+            password: Some("hunter2-not-shown".into()),
+            ..Default::default()
+        },
+        Options::default(),
+    );
+    stack.export("vpc_id", vpc.id());
+    stack.export("subnet_ids", subnets);
+    stack.export("db_password", Sensitive("hunter2-not-shown".to_owned()));
+    stack
+}
+
+fn main() -> ExitCode {
+    infra_cli::Program::stacks(["dev", "prod"], build).run()
+}
