@@ -3,19 +3,23 @@
 //! What exists so far: the network layer of both regions (three tiers over
 //! three availability zones, internet gateway, one NAT gateway per zone,
 //! route tables and security groups per tier, a transit gateway per region
-//! joined by a cross-region peering). Run it to see the plan against an
-//! empty state and the dependency graph:
+//! joined by a cross-region peering). It is an ordinary stack program, so
+//! it has every subcommand:
 //!
 //! ```sh
-//! cargo run --example prod_multi_region            # the plan
-//! cargo run --example prod_multi_region -- graph   # Graphviz DOT
+//! cargo run --example prod_multi_region -- plan
+//! cargo run --example prod_multi_region -- apply --yes
+//! cargo run --example prod_multi_region -- output
+//! cargo run --example prod_multi_region -- graph      # Graphviz DOT
 //! ```
+//!
+//! Credentials, region endpoints and profiles come from the standard AWS
+//! chain (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, …); `scripts/demo` runs it
+//! against the emulator on loopback.
 
-use anyhow::Result;
+use std::process::ExitCode;
+
 use infra::aws::components::{ThreeTierVpcConfig, two_region_network};
-use infra::core::State;
-use infra::core::plan::render::{RenderOptions, render};
-use infra::core::plan::{PlanOptions, plan};
 use infra::prelude::*;
 
 /// Builds the production stack.
@@ -30,18 +34,12 @@ pub fn stack() -> Stack {
     );
     stack.export("us_vpc_id", net.primary.vpc.vpc.id());
     stack.export("eu_vpc_id", net.secondary.vpc.vpc.id());
+    stack.export("us_transit_gateway_id", net.primary.transit_gateway.id());
+    stack.export("eu_transit_gateway_id", net.secondary.transit_gateway.id());
+    stack.export("tgw_peering_attachment_id", net.peering.id());
     stack
 }
 
-fn main() -> Result<()> {
-    let stack = stack();
-    let graph = stack.validate()?;
-    if std::env::args().nth(1).as_deref() == Some("graph") {
-        print!("{}", graph.to_dot());
-        return Ok(());
-    }
-    let state = State::new("(none yet)", "");
-    let p = plan(&stack, &state, &PlanOptions::default())?;
-    print!("{}", render(&p, RenderOptions::default()));
-    Ok(())
+fn main() -> ExitCode {
+    infra::cli::run(stack())
 }

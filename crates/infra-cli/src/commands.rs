@@ -251,13 +251,12 @@ async fn plan_cmd(
                 p.pending
             ));
         }
-        if let Some(r) = &p.refreshed
-            && (!r.drifted.is_empty() || !r.gone.is_empty())
-        {
+        let (drifted, gone) = drift_of(&stack, &p.stored, &p.current);
+        if p.refreshed.is_some() && (!drifted.is_empty() || !gone.is_empty()) {
             ctx.ui.info(&format!(
                 "Note: {} resource(s) changed and {} were deleted outside infra since the last apply (`drift` shows how).\n",
-                r.drifted.len(),
-                r.gone.len()
+                drifted.len(),
+                gone.len()
             ));
         }
         ctx.ui.out(&render(&p.plan, RenderOptions { color: ctx.ui.color }));
@@ -537,6 +536,41 @@ async fn refresh_cmd(ctx: &Ctx<'_>) -> Result<u8> {
     Ok(OK)
 }
 
+/// A field recorded one way and reported another: (recorded, cloud).
+type FieldDrift = BTreeMap<String, (Option<Value>, Option<Value>)>;
+
+/// The inputs that differ between the stored state and the refreshed one
+/// (lists that are sets compared as sets), and the resources gone.
+fn drift_of(stack: &Stack, stored: &State, current: &State) -> (Vec<(Address, FieldDrift)>, Vec<Address>) {
+    let mut drifted = Vec::new();
+    let mut gone = Vec::new();
+    for (address, before) in &stored.resources {
+        let Some(after) = current.resources.get(address) else {
+            gone.push(address.clone());
+            continue;
+        };
+        let schema = stack.resource(address).map(|d| d.schema);
+        let is_set = |k: &str| schema.and_then(|s| s.field(k)).is_some_and(|f| f.set);
+        let mut fields = BTreeMap::new();
+        let keys: std::collections::BTreeSet<&String> =
+            before.inputs.keys().chain(after.inputs.keys()).collect();
+        for k in keys {
+            let (b, a) = (before.inputs.get(k), after.inputs.get(k));
+            let same = match (b, a) {
+                (Some(b), Some(a)) if is_set(k) => b.sorted() == a.sorted(),
+                _ => b == a,
+            };
+            if !same {
+                fields.insert(k.clone(), (b.cloned(), a.cloned()));
+            }
+        }
+        if !fields.is_empty() {
+            drifted.push((address.clone(), fields));
+        }
+    }
+    (drifted, gone)
+}
+
 async fn drift_cmd(ctx: &Ctx<'_>, json: bool) -> Result<u8> {
     let stack = ctx.stack().await?;
     let backend = ctx.backend().await?;
@@ -551,27 +585,7 @@ async fn drift_cmd(ctx: &Ctx<'_>, json: bool) -> Result<u8> {
         &Events::none(),
     )
     .await?;
-    let mut drifted = Vec::new();
-    let mut gone = Vec::new();
-    for (address, before) in &p.stored.resources {
-        match p.current.resources.get(address) {
-            None => gone.push(address.clone()),
-            Some(after) => {
-                let mut fields = BTreeMap::new();
-                let keys: std::collections::BTreeSet<&String> =
-                    before.inputs.keys().chain(after.inputs.keys()).collect();
-                for k in keys {
-                    let (b, a) = (before.inputs.get(k), after.inputs.get(k));
-                    if b != a {
-                        fields.insert(k.clone(), (b.cloned(), a.cloned()));
-                    }
-                }
-                if !fields.is_empty() {
-                    drifted.push((address.clone(), fields));
-                }
-            }
-        }
-    }
+    let (drifted, gone) = drift_of(&stack, &p.stored, &p.current);
     let any = !drifted.is_empty() || !gone.is_empty();
     if json {
         let show = |v: &Option<Value>| v.as_ref().map(|v| serde_json::Value::String(show_value(v)));

@@ -97,7 +97,8 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
     let mut failed = 0usize;
     let mut drawn = 0usize;
     let mut tick = tokio::time::interval(Duration::from_millis(125));
-    let started = Instant::now();
+    // The clock starts with the first step (not while a prompt waits).
+    let mut started: Option<Instant> = None;
     let mut frame = 0usize;
     loop {
         let event = tokio::select! {
@@ -122,6 +123,7 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
                 }
                 Event::Started { address, kind, .. } => {
                     let now = Instant::now();
+                    started.get_or_insert(now);
                     flying.insert(
                         address.clone(),
                         InFlight { kind: *kind, since: now, waiting: None, last_still: now },
@@ -207,7 +209,10 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
         }
         block.push_str(&lines);
         let total_steps = total.get();
-        let live = live_block(&flying, done + failed, total_steps, started, frame, &ui);
+        let live = match started {
+            Some(started) => live_block(&flying, done + failed, total_steps, started, frame, &ui),
+            None => String::new(),
+        };
         drawn = live.lines().count();
         block.push_str(&live);
         let mut o = std::io::stdout().lock();
@@ -259,7 +264,7 @@ fn live_block(
     }
     let total = total.max(finished);
     let width = 30;
-    let filled = if total == 0 { 0 } else { finished * width / total };
+    let filled = (finished * width).checked_div(total).unwrap_or(0);
     let _ = writeln!(
         out,
         "  [{}{}] {finished}/{total} done, {} in flight, {}",

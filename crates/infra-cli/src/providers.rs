@@ -65,6 +65,12 @@ impl Sim {
     /// `INFRA_SIM_TIME_SCALE` (default 0.001: a NAT gateway's two minutes
     /// take 0.12 s).
     pub fn from_env() -> Result<Option<Sim>> {
+        Sim::from_env_with(infra_sim::SimConfig::default())
+    }
+
+    /// As [`Sim::from_env`], with the cloud's other settings from `config`
+    /// (e.g. a profile for a program's own resource types).
+    pub fn from_env_with(config: infra_sim::SimConfig) -> Result<Option<Sim>> {
         let Some(path) = std::env::var_os("INFRA_SIM_CLOUD").filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
@@ -74,7 +80,7 @@ impl Sim {
             })?,
             Err(_) => 0.001,
         };
-        let config = infra_sim::SimConfig::default().with_time_scale(scale);
+        let config = config.with_time_scale(scale);
         let cloud = infra_sim::SimCloud::persisted(std::path::PathBuf::from(path), config)
             .map_err(|e| crate::Error::Provider(e.to_string()))?;
         Ok(Some(Sim { cloud, scale }))

@@ -128,8 +128,10 @@ fn fails_with(o: &Output, code_wanted: i32, needle: &str) {
     assert!(stderr(o).contains(needle), "stderr lacks {needle:?}:\n{}", stderr(o));
 }
 
-/// One data-driven check of an exit code: (label, args, extra env, code).
-fn check_codes(p: &mut Project, cases: &[(&str, &[&str], &[(&str, &str)], i32)]) {
+/// One data-driven case of an exit code: (label, args, extra env, code).
+type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], i32);
+
+fn check_codes(p: &mut Project, cases: &[Case<'_>]) {
     for (label, args, env, expected) in cases {
         for (k, v) in *env {
             p.set(k, v);

@@ -33,6 +33,12 @@ pub use infra_core as core;
 /// Typed AWS resources.
 pub use infra_aws as aws;
 
+/// The command line every stack program gets: `infra::cli::run(stack)`.
+pub use infra_cli as cli;
+
+/// The engine: previews, runs, the executor, refresh and import.
+pub use infra_engine as engine;
+
 /// State persistence: formats, backends and locks.
 pub use infra_state as state;
 

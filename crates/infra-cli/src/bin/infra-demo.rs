@@ -14,6 +14,10 @@
 //! on three resources.
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+use infra_cli::providers::Sim;
+use infra_sim::{Profile, SimConfig, TypeProfile};
 
 use infra_aws::ec2::{Subnet, Vpc};
 use infra_core::{Options, ProviderConfig, Sensitive, Stack, identifier};
@@ -87,5 +91,24 @@ fn build(name: &str) -> Stack {
 }
 
 fn main() -> ExitCode {
-    infra_cli::Program::stacks(["dev", "prod"], build).run()
+    // The database takes as long as a real one: the create call returns
+    // after a minute, and it becomes available eight minutes later (scaled
+    // by INFRA_SIM_TIME_SCALE).
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+    let profile = Profile::seed().with_type(
+        "demo:db:Database",
+        TypeProfile::new("db").create(minutes(1)).ready(minutes(8)).update(minutes(1)).delete(minutes(4)),
+    );
+    let providers = match Sim::from_env_with(SimConfig::default().with_profile(profile)) {
+        Ok(Some(sim)) => sim,
+        Ok(None) => {
+            eprintln!("Error: set INFRA_SIM_CLOUD to the file the simulated cloud is kept in");
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    infra_cli::Program::stacks(["dev", "prod"], build).providers(providers).run()
 }
