@@ -519,6 +519,37 @@ fn the_driver_runs_the_program_and_handles_state_commands_itself() {
 }
 
 #[test]
+fn a_locked_stack_names_its_holder_and_lock_timeout_waits() {
+    let mut p = Project::new();
+    // The database takes about 10 s at this scale, holding the lock.
+    p.set("INFRA_SIM_TIME_SCALE", "0.02");
+    let mut holder = std::process::Command::new(DEMO);
+    holder.current_dir(p.path()).env_clear().args(["--stack", "dev", "apply", "--yes"]);
+    holder.env("INFRA_SIM_CLOUD", p.path().join("cloud.json")).env("AWS_EC2_METADATA_DISABLED", "true");
+    holder.env("INFRA_SIM_TIME_SCALE", "0.02").stdout(std::process::Stdio::null());
+    let mut holder = holder.spawn().unwrap();
+    let lock = p.path().join(".infra/state/dev.lock");
+    for _ in 0..100 {
+        if std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("apply")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    p.unset("INFRA_SIM_TIME_SCALE");
+    let out = p.demo(&["apply", "--yes"]);
+    fails_with(&out, 1, "stack \"dev\" is locked: held by");
+    assert!(stderr(&out).contains("for apply since"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--lock-timeout"), "the hint names the way to wait: {}", stderr(&out));
+    // Waiting: the second apply runs once the first is done, and finds
+    // nothing left to do.
+    let out = p.demo(&["--lock-timeout", "60s", "apply", "--yes"]);
+    ok(&out);
+    assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
+    assert!(holder.wait().unwrap().success());
+    assert_eq!(p.cloud().len(), 4);
+}
+
+#[test]
 fn force_unlock_needs_the_right_lock_id() {
     let p = Project::new();
     ok(&p.demo(&["apply", "--yes"]));
