@@ -469,7 +469,7 @@ async fn apply_cmd(
         }
         None => {
             if !yes && !ctx.ui.stdin_tty {
-                return Err(Error::NeedsConfirmation);
+                return Err(Error::NeedsConfirmation { command: "apply", plan_flag: "" });
             }
             Mode::Apply(PlanOptions { targets })
         }
@@ -491,7 +491,7 @@ async fn apply_cmd(
 async fn destroy_cmd(ctx: &Ctx<'_>, yes: bool, json: bool, targets: &[String]) -> Result<u8> {
     let targets = parse_targets(targets)?;
     if !yes && !ctx.ui.stdin_tty {
-        return Err(Error::NeedsConfirmation);
+        return Err(Error::NeedsConfirmation { command: "destroy", plan_flag: " --destroy" });
     }
     let stack = ctx.stack().await?;
     let backend = ctx.backend().await?;

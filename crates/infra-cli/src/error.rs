@@ -36,11 +36,11 @@ pub enum Error {
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
 
-    /// Apply needs a confirmation that cannot be asked for.
+    /// Apply or destroy needs a confirmation that cannot be asked for.
     #[error(
-        "apply needs confirmation, and there is no terminal to ask on: review `plan` and run with --yes, or save a plan with `plan --out FILE` and apply that file"
+        "{command} needs confirmation, and there is no terminal to ask on: review `plan{plan_flag}` and run with --yes, or save a plan with `plan{plan_flag} --out FILE` and apply that file"
     )]
-    NeedsConfirmation,
+    NeedsConfirmation { command: &'static str, plan_flag: &'static str },
 
     /// A saved plan belongs to another stack.
     #[error("{path}: the plan is for stack {plan_stack:?}, not {stack:?}")]

@@ -192,7 +192,8 @@ fn apply_without_a_terminal_refuses_unless_yes() {
 
     // Destroy asks the same way.
     let out = p.demo(&["destroy"]);
-    fails_with(&out, 1, "there is no terminal to ask on");
+    fails_with(&out, 1, "destroy needs confirmation, and there is no terminal to ask on");
+    assert!(stderr(&out).contains("`plan --destroy --out FILE`"), "{}", stderr(&out));
     assert_eq!(p.cloud().len(), 4);
 }
 
