@@ -174,17 +174,20 @@ impl S3Backend {
             let lost = Arc::clone(&lost);
             let every = self.config().lock_lease / 3;
             tokio::spawn(async move {
+                let mut wait = every;
                 loop {
-                    tokio::time::sleep(every).await;
-                    match backend.renew(&key, &id, token).await {
-                        Ok(true) => {}
-                        Ok(false) => {
+                    tokio::time::sleep(wait).await;
+                    // A call that hangs must not hold the lease hostage.
+                    match tokio::time::timeout(every, backend.renew(&key, &id, token)).await {
+                        Ok(Ok(true)) => wait = every,
+                        Ok(Ok(false)) => {
                             lost.store(true, Ordering::SeqCst);
                             return;
                         }
-                        // A failed renewal is retried at the next tick; the
-                        // lease is three ticks long.
-                        Err(_) => {}
+                        // A failed or hung call (a slow or busy endpoint) is
+                        // retried soon, not a whole tick later, so two
+                        // transient failures in a row cannot cost the lease.
+                        Ok(Err(_)) | Err(_) => wait = (every / 10).max(Duration::from_millis(50)),
                     }
                 }
             })

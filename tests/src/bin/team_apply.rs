@@ -15,7 +15,9 @@ use infra_sim::SimCloud;
 use infra_tests::crash;
 use infra_tests::team::{Observed, WorkerReport, s3_backend_from_env, writer_stack};
 
-#[tokio::main(flavor = "current_thread")]
+// Two workers: the lease renewal keeps running while the apply does
+// synchronous file IO (the simulated cloud persists every change).
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, cloud_file, what, timeout_ms] = args.as_slice() else {
