@@ -40,14 +40,15 @@ pub struct Moto {
     port: u16,
 }
 
-/// Where the emulator binary is: `INFRA_MOTO_SERVER`, else the project's
-/// `.venv/bin/moto_server`.
+/// Where the emulator is: `INFRA_MOTO_SERVER`, else the project's
+/// `scripts/moto-serial` (moto from `.venv`, one request at a time, so
+/// conditional DynamoDB writes to one item are serialized as in AWS).
 pub fn moto_server_path() -> PathBuf {
     if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
         return PathBuf::from(p);
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.join(".venv/bin/moto_server")
+    root.join("scripts/moto-serial")
 }
 
 fn free_port() -> Result<u16, Error> {
