@@ -537,17 +537,20 @@ fn a_locked_stack_names_its_holder_and_lock_timeout_waits() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     p.unset("INFRA_SIM_TIME_SCALE");
-    let out = p.demo(&["apply", "--yes"]);
+    // The waiting commands only edit the state: two processes must not
+    // share one simulated cloud file at once (each holds its own copy).
+    let out = p.demo(&["state", "rm", "db"]);
     fails_with(&out, 1, "stack \"dev\" is locked: held by");
     assert!(stderr(&out).contains("for apply since"), "{}", stderr(&out));
     assert!(stderr(&out).contains("--lock-timeout"), "the hint names the way to wait: {}", stderr(&out));
-    // Waiting: the second apply runs once the first is done, and finds
-    // nothing left to do.
-    let out = p.demo(&["--lock-timeout", "60s", "apply", "--yes"]);
+    // Waiting: the edit runs once the apply is done, on the state it saved.
+    let out = p.demo(&["--lock-timeout", "60s", "state", "rm", "db"]);
     ok(&out);
-    assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
     assert!(holder.wait().unwrap().success());
+    assert_eq!(p.state_list(), ["subnet-a", "subnet-b", "vpc"]);
     assert_eq!(p.cloud().len(), 4);
+    let history = stdout(&p.demo(&["state", "history"]));
+    assert_eq!(history.lines().count(), 1, "apply, then the edit: {history}");
 }
 
 #[test]
