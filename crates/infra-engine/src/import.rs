@@ -12,7 +12,6 @@ use infra_state::Backend;
 
 use crate::error::Error;
 use crate::provider::{ReadRequest, Registry};
-use crate::run::read_state;
 use crate::store::StateStore;
 
 /// Reads `id` through the provider of `address`'s declared type and records
@@ -76,17 +75,9 @@ pub async fn import(
     id: &str,
     lock_timeout: Duration,
 ) -> Result<State, Error> {
-    let lock = backend.lock(stack.name(), "import", lock_timeout).await?;
-    let (state, version) = match read_state(backend.as_ref(), stack.name()).await {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = lock.release().await;
-            return Err(e);
-        }
-    };
-    let store = StateStore::start(backend, lock, state, version);
-    let result = import_into(registry, stack, &store, address, id).await;
-    let (state, lock, _) = store.finish().await?;
-    lock.release().await?;
-    result.map(|()| state)
+    StateStore::locked(backend, stack.name(), "import", lock_timeout, async |store| {
+        import_into(registry, stack, store, address, id).await
+    })
+    .await
+    .map(|((), state)| state)
 }

@@ -94,17 +94,8 @@ pub async fn refresh_stored(
     stack: &Stack,
     lock_timeout: Duration,
 ) -> Result<(Refreshed, State), Error> {
-    let lock = backend.lock(stack.name(), "refresh", lock_timeout).await?;
-    let (state, version) = match read_state(backend.as_ref(), stack.name()).await {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = lock.release().await;
-            return Err(e);
-        }
-    };
-    let store = StateStore::start(backend, lock, state, version);
-    let result = refresh(registry, stack, &store).await;
-    let (state, lock, _) = store.finish().await?;
-    lock.release().await?;
-    result.map(|r| (r, state))
+    StateStore::locked(backend, stack.name(), "refresh", lock_timeout, async |store| {
+        refresh(registry, stack, store).await
+    })
+    .await
 }

@@ -79,6 +79,31 @@ impl StateStore {
         StateStore { inner, persisted: rx, writer: Arc::new(tokio::sync::Mutex::new(Some(handle))) }
     }
 
+    /// Runs `work` as one operation under the stack's lock: lock, read (a
+    /// fresh state when none is stored), work on a store, flush, release.
+    /// Returns what `work` returned and the state as saved.
+    pub async fn locked<T>(
+        backend: Arc<dyn Backend>,
+        stack: &str,
+        operation: &str,
+        lock_timeout: std::time::Duration,
+        work: impl AsyncFnOnce(&StateStore) -> Result<T, Error>,
+    ) -> Result<(T, State), Error> {
+        let lock = backend.lock(stack, operation, lock_timeout).await?;
+        let (state, version) = match crate::run::read_state(backend.as_ref(), stack).await {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = lock.release().await;
+                return Err(e);
+            }
+        };
+        let store = StateStore::start(backend, lock, state, version);
+        let result = work(&store).await;
+        let (state, lock, _) = store.finish().await?;
+        lock.release().await?;
+        result.map(|t| (t, state))
+    }
+
     /// A copy of the current in-memory state.
     pub fn snapshot(&self) -> State {
         guard(&self.inner.state).clone()
