@@ -9,6 +9,8 @@
 pub mod components;
 pub mod ec2;
 pub mod ids;
+#[cfg(feature = "sdk")]
+pub mod kit;
 pub mod net;
 #[cfg(feature = "sdk")]
 pub mod sdk;

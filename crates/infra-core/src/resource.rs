@@ -106,6 +106,25 @@ impl Schema {
             .collect()
     }
 
+    /// The top-level fields whose values differ between `before` and
+    /// `after` (both sealed), comparing set fields without regard to
+    /// order. Fields absent from `before` that are secret (a provider cannot
+    /// read them back) are not counted.
+    pub fn changed_fields(&self, before: &crate::value::Fields, after: &crate::value::Fields) -> Vec<String> {
+        let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        names
+            .into_iter()
+            .filter(|name| {
+                let (b, a) = (before.get(*name), after.get(*name));
+                if b.is_none() && self.is_secret(name) {
+                    return false;
+                }
+                if self.is_set(name) { b.map(crate::Value::sorted) != a.map(crate::Value::sorted) } else { b != a }
+            })
+            .cloned()
+            .collect()
+    }
+
     /// True when `name` is a secret field.
     pub fn is_secret(&self, name: &str) -> bool {
         self.field(name).is_some_and(|f| f.secret)
@@ -163,6 +182,13 @@ pub trait Resource: Serialize + 'static {
     fn validate(&self, ctx: &mut ValidationContext<'_>) {
         let _ = ctx;
     }
+
+    /// Puts the declaration in the canonical form its provider reports
+    /// (rules regrouped and sorted, defaults AWS fills in made explicit,
+    /// policy JSON with sorted keys), so a no-op plan is empty in a fresh
+    /// process. Pure; applied when the resource is declared and to every
+    /// observation.
+    fn normalise(&mut self) {}
 }
 
 /// The generated outputs accessor of a resource type.

@@ -313,7 +313,7 @@ impl<'s> Scope<'s> {
     /// fail validation, no provider) are recorded and reported together by
     /// [`Stack::validate`]; the handle is returned regardless so that the
     /// program can keep declaring and every problem is found in one run.
-    pub fn add_with<R: Resource>(&mut self, name: &str, resource: R, options: Options) -> Handle<R> {
+    pub fn add_with<R: Resource>(&mut self, name: &str, mut resource: R, options: Options) -> Handle<R> {
         let address = self.checked_address(name);
         let provider = options.provider.clone().or_else(|| self.provider.clone());
         let mut problems = Vec::new();
@@ -339,6 +339,8 @@ impl<'s> Scope<'s> {
         let mut ctx = ValidationContext::new(&address, provider_config);
         resource.validate(&mut ctx);
         problems.extend(ctx.into_problems());
+        // The canonical form, the same a provider reports after a read.
+        resource.normalise();
 
         let inputs = match to_value(&resource) {
             Ok(Value::Map(m)) => m,

@@ -163,6 +163,41 @@ impl<T: Serialize> Serialize for Input<T> {
     }
 }
 
+/// A resolved input reads back as its value (a provider receives inputs
+/// with every reference resolved; see [`crate::value::from_fields`]).
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Input<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Input::Value)
+    }
+}
+
+impl<T> Input<T> {
+    /// The value, once resolved (what a provider sees); `None` for a
+    /// reference or expression not resolved yet.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Input::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Identifier> Input<T> {
+    /// The resolved identifier as a string (empty when unresolved, which a
+    /// provider never sees).
+    pub fn id(&self) -> &str {
+        self.value().map_or("", Identifier::as_str)
+    }
+}
+
+impl Input<String> {
+    /// The resolved string (empty when unresolved, which a provider never
+    /// sees).
+    pub fn as_str(&self) -> &str {
+        self.value().map_or("", String::as_str)
+    }
+}
+
 impl<T> From<T> for Input<T> {
     fn from(v: T) -> Self {
         Input::Value(v)
@@ -220,6 +255,12 @@ impl<T> Sensitive<T> {
     /// Wraps a secret.
     pub fn new(v: T) -> Self {
         Sensitive(v)
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Sensitive)
     }
 }
 

@@ -8,6 +8,7 @@
 //!     replace = "delete_before_create",   // optional, default create_before_destroy
 //!     readiness = "on_id",                // optional, default on_available
 //!     validate = validate_subnet,         // optional fn(&Self, &mut ValidationContext)
+//!     normalise = canonical,              // optional fn(&mut Self): the provider's canonical form
 //!     validate_stack = in_vpc,            // optional fn(&ResourceDecl, &Stack) -> Vec<Diagnostic>
 //!     crate = "::infra_core",             // optional path to infra-core
 //! )]
@@ -65,6 +66,7 @@ struct TypeAttrs {
     replace: Option<LitStr>,
     readiness: Option<LitStr>,
     validate: Option<Path>,
+    normalise: Option<Path>,
     validate_stack: Option<Path>,
     krate: Option<Path>,
 }
@@ -127,6 +129,8 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.readiness = Some(lit);
             } else if meta.path.is_ident("validate") {
                 attrs.validate = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("normalise") {
+                attrs.normalise = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("validate_stack") {
                 attrs.validate_stack = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("crate") {
@@ -134,7 +138,7 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.krate = Some(lit.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, validate_stack, crate",
+                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, crate",
                 ));
             }
             Ok(())
@@ -215,6 +219,27 @@ fn serde_name(field: &syn::Field, ident: &Ident) -> Option<String> {
     (!skip).then_some(name)
 }
 
+/// True when serde may leave the field out (`skip_serializing_if`,
+/// `skip`) and it has no `default` of its own.
+fn may_be_omitted(field: &syn::Field) -> bool {
+    let mut omitted = false;
+    let mut has_default = false;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip_serializing_if") || meta.path.is_ident("skip") {
+                omitted = true;
+            } else if meta.path.is_ident("default") {
+                has_default = true;
+            }
+            if let Ok(v) = meta.value() {
+                let _ = v.parse::<syn::Expr>();
+            }
+            Ok(())
+        });
+    }
+    omitted && !has_default
+}
+
 fn mentions_reference(ty: &Type) -> bool {
     let text = quote!(#ty).to_string();
     text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|tok| tok == "Input" || tok == "Output")
@@ -248,9 +273,18 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let krate: Path = attrs.krate.clone().unwrap_or_else(|| syn::parse_quote!(::infra_core));
 
     let mut field_specs = Vec::new();
+    let mut mirror_fields = Vec::new();
+    let mut moves = Vec::new();
     let mut errors: Option<Error> = None;
     for f in fields {
         let Some(ident) = &f.ident else { continue };
+        let ty = &f.ty;
+        let serde_attrs: Vec<&syn::Attribute> = f.attrs.iter().filter(|a| a.path().is_ident("serde")).collect();
+        // A field that may be left out when serialized is defaulted when
+        // read back.
+        let default = may_be_omitted(f).then(|| quote!(#[serde(default)]));
+        mirror_fields.push(quote! { #(#serde_attrs)* #default #ident: #ty });
+        moves.push(quote! { #ident: m.#ident });
         let fa = match parse_field_attrs(f) {
             Ok(fa) => fa,
             Err(e) => {
@@ -319,11 +353,30 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
     });
+    let normalise = attrs.normalise.as_ref().map(|path| {
+        quote! {
+            fn normalise(&mut self) {
+                #path(self)
+            }
+        }
+    });
     let stack_validate = match &attrs.validate_stack {
         Some(path) => quote!(::core::option::Option::Some(#path)),
         None => quote!(::core::option::Option::None),
     };
     let outputs_doc = format!("Typed outputs of [`{ident}`], reached through its `Handle`.");
+    let out_ident = format_ident!("{}Out", ident);
+    let out_doc = format!(
+        "The outputs of an observed [`{ident}`], as its provider reports them (serialized into the \
+         engine's outputs; the field names are the outputs' names)."
+    );
+    let out_fields = attrs.outputs.iter().map(|o| {
+        let name = &o.name;
+        let ty = &o.ty;
+        quote! { pub #name: #ty }
+    });
+    let mirror_ident = format_ident!("__{}Resolved", ident);
+    let serde_path = quote!(#krate::__private::serde).to_string().replace(' ', "");
 
     Ok(quote! {
         #[doc = #outputs_doc]
@@ -342,6 +395,30 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
 
+        #[doc = #out_doc]
+        #[derive(Clone, Debug, #krate::__private::serde::Serialize)]
+        #[serde(crate = #serde_path)]
+        #vis struct #out_ident {
+            #(#out_fields),*
+        }
+
+        /// Resolved inputs read back into the declaration (what a provider
+        /// receives: references replaced by IDs, secrets revealed).
+        impl<'de> #krate::__private::serde::Deserialize<'de> for #ident {
+            fn deserialize<D: #krate::__private::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                #[derive(#krate::__private::serde::Deserialize)]
+                #[serde(crate = #serde_path)]
+                #[allow(non_camel_case_types)]
+                struct #mirror_ident {
+                    #(#mirror_fields),*
+                }
+                let m = <#mirror_ident as #krate::__private::serde::Deserialize>::deserialize(d)?;
+                ::core::result::Result::Ok(#ident { #(#moves),* })
+            }
+        }
+
         impl #krate::Resource for #ident {
             type Outputs = #outputs_ident;
             const SCHEMA: #krate::Schema = #krate::Schema {
@@ -353,6 +430,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 stack_validate: #stack_validate,
             };
             #validate
+            #normalise
         }
     })
 }

@@ -28,8 +28,8 @@ use crate::budget::{Budget, BudgetKey};
 use crate::error::Error;
 use crate::events::{Event, Events, Interrupt};
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Operation, ProviderError, Readiness, Registry,
-    ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, UpdateRequest,
+    CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Observed, Operation, PollRequest,
+    ProviderError, Readiness, Registry, ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, UpdateRequest,
 };
 use crate::store::StateStore;
 
@@ -508,57 +508,163 @@ impl Run<'_> {
             address: step.address.clone(),
             inputs: inputs.clone(),
             token: token.clone(),
-            tags,
+            tags: tags.clone(),
         };
-        let key = self.key(&t, Operation::Create);
-        let observed = self.call(i, &key, || t.provider.create(req.clone())).await;
-        let observed = match observed {
-            Ok(o) => o,
-            Err(e) => {
-                // The create failed for good. It may still have made the
-                // resource (a follow-up call failed, or the response was
-                // lost): look for it by token and keep it in the state, so
-                // nothing is orphaned; the next plan shows what differs.
-                let find = FindRequest {
-                    address: step.address.clone(),
-                    token: token.clone(),
-                    tags: req.tags.clone(),
-                };
-                let poll_key = self.key(&t, Operation::Poll);
-                let made = self.call(i, &poll_key, || t.provider.find(find.clone())).await.ok().flatten();
-                let address = step.address.clone();
-                self.store
-                    .commit(|s| {
-                        s.pending.retain(|p| p.id != token);
-                        if let Some(o) = made {
-                            let inputs = decl.schema.mark_secrets(&o.inputs);
-                            if replacement && let Some(old) = s.resources.remove(&address) {
-                                s.deposed.push(Deposed { address: address.clone(), object: old });
-                            }
-                            s.record(decl, &region, o.id, &inputs, o.outputs);
-                        }
-                    })
-                    .await?;
+        let find = FindRequest { address: step.address.clone(), token: token.clone(), tags, inputs: inputs.clone() };
+        let address = step.address.clone();
+        let (observed, adopted) = match self.create_call(i, &t, &req, &find).await {
+            Ok(made) => made,
+            Err((e, settled)) => {
+                // Nothing was made (the search said so): the intent is
+                // resolved. When the search itself failed, the intent is
+                // kept, so the next run's recovery looks again.
+                if settled {
+                    self.store.commit(|s| s.pending.retain(|p| p.id != token)).await?;
+                }
                 return Err(self.provider_error(i, e));
             }
         };
-        let address = step.address.clone();
+        // An adopted resource is recorded as the cloud reports it, then
+        // brought to the declaration by an in-place update.
+        let key = self.store.read(State::secret_key_bytes);
+        let seal = |f: &Fields| -> Fields { f.iter().map(|(k, v)| (k.clone(), v.seal(&key))).collect() };
+        let recorded = if adopted { decl.schema.mark_secrets(&observed.inputs) } else { inputs.clone() };
         self.store
             .commit(|s| {
                 s.pending.retain(|p| p.id != token);
                 if replacement && let Some(old) = s.resources.remove(&address) {
                     s.deposed.push(Deposed { address: address.clone(), object: old });
                 }
-                s.record(decl, &region, observed.id.clone(), &inputs, observed.outputs.clone());
+                s.record(decl, &region, observed.id.clone(), &recorded, observed.outputs.clone());
             })
             .await?;
+        if adopted {
+            let changed: Vec<String> = decl
+                .schema
+                .changed_fields(&seal(&recorded), &seal(&inputs))
+                .into_iter()
+                .filter(|f| !decl.schema.is_force_new(f))
+                .collect();
+            if !changed.is_empty() {
+                self.converge(i, &t, decl, &region, &observed, recorded, inputs.clone(), changed).await?;
+            }
+        }
 
         if decl.schema.readiness == TypeReadiness::OnId {
             self.release(i);
             return Ok(());
         }
         let timeout = decl.options.timeouts.create;
-        self.await_ready(i, &t, &observed.id, timeout).await
+        let poll = PollRequest { id: observed.id.clone(), inputs, outputs: observed.outputs.clone() };
+        self.await_ready(i, &t, poll, timeout).await
+    }
+
+    /// Calls create, never blindly twice. Whenever an attempt fails — its
+    /// outcome unknown (timeout, lost answer, 5xx, a throttled or failed
+    /// follow-up call), a `Conflict` (the name is taken), or a final error
+    /// after the cloud may have acted — the provider is first asked to find
+    /// what the attempt made (by token, token tag or natural key). Found:
+    /// adopted (`true`). Not found: retried if retryable, else the error,
+    /// with `true` when the search settled that nothing was made.
+    async fn create_call(
+        &self,
+        i: usize,
+        t: &Target<'_>,
+        req: &CreateRequest,
+        find: &FindRequest,
+    ) -> Result<(Observed, bool), (ProviderError, bool)> {
+        let step = &self.steps[i];
+        let policy = self.exec.config.retry;
+        let key = self.key(t, Operation::Create);
+        let find_key = self.key(t, Operation::Poll);
+        let mut attempt: u32 = 0;
+        loop {
+            self.exec.budget.acquire(&key, self.priority[i]).await;
+            let e = match t.provider.create(req.clone()).await {
+                Ok(o) => {
+                    self.exec.budget.succeeded(&key);
+                    return Ok((o, false));
+                }
+                Err(e) => e,
+            };
+            if e.kind == ErrorKind::Throttled {
+                self.exec.budget.throttled(&key);
+            }
+            match self.call(i, &find_key, || t.provider.find(find.clone())).await {
+                Ok(Some(made)) => return Ok((made, true)),
+                Ok(None) => {}
+                Err(_) => return Err((e, false)),
+            }
+            if !e.kind.is_retryable() || attempt + 1 >= policy.max_attempts {
+                let e = if e.kind == ErrorKind::Conflict {
+                    ProviderError {
+                        message: format!(
+                            "{} (it is not one this stack made: `import` it into {}, or change the name)",
+                            e.message, step.address
+                        ),
+                        ..e
+                    }
+                } else {
+                    e
+                };
+                return Err((e, true));
+            }
+            let delay = backoff(policy, attempt, &step.address);
+            self.events.emit(Event::Retrying {
+                address: step.address.clone(),
+                kind: step.kind,
+                attempt: attempt + 1,
+                error: e.to_string(),
+                delay_ms: millis(delay),
+            });
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Brings an adopted resource to its declaration in place.
+    #[allow(clippy::too_many_arguments)]
+    async fn converge(
+        &self,
+        i: usize,
+        t: &Target<'_>,
+        decl: &ResourceDecl,
+        region: &str,
+        observed: &Observed,
+        before: Fields,
+        after: Fields,
+        changed: Vec<String>,
+    ) -> Result<(), Error> {
+        let step = &self.steps[i];
+        let mut pending = self.pending(i, t, OperationKind::Update, Some(observed.id.clone()));
+        pending.id.push_str("-converge");
+        let token = pending.id.clone();
+        self.store.commit(|s| s.pending.push(pending)).await?;
+        let req = UpdateRequest {
+            address: step.address.clone(),
+            id: observed.id.clone(),
+            before,
+            after: after.clone(),
+            changed,
+            token: token.clone(),
+        };
+        let key = self.key(t, Operation::Update);
+        let result = self.call(i, &key, || t.provider.update(req.clone())).await;
+        let outputs = match result {
+            Ok(o) => o,
+            Err(e) => {
+                self.store.commit(|s| s.pending.retain(|p| p.id != token)).await?;
+                return Err(self.provider_error(i, e));
+            }
+        };
+        let mut merged = observed.outputs.clone();
+        merged.extend(outputs);
+        self.store
+            .commit(|s| {
+                s.pending.retain(|p| p.id != token);
+                s.record(decl, region, observed.id.clone(), &after, merged);
+            })
+            .await
     }
 
     async fn update(&self, i: usize) -> Result<(), Error> {
@@ -609,7 +715,12 @@ impl Run<'_> {
             self.release(i);
             return Ok(());
         }
-        self.await_ready(i, &t, &prior.id, decl.options.timeouts.update).await
+        let poll = PollRequest {
+            id: prior.id.clone(),
+            inputs,
+            outputs: self.store.read(|s| s.resources.get(&step.address).map(|r| r.outputs.clone()).unwrap_or_default()),
+        };
+        self.await_ready(i, &t, poll, decl.options.timeouts.update).await
     }
 
     async fn delete(&self, i: usize) -> Result<(), Error> {
@@ -670,13 +781,21 @@ impl Run<'_> {
             token: token.clone(),
         };
         let key = self.key(&t, Operation::Delete);
-        match self.call(i, &key, || t.provider.delete(req.clone())).await {
-            Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::NotFound => {}
-            Err(e) => {
-                self.store.commit(|s| s.pending.retain(|p| p.id != token)).await?;
-                return Err(self.provider_error(i, e));
+        let waited = match self.call(i, &key, || t.provider.delete(req.clone())).await {
+            Ok(Deletion::Gone) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Ok(Deletion::Pending { status }) => {
+                let poll =
+                    PollRequest { id: object.id.clone(), inputs: object.inputs.clone(), outputs: object.outputs.clone() };
+                let timeout = self.stack.resource(&step.address).and_then(|d| d.options.timeouts.delete);
+                self.await_gone(i, &t, poll, status, timeout).await
             }
+            Err(e) => Err(self.provider_error(i, e)),
+        };
+        if let Err(e) = waited {
+            // The next refresh reads where the delete got to.
+            self.store.commit(|s| s.pending.retain(|p| p.id != token)).await?;
+            return Err(e);
         }
         self.store
             .commit(|s| {
@@ -700,7 +819,7 @@ impl Run<'_> {
         &self,
         i: usize,
         t: &Target<'_>,
-        id: &str,
+        req: PollRequest,
         timeout: Option<Duration>,
     ) -> Result<(), Error> {
         let step = &self.steps[i];
@@ -710,15 +829,14 @@ impl Run<'_> {
             StepKind::Update => timings.update,
             _ => timings.create,
         };
-        // Poll often enough to notice readiness within ~2% of the expected
-        // wait, never more often than once a second (scaled) and never less
-        // often than the provider's interval.
-        let interval = (expected / 50).max(timings.poll_interval / 15).min(timings.poll_interval);
+        let interval = poll_interval(expected, timings.poll_interval);
         let began = Instant::now();
         let key = self.key(t, Operation::Poll);
         loop {
-            let answer =
-                self.call(i, &key, || t.provider.poll(id)).await.map_err(|e| self.provider_error(i, e))?;
+            let answer = self
+                .call(i, &key, || t.provider.poll(req.clone()))
+                .await
+                .map_err(|e| self.provider_error(i, e))?;
             match answer {
                 Readiness::Ready { outputs } => {
                     let address = step.address.clone();
@@ -742,28 +860,74 @@ impl Run<'_> {
                 Readiness::Failed { message } => {
                     return Err(Error::ResourceFailed { address: step.address.clone(), message });
                 }
-                Readiness::Pending { status } => {
-                    let waited = began.elapsed();
-                    if waited >= timeout {
-                        return Err(Error::Timeout { address: step.address.clone(), waited, status });
-                    }
-                    self.events.emit(Event::Waiting {
-                        address: step.address.clone(),
-                        kind: step.kind,
-                        status,
-                        waited_ms: millis(waited),
-                    });
-                    let nap = interval.min(timeout - waited);
-                    tokio::select! {
-                        _ = tokio::time::sleep(nap) => {}
-                        _ = self.interrupt.reached(2) => {
-                            return Err(Error::Interrupted { address: step.address.clone() });
-                        }
-                    }
-                }
+                Readiness::Pending { status } => self.nap(i, began, timeout, interval, status).await?,
             }
         }
     }
+
+    /// Polls a delete the provider answered `Pending` until the resource
+    /// is gone, with the same budgeted polling, events, Ctrl-C handling and
+    /// timeouts as readiness (`Options::delete_timeout`, else the type's).
+    async fn await_gone(
+        &self,
+        i: usize,
+        t: &Target<'_>,
+        req: PollRequest,
+        status: String,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let timings = t.provider.timings();
+        let timeout = timeout.unwrap_or(timings.timeout);
+        let interval = poll_interval(timings.delete, timings.poll_interval);
+        let began = Instant::now();
+        let key = self.key(t, Operation::Poll);
+        self.nap(i, began, timeout, interval, status).await?;
+        loop {
+            let answer = self
+                .call(i, &key, || t.provider.poll_deleted(req.clone()))
+                .await
+                .map_err(|e| self.provider_error(i, e))?;
+            match answer {
+                Deletion::Gone => return Ok(()),
+                Deletion::Pending { status } => self.nap(i, began, timeout, interval, status).await?,
+            }
+        }
+    }
+
+    /// One wait between polls: reports the cloud's status, gives up at the
+    /// timeout, stops on a second Ctrl-C.
+    async fn nap(
+        &self,
+        i: usize,
+        began: Instant,
+        timeout: Duration,
+        interval: Duration,
+        status: String,
+    ) -> Result<(), Error> {
+        let step = &self.steps[i];
+        let waited = began.elapsed();
+        if waited >= timeout {
+            return Err(Error::Timeout { address: step.address.clone(), waited, status });
+        }
+        self.events.emit(Event::Waiting {
+            address: step.address.clone(),
+            kind: step.kind,
+            status,
+            waited_ms: millis(waited),
+        });
+        let nap = interval.min(timeout - waited);
+        tokio::select! {
+            _ = tokio::time::sleep(nap) => Ok(()),
+            _ = self.interrupt.reached(2) => Err(Error::Interrupted { address: step.address.clone() }),
+        }
+    }
+}
+
+/// Poll often enough to notice a change within ~2% of the expected wait,
+/// never more often than the provider's interval / 15 and never less often
+/// than its interval.
+fn poll_interval(expected: Duration, provider: Duration) -> Duration {
+    (expected / 50).max(provider / 15).min(provider)
 }
 
 /// Full-jitter exponential backoff, deterministic per address and attempt.

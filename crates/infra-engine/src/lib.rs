@@ -26,8 +26,8 @@ pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_toke
 pub use import::{import, import_into};
 pub use preview::{Preview, PreviewMode, preview, refresh_stored};
 pub use provider::{
-    ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-    ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, TAG_ADDRESS,
+    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Inventory, Observed, Operation,
+    Owned, PollRequest, ProviderError, ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, TAG_ADDRESS,
     TAG_STACK, TAG_TOKEN, Timings, UpdateRequest,
 };
 pub use recover::recover;

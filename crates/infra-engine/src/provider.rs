@@ -201,7 +201,8 @@ pub struct ReadResponse {
     pub found: BTreeMap<String, Observed>,
 }
 
-/// Find what a create whose outcome is unknown (the process died) made.
+/// Find what a create whose outcome is unknown (the process died, the
+/// answer was lost, a follow-up call failed) made.
 #[derive(Debug, Clone)]
 pub struct FindRequest {
     pub address: Address,
@@ -209,6 +210,61 @@ pub struct FindRequest {
     pub token: String,
     /// The tags the create put on it.
     pub tags: BTreeMap<String, String>,
+    /// The create's inputs, resolved (secrets wrapped), so that types that
+    /// carry no tags are found by their natural key (a route by its table
+    /// and destination, an attachment by its gateway and VPC). Empty when
+    /// the resource is no longer declared.
+    pub inputs: Fields,
+}
+
+/// A readiness or deletion poll of one resource, with what is known of it,
+/// so a status check can use a change ID, a scope or an ETag.
+#[derive(Debug, Clone, Default)]
+pub struct PollRequest {
+    pub id: String,
+    /// Inputs (resolved for a create or update; as recorded for a delete).
+    pub inputs: Fields,
+    /// Outputs as recorded.
+    pub outputs: Fields,
+}
+
+impl PollRequest {
+    /// A poll knowing only the ID.
+    pub fn id(id: impl Into<String>) -> Self {
+        PollRequest { id: id.into(), ..PollRequest::default() }
+    }
+}
+
+/// Where a delete stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// The resource is gone.
+    Gone,
+    /// Deleting; the executor polls [`ResourceProvider::poll_deleted`]
+    /// until gone, with the step's delete timeout. The cloud's status, for
+    /// display (`deleting`, `disabling`).
+    Pending { status: String },
+}
+
+/// A cloud resource carrying a stack's tags, found by an inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owned {
+    /// The resource type, when the inventory can tell.
+    pub type_name: Option<String>,
+    /// The cloud's ID.
+    pub id: String,
+    /// The `infra:address` tag, when present.
+    pub address: Option<String>,
+}
+
+/// Lists what carries a stack's tags in one provider instance, through a
+/// service's tagging API (one per service, not one per type), so that
+/// orphans (resources made by a create whose outcome was lost) are
+/// visible.
+#[async_trait]
+pub trait Inventory: Send + Sync + fmt::Debug {
+    /// Every live resource tagged `infra:stack = stack`.
+    async fn owned(&self, stack: &str) -> Result<Vec<Owned>, ProviderError>;
 }
 
 /// Answer of a readiness poll.
@@ -233,6 +289,20 @@ pub struct Timings {
     pub poll_interval: Duration,
     /// Default timeout of a readiness wait (custom timeouts override it).
     pub timeout: Duration,
+}
+
+impl Timings {
+    /// Timings from whole seconds: typical create, update and delete,
+    /// the poll interval and the readiness timeout.
+    pub const fn secs(create: u64, update: u64, delete: u64, poll: u64, timeout: u64) -> Self {
+        Timings {
+            create: Duration::from_secs(create),
+            update: Duration::from_secs(update),
+            delete: Duration::from_secs(delete),
+            poll_interval: Duration::from_secs(poll),
+            timeout: Duration::from_secs(timeout),
+        }
+    }
 }
 
 impl Default for Timings {
@@ -269,16 +339,33 @@ pub trait ResourceProvider: Send + Sync + fmt::Debug {
     /// Updates the changed fields in place; returns the new outputs.
     async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError>;
 
-    /// Deletes the resource and returns once it is gone. Deleting a
-    /// resource that does not exist is an error of kind `NotFound`, which
-    /// the executor treats as success.
-    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+    /// Starts deleting the resource. Returns [`Deletion::Gone`] when it is
+    /// gone, or [`Deletion::Pending`] when the cloud is still tearing it
+    /// down: the executor then waits through
+    /// [`ResourceProvider::poll_deleted`] (budgeted, interruptible, bounded
+    /// by the delete timeout). Deleting a resource that does not exist is
+    /// an error of kind `NotFound`, which the executor treats as success.
+    async fn delete(&self, req: DeleteRequest) -> Result<Deletion, ProviderError>;
+
+    /// Polls a pending delete. By default, a batched read of the one ID:
+    /// absent is gone.
+    async fn poll_deleted(&self, req: PollRequest) -> Result<Deletion, ProviderError> {
+        let found = self.read(ReadRequest { ids: vec![req.id.clone()] }).await;
+        match found {
+            Ok(r) if !r.found.contains_key(&req.id) => Ok(Deletion::Gone),
+            Ok(_) => Ok(Deletion::Pending { status: "deleting".into() }),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(Deletion::Gone),
+            Err(e) => Err(e),
+        }
+    }
 
     /// Polls readiness after create or update.
-    async fn poll(&self, id: &str) -> Result<Readiness, ProviderError>;
+    async fn poll(&self, req: PollRequest) -> Result<Readiness, ProviderError>;
 
-    /// Finds the resource a create with this token (or these tags) made, if
-    /// any: used to resolve a create whose outcome was lost in a crash.
+    /// Finds the resource a create with this token (or these tags, or,
+    /// for types without tags, this natural key) made, if any: used to
+    /// resolve a create whose outcome is unknown (a crash, a lost answer, a
+    /// failed follow-up call) and a create answered `Conflict`.
     async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError>;
 }
 
@@ -288,12 +375,23 @@ pub trait ResourceProvider: Send + Sync + fmt::Debug {
 pub struct ProviderInstance {
     pub config: ProviderConfig,
     types: BTreeMap<String, Arc<dyn ResourceProvider>>,
+    inventories: Vec<Arc<dyn Inventory>>,
 }
 
 impl ProviderInstance {
     /// An instance with no types yet.
     pub fn new(config: ProviderConfig) -> Self {
-        ProviderInstance { config, types: BTreeMap::new() }
+        ProviderInstance { config, types: BTreeMap::new(), inventories: Vec::new() }
+    }
+
+    /// Registers a service's inventory (see [`Inventory`]).
+    pub fn register_inventory(&mut self, inventory: Arc<dyn Inventory>) {
+        self.inventories.push(inventory);
+    }
+
+    /// The registered inventories.
+    pub fn inventories(&self) -> &[Arc<dyn Inventory>] {
+        &self.inventories
     }
 
     /// Registers the implementation of `type_name`.

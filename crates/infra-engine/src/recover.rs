@@ -140,7 +140,13 @@ async fn recover_create(
     tags.insert(TAG_STACK.to_owned(), stack.name().to_owned());
     tags.insert(TAG_ADDRESS.to_owned(), op.address.to_string());
     tags.insert(TAG_TOKEN.to_owned(), op.id.clone());
-    let req = FindRequest { address: op.address.clone(), token: op.id.clone(), tags };
+    // The declaration's inputs, resolved as far as the state allows, so
+    // that types without tags are found by their natural key.
+    let inputs = stack
+        .resource(&op.address)
+        .and_then(|d| store.read(|s| s.resolve_inputs(d)).ok())
+        .unwrap_or_default();
+    let req = FindRequest { address: op.address.clone(), token: op.id.clone(), tags, inputs };
     let found = retry(&op.address, || provider.find(req.clone())).await?;
     match found {
         Some(observed) => {

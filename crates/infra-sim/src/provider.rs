@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use infra_core::{Address, Fields, ProviderConfig};
 use infra_engine::{
-    ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
+    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, PollRequest, FindRequest, Observed, Operation, ProviderError,
     ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, Timings,
     UpdateRequest,
 };
@@ -134,7 +134,7 @@ impl ResourceProvider for SimProvider {
     /// Marks the resource deleting as soon as the request arrives; it is
     /// removed after the delete latency, even when the caller is dropped
     /// meanwhile (the cloud finishes what it accepted).
-    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+    async fn delete(&self, req: DeleteRequest) -> Result<Deletion, ProviderError> {
         let call = self.begin(Operation::Delete, Some(&req.address), Some(&req.id), Vec::new(), false)?;
         self.cloud.round_trip().await;
         if let Err(e) = self.cloud.mark_deleting(&self.config.key, &self.type_name, &req.id) {
@@ -157,10 +157,11 @@ impl ResourceProvider for SimProvider {
             },
             Err(_) => finish.await,
         };
-        call.complete(result)
+        call.complete(result.map(|()| Deletion::Gone))
     }
 
-    async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
+    async fn poll(&self, req: PollRequest) -> Result<Readiness, ProviderError> {
+        let id = req.id.as_str();
         let call = self.begin(Operation::Poll, None, Some(id), Vec::new(), false)?;
         self.cloud.round_trip().await;
         let result = self.cloud.readiness(&self.config.key, &self.type_name, id);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use infra_core::{Fields, Value};
 use infra_engine::provider::{TAG_ADDRESS, TAG_STACK, TAG_TOKEN};
-use infra_engine::{
+use infra_engine::{PollRequest, 
     ApiClass, CreateRequest, ErrorKind, FindRequest, Operation, ProviderError, ReadRequest, Readiness,
     ResourceProvider,
 };
@@ -51,11 +51,11 @@ async fn create_poll_read_update_delete_find_round_trip() {
     assert_eq!(obs.outputs.get("name"), Some(&Value::string("vpc")));
 
     // Ready exactly 5 s (10 s scaled) after the create returned.
-    assert_eq!(vpc.poll(&obs.id).await.unwrap(), Readiness::Pending { status: "creating".into() });
+    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "creating".into() });
     sleep(secs(5) - ms(1)).await;
-    assert_eq!(vpc.poll(&obs.id).await.unwrap(), Readiness::Pending { status: "creating".into() });
+    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "creating".into() });
     sleep(ms(1)).await;
-    assert_eq!(vpc.poll(&obs.id).await.unwrap(), Readiness::Ready { outputs: obs.outputs.clone() });
+    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Ready { outputs: obs.outputs.clone() });
 
     // One read for many IDs answers those that exist.
     let found = vpc.read(read(&[&obs.id, "sim-0000ffff"])).await.unwrap().found;
@@ -67,9 +67,9 @@ async fn create_poll_read_update_delete_find_round_trip() {
     let outputs = vpc.update(update("net.vpc", &obs.id, inputs.clone(), after.clone())).await.unwrap();
     assert_eq!(t1.elapsed(), secs(1));
     assert_eq!(outputs, obs.outputs);
-    assert_eq!(vpc.poll(&obs.id).await.unwrap(), Readiness::Pending { status: "modifying".into() });
+    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "modifying".into() });
     sleep(secs(5)).await;
-    assert!(matches!(vpc.poll(&obs.id).await.unwrap(), Readiness::Ready { .. }));
+    assert!(matches!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Ready { .. }));
     let stored = cloud.resource(&obs.id).unwrap();
     assert_eq!((stored.inputs, stored.status), (after, SimStatus::Available));
 
@@ -90,7 +90,7 @@ async fn create_poll_read_update_delete_find_round_trip() {
         kind(vpc.update(update("net.vpc", &obs.id, Fields::new(), Fields::new())).await.map(|_| ())),
         ErrorKind::NotFound
     );
-    assert_eq!(kind(vpc.poll(&obs.id).await.map(|_| ())), ErrorKind::NotFound);
+    assert_eq!(kind(vpc.poll(PollRequest::id(&obs.id)).await.map(|_| ())), ErrorKind::NotFound);
     assert!(vpc.read(read(&[&obs.id])).await.unwrap().found.is_empty());
 }
 
@@ -103,7 +103,7 @@ async fn providers_only_see_their_own_type_and_instance() {
     let eu_vpc = cloud.provider(eu(), "aws:ec2:Vpc");
     assert!(subnet.read(read(&[&obs.id])).await.unwrap().found.is_empty());
     assert!(eu_vpc.read(read(&[&obs.id])).await.unwrap().found.is_empty());
-    assert_eq!(subnet.poll(&obs.id).await.unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(subnet.poll(PollRequest::id(&obs.id)).await.unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(eu_vpc.delete(delete("net.vpc", &obs.id)).await.unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(eu_vpc.find(find("net.vpc", "tok")).await.unwrap(), None);
     assert_eq!(cloud.resources().len(), 1);
@@ -137,7 +137,7 @@ async fn a_delete_shows_deleting_and_completes_even_when_its_caller_is_dropped()
     let obs = nat.create(create("net.nat", "tok", Fields::new())).await.unwrap();
     assert!(timeout(secs(4), nat.delete(delete("net.nat", &obs.id))).await.is_err());
     assert_eq!(cloud.resource(&obs.id).unwrap().status, SimStatus::Deleting);
-    assert_eq!(nat.poll(&obs.id).await.unwrap(), Readiness::Pending { status: "deleting".into() });
+    assert_eq!(nat.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "deleting".into() });
     assert_eq!(
         nat.find(find("net.nat", "tok")).await.unwrap(),
         None,
@@ -380,9 +380,9 @@ async fn failure_rules_fail_exactly_the_next_n_matching_calls() {
 
     // A rule added later, scoped to an address: a poll knows its resource's address.
     cloud.add_failure(FailureRule::new(Operation::Poll, 1, boom.clone()).at_address("net.b"));
-    subnet.poll(&a.id).await.unwrap();
-    assert_eq!(subnet.poll(&b.id).await.unwrap_err().kind, ErrorKind::Transient);
-    subnet.poll(&b.id).await.unwrap();
+    subnet.poll(PollRequest::id(&a.id)).await.unwrap();
+    assert_eq!(subnet.poll(PollRequest::id(&b.id)).await.unwrap_err().kind, ErrorKind::Transient);
+    subnet.poll(PollRequest::id(&b.id)).await.unwrap();
 
     let failed: Vec<(Operation, Option<String>)> = cloud
         .call_log()
@@ -475,11 +475,11 @@ async fn the_call_log_records_every_call_in_order() {
     let obs = vpc.create(create("net.vpc", "tok", Fields::new())).await.unwrap(); // 1
     topic.create(create("alerts.topic", "t1", Fields::new())).await.unwrap(); // 2
     topic.create(create("alerts.other", "t2", Fields::new())).await.unwrap_err(); // 3: throttled
-    vpc.poll(&obs.id).await.unwrap(); // 4
+    vpc.poll(PollRequest::id(&obs.id)).await.unwrap(); // 4
     vpc.read(read(&[&obs.id, "sim-0000ffff"])).await.unwrap(); // 5
     vpc.find(find("net.vpc", "tok")).await.unwrap(); // 6
     vpc.update(update("net.vpc", &obs.id, Fields::new(), fields(&[("x", 1.into())]))).await.unwrap(); // 7
-    assert!(timeout(ms(50), vpc.poll(&obs.id)).await.is_err()); // 8: dropped
+    assert!(timeout(ms(50), vpc.poll(PollRequest::id(&obs.id))).await.is_err()); // 8: dropped
     vpc.delete(delete("net.vpc", &obs.id)).await.unwrap(); // 9
 
     let log = cloud.call_log();
@@ -561,7 +561,7 @@ async fn the_seed_profile_names_ids_by_type_and_generates_its_outputs() {
     );
     assert_eq!(obs.outputs.get("name"), Some(&Value::string("alb")));
     assert!(
-        matches!(lb.poll(&obs.id).await.unwrap(), Readiness::Ready { .. }),
+        matches!(lb.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Ready { .. }),
         "time scale 0: ready at once"
     );
     let custom = SimCloud::new(

@@ -62,7 +62,7 @@ fn validate_flow_log(f: &FlowLog, ctx: &mut ValidationContext<'_>) {
     }
 }
 
-#[cfg(feature = "ec2")]
+#[cfg(any())] // PORTING: not yet on the kit
 pub(crate) mod imp {
     use std::sync::Arc;
     use std::time::Duration;

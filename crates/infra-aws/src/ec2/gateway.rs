@@ -80,232 +80,118 @@ fn validate_nat_gateway(n: &NatGateway, ctx: &mut ValidationContext<'_>) {
 
 #[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
     use async_trait::async_trait;
-    use aws_sdk_ec2::types::{ConnectivityType, DomainType, Filter, ResourceType};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-        ReadRequest, ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use aws_sdk_ec2::types::{ConnectivityType, DomainType, ResourceType};
+    use infra_core::Input;
+    use infra_engine::{Operation, ProviderError, Timings};
 
-    use crate::ec2::sdk::{filter, has_token, missing, settle, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{Ctx, fields, opt_str, opt_value, req_str, sdk_error, tags_value, user_tags};
-
-    /// The outputs of an observed resource, for an update's answer.
-    fn outputs_of(observed: Vec<Observed>) -> Fields {
-        observed.into_iter().next().map(|o| o.outputs).unwrap_or_default()
-    }
+    use super::*;
+    use crate::ec2::sdk::{lookup_filters, tag_map, tags_spec};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     // ---------------------------------------------------------------- IGW
 
     /// `aws:ec2:InternetGateway` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct InternetGatewayProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct InternetGatewayKind;
 
-    impl InternetGatewayProvider {
-        /// Every internet gateway matching `filters` (one paginated
-        /// DescribeInternetGateways), keeping only those created with
-        /// `token` when one is given.
-        async fn describe(
-            &self,
-            filters: Vec<Filter>,
-            token: Option<&str>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            let ec2 = self.0.ec2();
-            let mut pages =
-                ec2.describe_internet_gateways().set_filters(Some(filters)).into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeInternetGateways");
-                let page = page.map_err(|e| sdk_error(e, Operation::Read))?;
-                for igw in page.internet_gateways() {
-                    if token.is_some_and(|t| !has_token(igw.tags(), t)) {
-                        continue;
-                    }
-                    out.push(self.observe(igw)?);
-                }
-            }
-            Ok(out)
-        }
-
-        /// A described gateway as inputs (in the declaration's shape) and outputs.
-        fn observe(&self, igw: &aws_sdk_ec2::types::InternetGateway) -> Result<Observed, ProviderError> {
-            let id = igw.internet_gateway_id().ok_or_else(|| missing("internet gateway ID"))?.to_owned();
-            let vpc = attached(igw).into_iter().next();
-            let inputs =
-                fields([("vpc_id", opt_value(vpc.as_deref())), ("tags", tags_value(tag_pairs(igw.tags())))]);
-            let owner = igw.owner_id().unwrap_or_default();
-            let outputs = fields([
-                ("id", Value::from(id.as_str())),
-                ("arn", Value::from(format!("arn:aws:ec2:{}:{owner}:internet-gateway/{id}", self.0.region))),
-            ]);
-            Ok(Observed { id, inputs, outputs })
-        }
-
-        /// The gateway `id`, retried for a moment after a create.
-        async fn one(&self, id: &str) -> Result<Observed, ProviderError> {
-            settle(|| {
-                let id = id.to_owned();
-                async move {
-                    self.describe(vec![filter("internet-gateway-id", [id])], None)
-                        .await?
-                        .pop()
-                        .ok_or_else(|| missing("internet gateway in DescribeInternetGateways"))
-                }
-            })
-            .await
-        }
-
-        /// The VPCs the gateway `id` is attached to now. A gateway that does
-        /// not exist is a `NotFound` error.
-        async fn current_vpcs(&self, id: &str, op: Operation) -> Result<Vec<String>, ProviderError> {
-            self.0.stats.count("DescribeInternetGateways");
-            let out = self
-                .0
-                .ec2()
-                .describe_internet_gateways()
-                .internet_gateway_ids(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, op))?;
-            Ok(out.internet_gateways().first().map(attached).unwrap_or_default())
-        }
-
-        async fn detach(&self, id: &str, vpc: &str, op: Operation) -> Result<(), ProviderError> {
-            // `DependencyViolation` (public addresses still mapped in the
-            // VPC) is retried by the executor.
-            self.0.stats.count("DetachInternetGateway");
-            self.0
-                .ec2()
-                .detach_internet_gateway()
-                .internet_gateway_id(id)
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, op))?;
-            Ok(())
-        }
-
-        async fn attach(&self, id: &str, vpc: &str, op: Operation) -> Result<(), ProviderError> {
-            let ec2 = self.0.ec2();
-            settle(|| {
-                self.0.stats.count("AttachInternetGateway");
-                let call = ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
-                async move { call.send().await.map(|_| ()).map_err(|e| sdk_error(e, op)) }
-            })
-            .await
-        }
+    async fn attach(cx: &Ctx, id: &str, vpc: &str, op: Operation) -> Result<(), ProviderError> {
+        let call = cx.ec2().attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
+        settle(|| cx.send("AttachInternetGateway", op, call.clone().send())).await.map(|_| ())
     }
 
-    /// The VPCs an internet gateway is attached (or attaching) to. AWS
-    /// reports an attached internet gateway's attachment as `available`.
-    fn attached(igw: &aws_sdk_ec2::types::InternetGateway) -> Vec<String> {
+    async fn detach(cx: &Ctx, id: &str, vpc: &str, op: Operation) -> Result<(), ProviderError> {
+        // `DependencyViolation` (public addresses still mapped in the VPC)
+        // is retried by the executor.
+        let call = cx.ec2().detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
+        cx.send("DetachInternetGateway", op, call.send()).await.map(|_| ())
+    }
+
+    /// The VPCs the gateway is attached (or attaching) to now. AWS reports
+    /// an attached internet gateway's attachment as `available`.
+    async fn attached(cx: &Ctx, id: &str, op: Operation) -> Result<Vec<String>, ProviderError> {
+        let call = cx.ec2().describe_internet_gateways().internet_gateway_ids(id);
+        let out = cx.send("DescribeInternetGateways", op, call.send()).await?;
+        Ok(out.internet_gateways().first().map(vpcs_of).unwrap_or_default())
+    }
+
+    fn vpcs_of(igw: &aws_sdk_ec2::types::InternetGateway) -> Vec<String> {
         igw.attachments()
             .iter()
-            .filter(|a| {
-                a.state().is_none_or(|s| matches!(s.as_str(), "available" | "attached" | "attaching"))
-            })
+            .filter(|a| a.state().is_none_or(|s| matches!(s.as_str(), "available" | "attached" | "attaching")))
             .filter_map(|a| a.vpc_id().map(str::to_owned))
             .collect()
     }
 
     #[async_trait]
-    impl ResourceProvider for InternetGatewayProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
+    impl Kind for InternetGatewayKind {
+        type Decl = InternetGateway;
+        type Out = InternetGatewayOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(2, 3, 4, 2, 300);
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(2),
-                update: Duration::from_secs(3),
-                delete: Duration::from_secs(4),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            self.0.stats.count("CreateInternetGateway");
-            // CreateInternetGateway takes no ClientToken: a lost create is
-            // found by its `infra:token` tag instead.
-            let out = self
-                .0
-                .ec2()
-                .create_internet_gateway()
-                .tag_specifications(tag_spec(ResourceType::InternetGateway, f, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            let id = out
-                .internet_gateway()
-                .and_then(|g| g.internet_gateway_id())
-                .ok_or_else(|| missing("internet gateway ID"))?
-                .to_owned();
-            if let Some(vpc) = opt_str(f, "vpc_id") {
-                self.attach(&id, &vpc, Operation::Create).await?;
-            }
-            self.one(&id).await
-        }
-
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("internet-gateway-id", req.ids)], None).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let f = &req.after;
-            for name in &req.changed {
-                match name.as_str() {
-                    "vpc_id" => {
-                        // From what is attached now, not what was recorded,
-                        // so a half-done earlier update converges.
-                        let wanted = opt_str(f, "vpc_id");
-                        let current = self.current_vpcs(&req.id, Operation::Update).await?;
-                        for vpc in current.iter().filter(|v| Some(*v) != wanted.as_ref()) {
-                            self.detach(&req.id, vpc, Operation::Update).await?;
-                        }
-                        if let Some(vpc) = wanted.filter(|w| !current.contains(w)) {
-                            self.attach(&req.id, &vpc, Operation::Update).await?;
-                        }
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, InternetGateway>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "internet-gateway-id", |_| None) else { return Ok(Vec::new()) };
+            let igws = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_internet_gateways().set_filters(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeInternetGateways", Operation::Read, call.send()).await?;
+                        Ok((out.internet_gateways.unwrap_or_default(), out.next_token))
                     }
-                    "tags" => sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(f)).await?,
-                    _ => {}
-                }
-            }
-            Ok(outputs_of(self.describe(vec![filter("internet-gateway-id", [req.id.clone()])], None).await?))
+                })
+                .await?;
+            igws.iter()
+                .map(|igw| {
+                    let id = igw.internet_gateway_id().ok_or_else(|| missing("internet gateway ID"))?.to_owned();
+                    let tags = tag_map(igw.tags());
+                    let decl = InternetGateway {
+                        vpc_id: vpcs_of(igw).into_iter().next().map(|v| Input::Value(VpcId::new(v))),
+                        tags: user_tags(&tags),
+                    };
+                    let owner = igw.owner_id().unwrap_or_default();
+                    let out = InternetGatewayOut {
+                        id: InternetGatewayId::new(&id),
+                        arn: Arn::new(cx.arn("ec2", owner, &format!("internet-gateway/{id}"))),
+                    };
+                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                })
+                .collect()
         }
 
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            // Detach first: an attached gateway cannot be deleted.
-            for vpc in self.current_vpcs(&req.id, Operation::Delete).await? {
-                self.detach(&req.id, &vpc, Operation::Delete).await?;
+        async fn create(&self, cx: &Ctx, d: &InternetGateway, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+            // CreateInternetGateway takes no ClientToken: a lost create is
+            // found by its token tag.
+            let call = cx.ec2().create_internet_gateway().tag_specifications(tags_spec(ResourceType::InternetGateway, tags));
+            let out = cx.send("CreateInternetGateway", Operation::Create, call.send()).await?;
+            let id = out.internet_gateway.and_then(|g| g.internet_gateway_id).ok_or_else(|| missing("internet gateway ID"))?;
+            if let Some(vpc) = &d.vpc_id {
+                attach(cx, &id, vpc.id(), Operation::Create).await?;
             }
-            self.0.stats.count("DeleteInternetGateway");
-            self.0
-                .ec2()
-                .delete_internet_gateway()
-                .internet_gateway_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
+            Ok(id)
+        }
+
+        async fn update(&self, cx: &Ctx, id: &str, _: &InternetGateway, after: &InternetGateway, _: &[String]) -> Result<(), ProviderError> {
+            // Only `vpc_id` is updatable. From what is attached now, not what
+            // was recorded, so a half-done earlier update converges.
+            let wanted = after.vpc_id.as_ref().map(|v| v.id().to_owned());
+            let current = attached(cx, id, Operation::Update).await?;
+            for vpc in current.iter().filter(|v| Some(*v) != wanted.as_ref()) {
+                detach(cx, id, vpc, Operation::Update).await?;
+            }
+            if let Some(vpc) = wanted.filter(|w| !current.contains(w)) {
+                attach(cx, id, &vpc, Operation::Update).await?;
+            }
             Ok(())
         }
 
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            // Usable as soon as it has an ID.
-            Ok(Readiness::Ready { outputs: Fields::new() })
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)], Some(&req.token)).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, _: &InternetGateway) -> Result<(), ProviderError> {
+            // Detach first: an attached gateway cannot be deleted.
+            for vpc in attached(cx, id, Operation::Delete).await? {
+                detach(cx, id, &vpc, Operation::Delete).await?;
+            }
+            let call = cx.ec2().delete_internet_gateway().internet_gateway_id(id);
+            cx.send("DeleteInternetGateway", Operation::Delete, call.send()).await.map(|_| ())
         }
     }
 
@@ -313,341 +199,134 @@ pub(crate) mod imp {
 
     /// `aws:ec2:ElasticIp` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct ElasticIpProvider(pub(crate) Arc<Ctx>);
-
-    impl ElasticIpProvider {
-        /// Every address matching `filters` (one DescribeAddresses, which
-        /// has no pagination), keeping only those created with `token` when
-        /// one is given.
-        async fn describe(
-            &self,
-            filters: Vec<Filter>,
-            token: Option<&str>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            self.0.stats.count("DescribeAddresses");
-            let out = self
-                .0
-                .ec2()
-                .describe_addresses()
-                .set_filters(Some(filters))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Read))?;
-            let mut found = Vec::new();
-            for a in out.addresses() {
-                if token.is_some_and(|t| !has_token(a.tags(), t)) {
-                    continue;
-                }
-                let id = a.allocation_id().ok_or_else(|| missing("allocation ID"))?.to_owned();
-                let inputs = fields([("tags", tags_value(tag_pairs(a.tags())))]);
-                let outputs =
-                    fields([("id", Value::from(id.as_str())), ("public_ip", opt_value(a.public_ip()))]);
-                found.push(Observed { id, inputs, outputs });
-            }
-            Ok(found)
-        }
-
-        /// The address `id`, retried for a moment after a create.
-        async fn one(&self, id: &str) -> Result<Observed, ProviderError> {
-            settle(|| {
-                let id = id.to_owned();
-                async move {
-                    self.describe(vec![filter("allocation-id", [id])], None)
-                        .await?
-                        .pop()
-                        .ok_or_else(|| missing("address in DescribeAddresses"))
-                }
-            })
-            .await
-        }
-    }
+    pub(crate) struct ElasticIpKind;
 
     #[async_trait]
-    impl ResourceProvider for ElasticIpProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for ElasticIpKind {
+        type Decl = ElasticIp;
+        type Out = ElasticIpOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(1, 1, 2, 2, 300);
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, ElasticIp>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "allocation-id", |_| None) else { return Ok(Vec::new()) };
+            // DescribeAddresses has no pagination.
+            let call = cx.ec2().describe_addresses().set_filters(Some(filters));
+            let out = cx.send("DescribeAddresses", Operation::Read, call.send()).await?;
+            out.addresses()
+                .iter()
+                .map(|a| {
+                    let id = a.allocation_id().ok_or_else(|| missing("allocation ID"))?.to_owned();
+                    let tags = tag_map(a.tags());
+                    let out = ElasticIpOut {
+                        id: AllocationId::new(&id),
+                        public_ip: a.public_ip().unwrap_or_default().to_owned(),
+                    };
+                    Ok(Seen { id, decl: ElasticIp { tags: user_tags(&tags) }, out, tags, status: Status::Ready })
+                })
+                .collect()
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(1),
-                update: Duration::from_secs(1),
-                delete: Duration::from_secs(2),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
-            }
+        async fn create(&self, cx: &Ctx, _: &ElasticIp, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+            // AllocateAddress takes no ClientToken: found by its token tag.
+            let call = cx.ec2().allocate_address().domain(DomainType::Vpc).tag_specifications(tags_spec(ResourceType::ElasticIp, tags));
+            let out = cx.send("AllocateAddress", Operation::Create, call.send()).await?;
+            out.allocation_id.ok_or_else(|| missing("allocation ID"))
         }
 
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            self.0.stats.count("AllocateAddress");
-            // AllocateAddress takes no ClientToken: a lost create is found
-            // by its `infra:token` tag instead.
-            let out = self
-                .0
-                .ec2()
-                .allocate_address()
-                .domain(DomainType::Vpc)
-                .tag_specifications(tag_spec(ResourceType::ElasticIp, &req.inputs, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            let id = out.allocation_id().ok_or_else(|| missing("allocation ID"))?.to_owned();
-            self.one(&id).await
-        }
-
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("allocation-id", req.ids)], None).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(&req.after)).await?;
-            }
-            Ok(outputs_of(self.describe(vec![filter("allocation-id", [req.id.clone()])], None).await?))
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("ReleaseAddress");
-            self.0
-                .ec2()
-                .release_address()
-                .allocation_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            Ok(())
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            // Usable as soon as it has an ID.
-            Ok(Readiness::Ready { outputs: Fields::new() })
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)], Some(&req.token)).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, _: &ElasticIp) -> Result<(), ProviderError> {
+            cx.send("ReleaseAddress", Operation::Delete, cx.ec2().release_address().allocation_id(id).send()).await.map(|_| ())
         }
     }
 
     // ---------------------------------------------------------------- NAT
 
-    /// `aws:ec2:NatGateway` through the EC2 API.
+    /// `aws:ec2:NatGateway` through the EC2 API. Its delete returns at
+    /// once; the engine waits until it is gone (its Elastic IP and subnet,
+    /// and the internet gateway's detachment, cannot go before).
     #[derive(Debug)]
-    pub(crate) struct NatGatewayProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct NatGatewayKind;
 
-    /// States of a NAT gateway that is gone or going: read as absent.
-    const GONE: [&str; 3] = ["deleted", "deleting", "failed"];
+    #[async_trait]
+    impl Kind for NatGatewayKind {
+        type Decl = NatGateway;
+        type Out = NatGatewayOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(120, 2, 60, 15, 600);
+        const DELETE_WAITS: bool = true;
 
-    /// A NAT gateway's state, e.g. `pending`.
-    fn state(nat: &aws_sdk_ec2::types::NatGateway) -> &str {
-        nat.state().map_or("", |s| s.as_str())
-    }
-
-    /// The primary address of a NAT gateway (else its first).
-    fn primary(nat: &aws_sdk_ec2::types::NatGateway) -> Option<&aws_sdk_ec2::types::NatGatewayAddress> {
-        let addrs = nat.nat_gateway_addresses();
-        addrs.iter().find(|a| a.is_primary() == Some(true)).or_else(|| addrs.first())
-    }
-
-    /// A NAT gateway's outputs.
-    fn nat_outputs(id: &str, nat: &aws_sdk_ec2::types::NatGateway) -> Fields {
-        let addr = primary(nat);
-        fields([
-            ("id", Value::from(id)),
-            ("public_ip", opt_value(addr.and_then(|a| a.public_ip()))),
-            ("private_ip", opt_value(addr.and_then(|a| a.private_ip()))),
-        ])
-    }
-
-    /// A described NAT gateway as inputs (in the declaration's shape) and
-    /// outputs.
-    fn observe_nat(nat: &aws_sdk_ec2::types::NatGateway) -> Result<Observed, ProviderError> {
-        let id = nat.nat_gateway_id().ok_or_else(|| missing("NAT gateway ID"))?.to_owned();
-        // `public` is the default, which the declaration records as unset.
-        let connectivity = nat.connectivity_type().map(|c| c.as_str().to_owned()).filter(|c| c != "public");
-        let inputs = fields([
-            ("subnet_id", opt_value(nat.subnet_id())),
-            ("allocation_id", opt_value(primary(nat).and_then(|a| a.allocation_id()))),
-            ("connectivity_type", opt_value(connectivity.as_deref())),
-            ("tags", tags_value(tag_pairs(nat.tags()))),
-        ]);
-        let outputs = nat_outputs(&id, nat);
-        Ok(Observed { id, inputs, outputs })
-    }
-
-    impl NatGatewayProvider {
-        /// Every NAT gateway matching `filters`, in any state (one
-        /// paginated DescribeNatGateways).
-        async fn describe_raw(
-            &self,
-            filters: Vec<Filter>,
-            op: Operation,
-        ) -> Result<Vec<aws_sdk_ec2::types::NatGateway>, ProviderError> {
-            let ec2 = self.0.ec2();
-            let mut pages = ec2.describe_nat_gateways().set_filter(Some(filters)).into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeNatGateways");
-                let page = page.map_err(|e| sdk_error(e, op))?;
-                out.extend(page.nat_gateways().iter().cloned());
+        fn category(op: Operation) -> Option<&'static str> {
+            match op {
+                Operation::Create => Some("CreateNatGateway"),
+                Operation::Delete => Some("DeleteNatGateway"),
+                _ => None,
             }
-            Ok(out)
         }
 
-        /// The live NAT gateways matching `filters` (deleted, deleting and
-        /// failed ones are absent), keeping only those created with `token`
-        /// when one is given.
-        async fn describe(
-            &self,
-            filters: Vec<Filter>,
-            token: Option<&str>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            self.describe_raw(filters, Operation::Read)
-                .await?
-                .iter()
-                .filter(|n| !GONE.contains(&state(n)))
-                .filter(|n| token.is_none_or(|t| has_token(n.tags(), t)))
-                .map(observe_nat)
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, NatGateway>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "nat-gateway-id", |_| None) else { return Ok(Vec::new()) };
+            let nats = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_nat_gateways().set_filter(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeNatGateways", Operation::Read, call.send()).await?;
+                        Ok((out.nat_gateways.unwrap_or_default(), out.next_token))
+                    }
+                })
+                .await?;
+            nats.iter()
+                .map(|nat| {
+                    let id = nat.nat_gateway_id().ok_or_else(|| missing("NAT gateway ID"))?.to_owned();
+                    let addrs = nat.nat_gateway_addresses();
+                    let addr = addrs.iter().find(|a| a.is_primary() == Some(true)).or_else(|| addrs.first());
+                    let tags = tag_map(nat.tags());
+                    let decl = NatGateway {
+                        subnet_id: Input::Value(SubnetId::new(nat.subnet_id().unwrap_or_default())),
+                        allocation_id: addr.and_then(|a| a.allocation_id()).map(|a| Input::Value(AllocationId::new(a))),
+                        // `public` is the default, recorded as unset.
+                        connectivity_type: nat.connectivity_type().map(|c| c.as_str().to_owned()).filter(|c| c != "public"),
+                        tags: user_tags(&tags),
+                    };
+                    let out = NatGatewayOut {
+                        id: NatGatewayId::new(&id),
+                        public_ip: addr.and_then(|a| a.public_ip()).unwrap_or_default().to_owned(),
+                        private_ip: addr.and_then(|a| a.private_ip()).unwrap_or_default().to_owned(),
+                    };
+                    let status = match nat.state().map_or("pending", |s| s.as_str()) {
+                        "available" => Status::Ready,
+                        "failed" => Status::Failed(format!(
+                            "NAT gateway {id} failed: {}: {}",
+                            nat.failure_code().unwrap_or("Failed"),
+                            nat.failure_message().unwrap_or("no message")
+                        )),
+                        "deleting" => Status::Deleting("deleting".into()),
+                        "deleted" => Status::Gone,
+                        s => Status::Pending(s.to_owned()),
+                    };
+                    Ok(Seen { id, decl, out, tags, status })
+                })
                 .collect()
         }
 
-        /// The NAT gateway `id` in any state, if the API still lists it.
-        async fn raw(
-            &self,
-            id: &str,
-            op: Operation,
-        ) -> Result<Option<aws_sdk_ec2::types::NatGateway>, ProviderError> {
-            Ok(self
-                .describe_raw(vec![filter("nat-gateway-id", [id.to_owned()])], op)
-                .await?
-                .into_iter()
-                .next())
-        }
-    }
-
-    #[async_trait]
-    impl ResourceProvider for NatGatewayProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            match op {
-                Operation::Create => ApiClass::new("ec2", "CreateNatGateway"),
-                Operation::Delete => ApiClass::new("ec2", "DeleteNatGateway"),
-                _ => ApiClass::generic("ec2", op),
-            }
-        }
-
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(120),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(60),
-                poll_interval: Duration::from_secs(15),
-                timeout: Duration::from_secs(600),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            self.0.stats.count("CreateNatGateway");
-            let mut call = self
-                .0
+        async fn create(&self, cx: &Ctx, d: &NatGateway, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+            let mut call = cx
                 .ec2()
                 .create_nat_gateway()
-                .subnet_id(req_str(f, "subnet_id")?)
-                .client_token(&req.token)
-                .tag_specifications(tag_spec(ResourceType::Natgateway, f, &req.tags));
-            if let Some(a) = opt_str(f, "allocation_id") {
-                call = call.allocation_id(a);
+                .subnet_id(d.subnet_id.id())
+                .client_token(token)
+                .tag_specifications(tags_spec(ResourceType::Natgateway, tags));
+            if let Some(a) = &d.allocation_id {
+                call = call.allocation_id(a.id());
             }
-            if let Some(c) = opt_str(f, "connectivity_type") {
+            if let Some(c) = &d.connectivity_type {
                 call = call.connectivity_type(ConnectivityType::from(c.as_str()));
             }
-            let out = call.send().await.map_err(|e| sdk_error(e, Operation::Create))?;
-            // The answer describes the new (pending) gateway in full; the
-            // readiness poll fills in what appears later.
-            observe_nat(out.nat_gateway().ok_or_else(|| missing("NAT gateway"))?)
+            let out = cx.send("CreateNatGateway", Operation::Create, call.send()).await?;
+            out.nat_gateway.and_then(|n| n.nat_gateway_id).ok_or_else(|| missing("NAT gateway ID"))
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("nat-gateway-id", req.ids)], None).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(&req.after)).await?;
-            }
-            // Tags change no output; the readiness poll that follows an
-            // update of an `on_available` type reports them anyway.
-            Ok(Fields::new())
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteNatGateway");
-            self.0
-                .ec2()
-                .delete_nat_gateway()
-                .nat_gateway_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            // Wait until it is gone: its Elastic IP and subnet (and the
-            // internet gateway's detachment) cannot go before.
-            let timings = self.timings();
-            let began = Instant::now();
-            let mut nap = Duration::from_secs(2);
-            loop {
-                let Some(nat) = self.raw(&req.id, Operation::Delete).await? else { return Ok(()) };
-                match state(&nat) {
-                    "deleted" | "failed" => return Ok(()),
-                    status if began.elapsed() >= timings.timeout => {
-                        return Err(ProviderError::new(
-                            ErrorKind::Final,
-                            format!(
-                                "NAT gateway {} is still {status} {} s after DeleteNatGateway",
-                                req.id,
-                                began.elapsed().as_secs()
-                            ),
-                        )
-                        .with_code("DeleteTimeout"));
-                    }
-                    _ => {
-                        tokio::time::sleep(nap).await;
-                        nap = (nap * 2).min(timings.poll_interval);
-                    }
-                }
-            }
-        }
-
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let Some(nat) = self.raw(id, Operation::Poll).await? else {
-                // Not listed yet right after the create (eventual consistency).
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
-            };
-            match state(&nat) {
-                "available" => Ok(Readiness::Ready { outputs: nat_outputs(id, &nat) }),
-                "failed" => {
-                    let code = nat.failure_code().unwrap_or("Failed");
-                    let message = nat.failure_message().unwrap_or("no message");
-                    Ok(Readiness::Failed { message: format!("NAT gateway {id} failed: {code}: {message}") })
-                }
-                s @ ("deleting" | "deleted") => {
-                    Ok(Readiness::Failed { message: format!("NAT gateway {id} is {s}") })
-                }
-                "" => Ok(Readiness::Pending { status: "pending".into() }),
-                s => Ok(Readiness::Pending { status: s.to_owned() }),
-            }
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            // The client-side token check matters: moto ignores `tag:`
-            // filters on DescribeNatGateways and answers every gateway.
-            Ok(self.describe(vec![token_filter(&req.token)], Some(&req.token)).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, _: &NatGateway) -> Result<(), ProviderError> {
+            cx.send("DeleteNatGateway", Operation::Delete, cx.ec2().delete_nat_gateway().nat_gateway_id(id).send()).await.map(|_| ())
         }
     }
 }

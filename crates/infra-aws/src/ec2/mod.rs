@@ -57,68 +57,39 @@ pub(crate) fn check_az(ctx: &mut ValidationContext<'_>, field: &str, az: &str) {
     }
 }
 
-/// Registers every EC2 resource type's implementation in `instance`.
+/// Registers every EC2 resource type's implementation in `instance`, and
+/// the EC2 inventory (orphan listing through DescribeTags).
 #[cfg(feature = "ec2")]
 pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std::sync::Arc<crate::sdk::Ctx>) {
-    use infra_core::Resource;
+    use std::collections::BTreeMap;
     use std::sync::Arc;
-    instance.register(Vpc::SCHEMA.type_name, Arc::new(vpc::imp::VpcProvider(ctx.clone())));
-    // register: network-a
-    instance.register(Subnet::SCHEMA.type_name, Arc::new(subnet::imp::SubnetProvider(ctx.clone())));
-    instance.register(
-        InternetGateway::SCHEMA.type_name,
-        Arc::new(gateway::imp::InternetGatewayProvider(ctx.clone())),
-    );
-    instance.register(ElasticIp::SCHEMA.type_name, Arc::new(gateway::imp::ElasticIpProvider(ctx.clone())));
-    instance.register(NatGateway::SCHEMA.type_name, Arc::new(gateway::imp::NatGatewayProvider(ctx.clone())));
-    // register: network-b
-    instance.register(RouteTable::SCHEMA.type_name, Arc::new(route::imp::RouteTableProvider(ctx.clone())));
-    instance.register(Route::SCHEMA.type_name, Arc::new(route::imp::RouteProvider::new(ctx.clone())));
-    instance.register(
-        RouteTableAssociation::SCHEMA.type_name,
-        Arc::new(route::imp::RouteTableAssociationProvider::new(ctx.clone())),
-    );
-    instance.register(
-        SecurityGroup::SCHEMA.type_name,
-        Arc::new(security_group::imp::SecurityGroupProvider::new(ctx.clone())),
-    );
-    instance.register(
-        SecurityGroupRule::SCHEMA.type_name,
-        Arc::new(security_group::imp::SecurityGroupRuleProvider::new(ctx.clone())),
-    );
-    // register: transit
-    instance.register(
-        TransitGateway::SCHEMA.type_name,
-        Arc::new(transit::imp::TransitGatewayProvider(ctx.clone(), Default::default())),
-    );
-    instance.register(
-        TransitGatewayVpcAttachment::SCHEMA.type_name,
-        Arc::new(transit::imp::TransitGatewayVpcAttachmentProvider(ctx.clone(), Default::default())),
-    );
-    instance.register(
-        TransitGatewayRoute::SCHEMA.type_name,
-        Arc::new(transit::imp::TransitGatewayRouteProvider(ctx.clone())),
-    );
-    instance.register(
-        TransitGatewayPeeringAttachment::SCHEMA.type_name,
-        Arc::new(peering::imp::TgwPeeringProvider(ctx.clone(), Default::default())),
-    );
-    instance.register(
-        TransitGatewayPeeringAttachmentAccepter::SCHEMA.type_name,
-        Arc::new(peering::imp::TgwPeeringAccepterProvider(ctx.clone())),
-    );
-    instance.register(
-        VpcPeeringConnection::SCHEMA.type_name,
-        Arc::new(peering::imp::VpcPeeringProvider(ctx.clone(), Default::default())),
-    );
-    instance.register(
-        VpcPeeringConnectionAccepter::SCHEMA.type_name,
-        Arc::new(peering::imp::VpcPeeringAccepterProvider(ctx.clone())),
-    );
-    instance.register(NetworkAcl::SCHEMA.type_name, Arc::new(nacl::imp::NetworkAclProvider(ctx.clone())));
-    instance.register(FlowLog::SCHEMA.type_name, Arc::new(flow_log::imp::FlowLogProvider(ctx.clone())));
-    instance.register(
-        LaunchTemplate::SCHEMA.type_name,
-        Arc::new(launch_template::imp::LaunchTemplateProvider(ctx.clone())),
-    );
+
+    use infra_core::Resource;
+    use infra_engine::ResourceProvider;
+
+    use crate::kit::{Kind, Kit};
+
+    let mut inventory: BTreeMap<&'static str, Vec<(&'static str, Arc<dyn ResourceProvider>)>> = BTreeMap::new();
+    let mut add = |tag_type: Option<&'static str>, type_name: &'static str, p: Arc<dyn ResourceProvider>| {
+        instance.register(type_name, p.clone());
+        if let Some(t) = tag_type {
+            inventory.entry(t).or_default().push((type_name, p));
+        }
+    };
+    fn kit<K: Kind>(ctx: &Arc<crate::sdk::Ctx>, kind: K) -> (&'static str, Arc<dyn ResourceProvider>) {
+        (K::Decl::SCHEMA.type_name, Arc::new(Kit::new(ctx.clone(), kind)))
+    }
+    // (EC2 resource type in DescribeTags, provider); `None`: not taggable.
+    let kinds = [
+        (Some("vpc"), kit(ctx, vpc::imp::VpcKind)),
+        (Some("subnet"), kit(ctx, subnet::imp::SubnetKind)),
+        (Some("internet-gateway"), kit(ctx, gateway::imp::InternetGatewayKind)),
+        (Some("elastic-ip"), kit(ctx, gateway::imp::ElasticIpKind)),
+        (Some("natgateway"), kit(ctx, gateway::imp::NatGatewayKind)),
+        // register: ported
+    ];
+    for (tag_type, (type_name, p)) in kinds {
+        add(tag_type, type_name, p);
+    }
+    instance.register_inventory(Arc::new(sdk::Ec2Inventory { ctx: ctx.clone(), types: inventory }));
 }

@@ -161,7 +161,7 @@ pub struct VpcPeeringConnectionAccepter {
     pub auto_accept: bool,
 }
 
-#[cfg(feature = "ec2")]
+#[cfg(any())] // PORTING: not yet on the kit
 pub(crate) mod imp {
     use std::collections::BTreeSet;
     use std::sync::Arc;

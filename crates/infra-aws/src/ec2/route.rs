@@ -87,7 +87,7 @@ pub struct RouteTableAssociation {
     pub subnet_id: Input<SubnetId>,
 }
 
-#[cfg(feature = "ec2")]
+#[cfg(any())] // PORTING: not yet on the kit
 pub(crate) mod imp {
     //! Route tables, routes and associations through the EC2 API. Routes
     //! and associations are not EC2 objects of their own: both are read

@@ -39,186 +39,97 @@ fn validate_subnet(s: &Subnet, ctx: &mut ValidationContext<'_>) {
 
 #[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use async_trait::async_trait;
-    use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, FindRequest, Observed, Operation, ProviderError, ReadRequest,
-        ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+    use infra_core::Input;
+    use infra_engine::{Operation, ProviderError, Timings};
 
-    use crate::ec2::sdk::{filter, has_token, missing, settle, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{Ctx, bool_of, fields, opt_value, req_str, sdk_error, tags_value, user_tags};
+    use super::{Subnet, SubnetOut};
+    use crate::ec2::sdk::{lookup_filters, tag_map, tags_spec};
+    use crate::ids::{Arn, SubnetId, VpcId};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:Subnet` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct SubnetProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct SubnetKind;
 
-    impl SubnetProvider {
-        /// Every subnet matching `filters` (one paginated DescribeSubnets),
-        /// keeping only those created with `token` when one is given.
-        async fn describe(
-            &self,
-            filters: Vec<Filter>,
-            token: Option<&str>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            let ec2 = self.0.ec2();
-            let mut pages = ec2.describe_subnets().set_filters(Some(filters)).into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeSubnets");
-                let page = page.map_err(|e| sdk_error(e, Operation::Read))?;
-                for subnet in page.subnets() {
-                    if token.is_some_and(|t| !has_token(subnet.tags(), t)) {
-                        continue;
-                    }
-                    out.push(self.observe(subnet)?);
-                }
-            }
-            Ok(out)
-        }
-
-        /// A described subnet as inputs (in the declaration's shape) and outputs.
-        fn observe(&self, subnet: &aws_sdk_ec2::types::Subnet) -> Result<Observed, ProviderError> {
-            let id = subnet.subnet_id().ok_or_else(|| missing("subnet ID"))?.to_owned();
-            let inputs = fields([
-                ("vpc_id", opt_value(subnet.vpc_id())),
-                ("cidr_block", opt_value(subnet.cidr_block())),
-                ("availability_zone", opt_value(subnet.availability_zone())),
-                ("map_public_ip_on_launch", Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false))),
-                ("tags", tags_value(tag_pairs(subnet.tags()))),
-            ]);
-            let arn = match subnet.subnet_arn() {
-                Some(arn) => arn.to_owned(),
-                None => format!(
-                    "arn:aws:ec2:{}:{}:subnet/{id}",
-                    self.0.region,
-                    subnet.owner_id().unwrap_or_default()
-                ),
-            };
-            let outputs = fields([
-                ("id", Value::from(id.as_str())),
-                ("arn", Value::from(arn)),
-                ("availability_zone_id", opt_value(subnet.availability_zone_id())),
-            ]);
-            Ok(Observed { id, inputs, outputs })
-        }
-
-        /// The subnet `id`, retried for a moment after a create (eventual
-        /// consistency).
-        async fn one(&self, id: &str) -> Result<Observed, ProviderError> {
-            settle(|| {
-                let id = id.to_owned();
-                async move {
-                    self.describe(vec![filter("subnet-id", [id])], None)
-                        .await?
-                        .pop()
-                        .ok_or_else(|| missing("subnet in DescribeSubnets"))
-                }
-            })
-            .await
-        }
-
-        async fn set_map_public_ip(&self, id: &str, value: bool, op: Operation) -> Result<(), ProviderError> {
-            let ec2 = self.0.ec2();
-            settle(|| {
-                self.0.stats.count("ModifySubnetAttribute");
-                let call = ec2
-                    .modify_subnet_attribute()
-                    .subnet_id(id)
-                    .map_public_ip_on_launch(AttributeBooleanValue::builder().value(value).build());
-                async move { call.send().await.map(|_| ()).map_err(|e| sdk_error(e, op)) }
-            })
-            .await
-        }
+    async fn set_map_public_ip(cx: &Ctx, id: &str, on: bool, op: Operation) -> Result<(), ProviderError> {
+        let v = AttributeBooleanValue::builder().value(on).build();
+        let call = cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(v);
+        settle(|| cx.send("ModifySubnetAttribute", op, call.clone().send())).await.map(|_| ())
     }
 
     #[async_trait]
-    impl ResourceProvider for SubnetProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for SubnetKind {
+        type Decl = Subnet;
+        type Out = SubnetOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(2, 2, 3, 2, 300);
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, Subnet>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "subnet-id", |_| None) else { return Ok(Vec::new()) };
+            let subnets = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_subnets().set_filters(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeSubnets", Operation::Read, call.send()).await?;
+                        Ok((out.subnets.unwrap_or_default(), out.next_token))
+                    }
+                })
+                .await?;
+            subnets
+                .iter()
+                .map(|s| {
+                    let id = s.subnet_id().ok_or_else(|| missing("subnet ID"))?.to_owned();
+                    let tags = tag_map(s.tags());
+                    let decl = Subnet {
+                        vpc_id: Input::Value(VpcId::new(s.vpc_id().unwrap_or_default())),
+                        cidr_block: s.cidr_block().unwrap_or_default().to_owned(),
+                        availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+                        map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+                        tags: user_tags(&tags),
+                    };
+                    let arn = s.subnet_arn().map_or_else(
+                        || cx.arn("ec2", s.owner_id().unwrap_or_default(), &format!("subnet/{id}")),
+                        str::to_owned,
+                    );
+                    let out = SubnetOut {
+                        id: SubnetId::new(&id),
+                        arn: Arn::new(arn),
+                        availability_zone_id: s.availability_zone_id().unwrap_or_default().to_owned(),
+                    };
+                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                })
+                .collect()
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(2),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(3),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            self.0.stats.count("CreateSubnet");
+        async fn create(&self, cx: &Ctx, d: &Subnet, tags: &Tags, _: &str) -> Result<String, ProviderError> {
             // CreateSubnet takes no ClientToken: a lost create is found by
-            // its `infra:token` tag instead.
-            let out = self
-                .0
+            // its token tag.
+            let call = cx
                 .ec2()
                 .create_subnet()
-                .vpc_id(req_str(f, "vpc_id")?)
-                .cidr_block(req_str(f, "cidr_block")?)
-                .availability_zone(req_str(f, "availability_zone")?)
-                .tag_specifications(tag_spec(ResourceType::Subnet, f, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            let id = out.subnet().and_then(|s| s.subnet_id()).ok_or_else(|| missing("subnet ID"))?.to_owned();
-            if bool_of(f, "map_public_ip_on_launch") {
-                self.set_map_public_ip(&id, true, Operation::Create).await?;
+                .vpc_id(d.vpc_id.id())
+                .cidr_block(&d.cidr_block)
+                .availability_zone(&d.availability_zone)
+                .tag_specifications(tags_spec(ResourceType::Subnet, tags));
+            let out = cx.send("CreateSubnet", Operation::Create, call.send()).await?;
+            let id = out.subnet.and_then(|s| s.subnet_id).ok_or_else(|| missing("subnet ID"))?;
+            if d.map_public_ip_on_launch {
+                set_map_public_ip(cx, &id, true, Operation::Create).await?;
             }
-            self.one(&id).await
+            Ok(id)
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("subnet-id", req.ids)], None).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
+        async fn update(&self, cx: &Ctx, id: &str, _: &Subnet, after: &Subnet, _: &[String]) -> Result<(), ProviderError> {
+            // Only `map_public_ip_on_launch` is updatable.
+            set_map_public_ip(cx, id, after.map_public_ip_on_launch, Operation::Update).await
         }
 
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let f = &req.after;
-            for name in &req.changed {
-                match name.as_str() {
-                    "map_public_ip_on_launch" => {
-                        self.set_map_public_ip(&req.id, bool_of(f, name), Operation::Update).await?;
-                    }
-                    "tags" => sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(f)).await?,
-                    _ => {}
-                }
-            }
-            let observed = self.describe(vec![filter("subnet-id", [req.id.clone()])], None).await?;
-            Ok(observed.into_iter().next().map(|o| o.outputs).unwrap_or_default())
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        async fn delete(&self, cx: &Ctx, id: &str, _: &Subnet) -> Result<(), ProviderError> {
             // A `DependencyViolation` (an ENI of a NAT gateway or load
             // balancer still being released) is retried by the executor.
-            self.0.stats.count("DeleteSubnet");
-            self.0
-                .ec2()
-                .delete_subnet()
-                .subnet_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            Ok(())
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            // Usable as soon as it has an ID.
-            Ok(Readiness::Ready { outputs: Fields::new() })
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)], Some(&req.token)).await?.into_iter().next())
+            cx.send("DeleteSubnet", Operation::Delete, cx.ec2().delete_subnet().subnet_id(id).send()).await.map(|_| ())
         }
     }
 }

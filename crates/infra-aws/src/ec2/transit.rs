@@ -184,7 +184,7 @@ fn validate_transit_gateway_route(r: &TransitGatewayRoute, ctx: &mut ValidationC
     }
 }
 
-#[cfg(feature = "ec2")]
+#[cfg(any())] // PORTING: not yet on the kit
 pub(crate) mod imp {
     use std::collections::{BTreeMap, BTreeSet};
     use std::future::Future;

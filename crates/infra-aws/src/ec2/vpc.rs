@@ -69,271 +69,165 @@ fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
 #[cfg(feature = "ec2")]
 pub(crate) mod imp {
     use std::collections::BTreeMap;
-    use std::sync::Arc;
-    use std::time::Duration;
 
     use async_trait::async_trait;
     use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, VpcAttributeName};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, FindRequest, Observed, Operation, ProviderError, ReadRequest,
-        ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use infra_engine::{Operation, ProviderError, Timings};
 
-    use crate::ec2::sdk::{filter, missing, settle, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{
-        Ctx, bool_of, fields, list_value, opt_str, opt_value, req_str, sdk_error, str_list, tags_value,
-        user_tags,
-    };
+    use super::{Vpc, VpcOut};
+    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
+    use crate::ids::{AccountId, Arn, RouteTableId, SecurityGroupId, VpcId};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:Vpc` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct VpcProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct VpcKind;
 
-    impl VpcProvider {
-        async fn set_attribute(&self, id: &str, name: &str, value: bool) -> Result<(), ProviderError> {
-            let ec2 = self.0.ec2();
-            let v = AttributeBooleanValue::builder().value(value).build();
-            settle(|| {
-                self.0.stats.count("ModifyVpcAttribute");
-                let mut call = ec2.modify_vpc_attribute().vpc_id(id);
-                call = if name == "enable_dns_support" {
-                    call.enable_dns_support(v.clone())
-                } else {
-                    call.enable_dns_hostnames(v.clone())
-                };
-                async move { call.send().await.map(|_| ()).map_err(|e| sdk_error(e, Operation::Update)) }
-            })
-            .await
-        }
+    async fn set_attribute(cx: &Ctx, id: &str, name: &str, on: bool) -> Result<(), ProviderError> {
+        let v = AttributeBooleanValue::builder().value(on).build();
+        let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
+        let call = if name == "enable_dns_support" { call.enable_dns_support(v) } else { call.enable_dns_hostnames(v) };
+        settle(|| cx.send("ModifyVpcAttribute", Operation::Update, call.clone().send())).await.map(|_| ())
+    }
 
-        async fn attribute(&self, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
-            self.0.stats.count("DescribeVpcAttribute");
-            let out = self
-                .0
-                .ec2()
-                .describe_vpc_attribute()
-                .vpc_id(id)
-                .attribute(name.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Read))?;
-            let v = if name == VpcAttributeName::EnableDnsSupport {
-                out.enable_dns_support().and_then(|a| a.value())
-            } else {
-                out.enable_dns_hostnames().and_then(|a| a.value())
-            };
-            Ok(v.unwrap_or(false))
-        }
+    async fn attribute(cx: &Ctx, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
+        let call = cx.ec2().describe_vpc_attribute().vpc_id(id).attribute(name.clone());
+        let out = cx.send("DescribeVpcAttribute", Operation::Read, call.send()).await?;
+        let v = if name == VpcAttributeName::EnableDnsSupport { out.enable_dns_support } else { out.enable_dns_hostnames };
+        Ok(v.and_then(|a| a.value).unwrap_or(false))
+    }
 
-        async fn describe(
-            &self,
-            filters: Vec<aws_sdk_ec2::types::Filter>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            let ec2 = self.0.ec2();
-            let mut pages = ec2.describe_vpcs().set_filters(Some(filters)).into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeVpcs");
-                let page = page.map_err(|e| sdk_error(e, Operation::Read))?;
-                for vpc in page.vpcs() {
-                    let id = vpc.vpc_id().ok_or_else(|| missing("VPC ID"))?.to_owned();
-                    let primary = vpc.cidr_block().unwrap_or_default().to_owned();
-                    let secondary: Vec<String> = vpc
-                        .cidr_block_association_set()
-                        .iter()
-                        .filter(|a| {
-                            a.cidr_block_state()
-                                .and_then(|s| s.state())
-                                .is_some_and(|s| s.as_str() == "associated")
-                        })
-                        .filter_map(|a| a.cidr_block().map(str::to_owned))
-                        .filter(|c| *c != primary)
-                        .collect();
-                    let dns_support = self.attribute(&id, VpcAttributeName::EnableDnsSupport).await?;
-                    let dns_hostnames = self.attribute(&id, VpcAttributeName::EnableDnsHostnames).await?;
-                    let tenancy =
-                        vpc.instance_tenancy().map(|t| t.as_str().to_owned()).filter(|t| t != "default");
-                    let inputs = fields([
-                        ("cidr_block", Value::from(primary)),
-                        ("secondary_cidr_blocks", list_value(secondary)),
-                        ("enable_dns_support", Value::Bool(dns_support)),
-                        ("enable_dns_hostnames", Value::Bool(dns_hostnames)),
-                        ("instance_tenancy", opt_value(tenancy.as_deref())),
-                        ("tags", tags_value(tag_pairs(vpc.tags()))),
-                    ]);
-                    let outputs = self.outputs(&id, vpc.owner_id().unwrap_or_default()).await?;
-                    out.push(Observed { id, inputs, outputs });
-                }
-            }
-            Ok(out)
-        }
+    /// The VPC's secondary blocks that are associated: block → association ID.
+    fn secondary(vpc: &aws_sdk_ec2::types::Vpc) -> BTreeMap<String, String> {
+        let primary = vpc.cidr_block().unwrap_or_default();
+        vpc.cidr_block_association_set()
+            .iter()
+            .filter(|a| a.cidr_block_state().and_then(|s| s.state()).is_some_and(|s| s.as_str() == "associated"))
+            .filter_map(|a| Some((a.cidr_block()?.to_owned(), a.association_id()?.to_owned())))
+            .filter(|(c, _)| c != primary)
+            .collect()
+    }
 
-        async fn outputs(&self, id: &str, owner: &str) -> Result<Fields, ProviderError> {
-            let ec2 = self.0.ec2();
-            self.0.stats.count("DescribeSecurityGroups");
-            let sgs = ec2
-                .describe_security_groups()
-                .filters(filter("vpc-id", [id.to_owned()]))
-                .filters(filter("group-name", ["default".to_owned()]))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Read))?;
-            let default_sg = sgs.security_groups().first().and_then(|g| g.group_id()).map(str::to_owned);
-            self.0.stats.count("DescribeRouteTables");
-            let rts = ec2
-                .describe_route_tables()
-                .filters(filter("vpc-id", [id.to_owned()]))
-                .filters(filter("association.main", ["true".to_owned()]))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Read))?;
-            let main_rt = rts.route_tables().first().and_then(|r| r.route_table_id()).map(str::to_owned);
-            Ok(fields([
-                ("id", Value::from(id)),
-                ("arn", Value::from(format!("arn:aws:ec2:{}:{owner}:vpc/{id}", self.0.region))),
-                ("default_security_group_id", opt_value(default_sg.as_deref())),
-                ("main_route_table_id", opt_value(main_rt.as_deref())),
-                ("owner_id", Value::from(owner)),
-            ]))
+    /// One batched describe of the default security group or main route
+    /// table of `vpcs`: VPC ID → the object's ID.
+    async fn per_vpc(cx: &Ctx, vpcs: &[String], sg: bool) -> Result<BTreeMap<String, String>, ProviderError> {
+        if vpcs.is_empty() {
+            return Ok(BTreeMap::new());
         }
+        let vpc_filter = filter("vpc-id", vpcs.iter().cloned());
+        Ok(if sg {
+            let call = cx.ec2().describe_security_groups().filters(vpc_filter).filters(filter("group-name", ["default".into()]));
+            let out = cx.send("DescribeSecurityGroups", Operation::Read, call.send()).await?;
+            out.security_groups().iter().filter_map(|g| Some((g.vpc_id()?.to_owned(), g.group_id()?.to_owned()))).collect()
+        } else {
+            let call = cx.ec2().describe_route_tables().filters(vpc_filter).filters(filter("association.main", ["true".into()]));
+            let out = cx.send("DescribeRouteTables", Operation::Read, call.send()).await?;
+            out.route_tables().iter().filter_map(|r| Some((r.vpc_id()?.to_owned(), r.route_table_id()?.to_owned()))).collect()
+        })
+    }
 
-        async fn sync_secondary(&self, id: &str, wanted: &[String]) -> Result<(), ProviderError> {
-            let ec2 = self.0.ec2();
-            self.0.stats.count("DescribeVpcs");
-            let out =
-                ec2.describe_vpcs().vpc_ids(id).send().await.map_err(|e| sdk_error(e, Operation::Read))?;
-            let vpc = out.vpcs().first().ok_or_else(|| missing("VPC"))?;
-            let primary = vpc.cidr_block().unwrap_or_default();
-            let mut current: BTreeMap<String, String> = BTreeMap::new();
-            for a in vpc.cidr_block_association_set() {
-                let associated =
-                    a.cidr_block_state().and_then(|s| s.state()).is_some_and(|s| s.as_str() == "associated");
-                if let (Some(c), Some(assoc), true) = (a.cidr_block(), a.association_id(), associated)
-                    && c != primary
-                {
-                    current.insert(c.to_owned(), assoc.to_owned());
-                }
-            }
-            for (cidr, assoc) in &current {
-                if !wanted.contains(cidr) {
-                    self.0.stats.count("DisassociateVpcCidrBlock");
-                    ec2.disassociate_vpc_cidr_block()
-                        .association_id(assoc)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error(e, Operation::Update))?;
-                }
-            }
-            for cidr in wanted {
-                if !current.contains_key(cidr) {
-                    settle(|| {
-                        self.0.stats.count("AssociateVpcCidrBlock");
-                        let call = ec2.associate_vpc_cidr_block().vpc_id(id).cidr_block(cidr);
-                        async move { call.send().await.map(|_| ()).map_err(|e| sdk_error(e, Operation::Update)) }
-                    })
-                    .await?;
-                }
-            }
-            Ok(())
+    async fn sync_secondary(cx: &Ctx, id: &str, have: &BTreeMap<String, String>, wanted: &[String]) -> Result<(), ProviderError> {
+        let ec2 = cx.ec2();
+        for (cidr, assoc) in have.iter().filter(|(c, _)| !wanted.contains(c)) {
+            let _ = cidr;
+            cx.send("DisassociateVpcCidrBlock", Operation::Update, ec2.disassociate_vpc_cidr_block().association_id(assoc).send()).await?;
         }
+        for cidr in wanted.iter().filter(|c| !have.contains_key(*c)) {
+            let call = ec2.associate_vpc_cidr_block().vpc_id(id).cidr_block(cidr);
+            settle(|| cx.send("AssociateVpcCidrBlock", Operation::Update, call.clone().send())).await?;
+        }
+        Ok(())
     }
 
     #[async_trait]
-    impl ResourceProvider for VpcProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
+    impl Kind for VpcKind {
+        type Decl = Vpc;
+        type Out = VpcOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(3, 2, 3, 2, 300);
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(3),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(3),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, Vpc>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "vpc-id", |_| None) else { return Ok(Vec::new()) };
+            let vpcs = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_vpcs().set_filters(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeVpcs", Operation::Read, call.send()).await?;
+                        Ok((out.vpcs.unwrap_or_default(), out.next_token))
+                    }
+                })
+                .await?;
+            let ids: Vec<String> = vpcs.iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect();
+            let default_sgs = per_vpc(cx, &ids, true).await?;
+            let main_rts = per_vpc(cx, &ids, false).await?;
+            let mut seen = Vec::new();
+            for vpc in &vpcs {
+                let id = vpc.vpc_id().ok_or_else(|| missing("VPC ID"))?.to_owned();
+                let owner = vpc.owner_id().unwrap_or_default();
+                let tags = tag_map(vpc.tags());
+                let decl = Vpc {
+                    cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
+                    secondary_cidr_blocks: secondary(vpc).into_keys().collect(),
+                    enable_dns_support: attribute(cx, &id, VpcAttributeName::EnableDnsSupport).await?,
+                    enable_dns_hostnames: attribute(cx, &id, VpcAttributeName::EnableDnsHostnames).await?,
+                    instance_tenancy: vpc.instance_tenancy().map(|t| t.as_str().to_owned()).filter(|t| t != "default"),
+                    tags: user_tags(&tags),
+                };
+                let out = VpcOut {
+                    id: VpcId::new(&id),
+                    arn: Arn::new(cx.arn("ec2", owner, &format!("vpc/{id}"))),
+                    default_security_group_id: SecurityGroupId::new(default_sgs.get(&id).cloned().unwrap_or_default()),
+                    main_route_table_id: RouteTableId::new(main_rts.get(&id).cloned().unwrap_or_default()),
+                    owner_id: AccountId::new(owner),
+                };
+                let status = match vpc.state().map(|s| s.as_str()) {
+                    Some("available") | None => Status::Ready,
+                    Some(s) => Status::Pending(s.to_owned()),
+                };
+                seen.push(Seen { id, decl, out, tags, status });
             }
+            Ok(seen)
         }
 
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            let ec2 = self.0.ec2();
-            self.0.stats.count("CreateVpc");
-            let mut call = ec2
-                .create_vpc()
-                .cidr_block(req_str(f, "cidr_block")?)
-                .tag_specifications(tag_spec(ResourceType::Vpc, f, &req.tags));
-            if let Some(t) = opt_str(f, "instance_tenancy") {
+        async fn create(&self, cx: &Ctx, d: &Vpc, tags: &Tags, _token: &str) -> Result<String, ProviderError> {
+            let mut call = cx.ec2().create_vpc().cidr_block(&d.cidr_block).tag_specifications(tags_spec(ResourceType::Vpc, tags));
+            if let Some(t) = &d.instance_tenancy {
                 call = call.instance_tenancy(Tenancy::from(t.as_str()));
             }
-            let out = call.send().await.map_err(|e| sdk_error(e, Operation::Create))?;
-            let id = out.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| missing("VPC ID"))?.to_owned();
+            let out = cx.send("CreateVpc", Operation::Create, call.send()).await?;
+            let id = out.vpc.and_then(|v| v.vpc_id).ok_or_else(|| missing("VPC ID"))?;
             // Follow-ups: DNS support is on by default, hostnames off.
-            if !bool_of(f, "enable_dns_support") {
-                self.set_attribute(&id, "enable_dns_support", false).await?;
+            if !d.enable_dns_support {
+                set_attribute(cx, &id, "enable_dns_support", false).await?;
             }
-            if bool_of(f, "enable_dns_hostnames") {
-                self.set_attribute(&id, "enable_dns_hostnames", true).await?;
+            if d.enable_dns_hostnames {
+                set_attribute(cx, &id, "enable_dns_hostnames", true).await?;
             }
-            self.sync_secondary(&id, &str_list(f, "secondary_cidr_blocks")).await?;
-            self.describe(vec![filter("vpc-id", [id.clone()])]).await?.pop().ok_or_else(|| missing("new VPC"))
+            if !d.secondary_cidr_blocks.is_empty() {
+                sync_secondary(cx, &id, &BTreeMap::new(), &d.secondary_cidr_blocks).await?;
+            }
+            Ok(id)
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("vpc-id", req.ids)]).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let f = &req.after;
-            for name in &req.changed {
+        async fn update(&self, cx: &Ctx, id: &str, _before: &Vpc, after: &Vpc, changed: &[String]) -> Result<(), ProviderError> {
+            for name in changed {
                 match name.as_str() {
-                    "enable_dns_support" | "enable_dns_hostnames" => {
-                        self.set_attribute(&req.id, name, bool_of(f, name)).await?;
+                    "enable_dns_support" => set_attribute(cx, id, name, after.enable_dns_support).await?,
+                    "enable_dns_hostnames" => set_attribute(cx, id, name, after.enable_dns_hostnames).await?,
+                    "secondary_cidr_blocks" => {
+                        let call = cx.ec2().describe_vpcs().vpc_ids(id);
+                        let out = cx.send("DescribeVpcs", Operation::Read, call.send()).await?;
+                        let have = out.vpcs().first().map(secondary).unwrap_or_default();
+                        sync_secondary(cx, id, &have, &after.secondary_cidr_blocks).await?;
                     }
-                    "secondary_cidr_blocks" => self.sync_secondary(&req.id, &str_list(f, name)).await?,
-                    "tags" => sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(f)).await?,
                     _ => {}
                 }
             }
-            let observed = self.describe(vec![filter("vpc-id", [req.id.clone()])]).await?;
-            Ok(observed.into_iter().next().map(|o| o.outputs).unwrap_or_default())
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteVpc");
-            self.0
-                .ec2()
-                .delete_vpc()
-                .vpc_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
             Ok(())
         }
 
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            self.0.stats.count("DescribeVpcs");
-            let out = self
-                .0
-                .ec2()
-                .describe_vpcs()
-                .vpc_ids(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Poll))?;
-            let state = out.vpcs().first().and_then(|v| v.state()).map(|s| s.as_str().to_owned());
-            match state.as_deref() {
-                Some("available") | None => Ok(Readiness::Ready { outputs: Fields::new() }),
-                Some(s) => Ok(Readiness::Pending { status: s.to_owned() }),
-            }
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)]).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, _d: &Vpc) -> Result<(), ProviderError> {
+            cx.send("DeleteVpc", Operation::Delete, cx.ec2().delete_vpc().vpc_id(id).send()).await.map(|_| ())
         }
     }
 }

@@ -50,9 +50,10 @@ impl CallStats {
     }
 }
 
-/// What every resource type of one instance shares.
+/// What every resource type of one instance shares: the SDK configuration,
+/// the region, call statistics and the lazily built service clients.
 #[derive(Debug)]
-pub(crate) struct Ctx {
+pub struct Ctx {
     pub(crate) sdk: SdkConfig,
     pub(crate) region: String,
     pub(crate) stats: CallStats,
@@ -61,8 +62,9 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The EC2 client (retries off: the executor owns them).
     #[cfg(feature = "ec2")]
-    pub(crate) fn ec2(&self) -> &aws_sdk_ec2::Client {
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2.get_or_init(|| {
             let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
                 .retry_config(aws_config::retry::RetryConfig::disabled())
@@ -115,6 +117,27 @@ impl AwsProvider {
         let mut instance = ProviderInstance::new(config.clone());
         register(&mut instance, &ctx);
         AwsInstance { instance, stats }
+    }
+}
+
+/// Makes a resource's user tags equal `wanted` through the service's tagging
+/// API; the engine's own tags (`infra:`) are left alone.
+#[allow(unused_variables)]
+pub(crate) async fn sync_tags(
+    ctx: &Ctx,
+    service: crate::kit::Service,
+    id: &str,
+    have: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+) -> Result<(), infra_engine::ProviderError> {
+    let remove: Vec<&String> =
+        have.keys().filter(|k| !k.starts_with("infra:") && !wanted.contains_key(*k)).collect();
+    let add: Vec<(&String, &String)> = wanted.iter().filter(|(k, v)| have.get(*k) != Some(v)).collect();
+    match service {
+        #[cfg(feature = "ec2")]
+        crate::kit::Service::Ec2 => crate::ec2::sdk::retag(ctx, id, &remove, &add).await,
+        #[allow(unreachable_patterns)]
+        _ => Ok(()),
     }
 }
 

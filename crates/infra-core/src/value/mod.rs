@@ -377,6 +377,35 @@ impl Serialize for Value {
     }
 }
 
+/// Reads resolved inputs back into their declaration's Rust type (what a
+/// provider receives): secrets are revealed, a sealed secret (a recorded
+/// digest) reads as its digest string. An unresolved form (unknown,
+/// reference, template) is an error naming the field.
+pub fn from_fields<T: serde::de::DeserializeOwned>(fields: &Fields) -> Result<T, String> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in fields {
+        map.insert(k.clone(), plain_json(v).map_err(|what| format!("input `{k}` is {what}"))?);
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())
+}
+
+fn plain_json(v: &Value) -> Result<serde_json::Value, &'static str> {
+    use serde_json::Value as J;
+    Ok(match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Number(n) => J::Number(n.clone()),
+        Value::String(s) | Value::SecretHash(s) => J::String(s.clone()),
+        Value::List(l) => J::Array(l.iter().map(plain_json).collect::<Result<_, _>>()?),
+        Value::Map(m) => {
+            J::Object(m.iter().map(|(k, v)| Ok((k.clone(), plain_json(v)?))).collect::<Result<_, _>>()?)
+        }
+        Value::Secret(inner) => plain_json(inner)?,
+        Value::Unknown => return Err("not known yet"),
+        Value::Ref(_) | Value::Template(_) | Value::Json(_) => return Err("not resolved"),
+    })
+}
+
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = serde_json::Value::deserialize(d)?;

@@ -1,0 +1,407 @@
+//! The resource kit: what every AWS resource type shares, so that a type
+//! writes only what is specific to it.
+//!
+//! A type implements [`Kind`]: `list` (by IDs, by a tag, by its natural
+//! key), `create`, `update` of the changed fields, `delete`, each on its
+//! declaration's own Rust type (`Vpc`, read back from the resolved inputs)
+//! and returning typed observations ([`Seen`]: the declaration as the cloud
+//! reports it, the generated outputs struct, tags and status). [`Kit`] turns
+//! a `Kind` into the engine's `ResourceProvider`; from the kit come call
+//! counting and error mapping ([`Ctx::send`]), pagination ([`Ctx::paged`]),
+//! batched `read`, `find` (token tag, then natural key, adopting only what is
+//! this stack's), tags on update and the token tag, ARNs with the right
+//! partition ([`Ctx::arn`]), readiness and delete polling, and
+//! normalisation of every observation.
+//!
+//! See `docs/adding-a-resource.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use infra_core::{Fields, Resource, Value};
+use infra_engine::provider::{TAG_ADDRESS, TAG_STACK, TAG_TOKEN};
+use infra_engine::{
+    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Observed, Operation,
+    PollRequest, ProviderError, ReadRequest, ReadResponse, Readiness, ResourceProvider, Timings,
+    UpdateRequest,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use crate::sdk::Ctx;
+
+/// Tags as a map.
+pub type Tags = BTreeMap<String, String>;
+
+/// The AWS services, each with its error table, tagging API and metering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Ec2,
+}
+
+impl Service {
+    /// The service's name in rate budgets and messages (`ec2`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Ec2 => "ec2",
+        }
+    }
+}
+
+/// How a type's objects are looked up.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a, D> {
+    /// By cloud IDs (a batched read).
+    Ids(&'a [String]),
+    /// By one tag (the token tag of a create whose outcome is unknown).
+    Tag(&'a str, &'a str),
+    /// By the declaration's natural key: for types that carry no tags, or
+    /// whose tags the cloud may drop. Types without one return nothing.
+    Key(&'a D),
+}
+
+/// Where an object stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Available.
+    Ready,
+    /// Not yet (`pending`, `modifying`, `deleting`): the cloud's word.
+    Pending(String),
+    /// It will never be ready; a read counts it absent (the plan makes a
+    /// new one).
+    Failed(String),
+    /// Being deleted: a read counts it absent, a delete waits on.
+    Deleting(String),
+    /// Deleted, but still listed (`deleted` NAT gateways stay visible).
+    Gone,
+}
+
+impl Status {
+    /// True while the object counts as existing (not failed or going).
+    pub fn live(&self) -> bool {
+        matches!(self, Status::Ready | Status::Pending(_))
+    }
+}
+
+/// One object as the cloud reports it.
+#[derive(Debug, Clone)]
+pub struct Seen<K: Kind + ?Sized> {
+    /// The cloud's ID (the resource's ID in state).
+    pub id: String,
+    /// The declaration as the cloud reports it (user tags only).
+    pub decl: K::Decl,
+    /// The outputs.
+    pub out: K::Out,
+    /// Every tag, the engine's included (for token and ownership checks).
+    pub tags: Tags,
+    pub status: Status,
+}
+
+/// What a resource type implements. Everything else comes from [`Kit`].
+#[async_trait]
+pub trait Kind: fmt::Debug + Send + Sync + 'static {
+    /// The declaration (`Vpc`), read back from resolved inputs.
+    type Decl: Resource + DeserializeOwned + Clone + fmt::Debug + Send + Sync;
+    /// The generated outputs struct (`VpcOut`).
+    type Out: Serialize + Clone + fmt::Debug + Send + Sync;
+    /// The service, for rate budgets and error mapping.
+    const SERVICE: Service;
+    /// The rate budget category of `op` when the service meters it apart
+    /// (`CreateNatGateway`); `None`: the service's generic classes.
+    fn category(op: Operation) -> Option<&'static str> {
+        let _ = op;
+        None
+    }
+    /// Typical timings (scheduling priority, poll interval, timeouts).
+    const TIMINGS: Timings;
+    /// The delete call returns before the object is gone: the engine waits
+    /// for `Status::Gone` or absence (NAT gateways, attachments).
+    const DELETE_WAITS: bool = false;
+
+    /// The objects matching `by`, in every state.
+    async fn list(&self, cx: &Ctx, by: Lookup<'_, Self::Decl>) -> Result<Vec<Seen<Self>>, ProviderError>;
+
+    /// Creates the object with `tags` (the user's and the engine's, token
+    /// included; put them in the create call wherever the API takes them)
+    /// and returns its ID. `token` is the idempotency token, for APIs that
+    /// take one.
+    async fn create(&self, cx: &Ctx, d: &Self::Decl, tags: &Tags, token: &str) -> Result<String, ProviderError>;
+
+    /// Changes `changed` fields (other than `tags`, which the kit syncs) in
+    /// place.
+    async fn update(
+        &self,
+        cx: &Ctx,
+        id: &str,
+        before: &Self::Decl,
+        after: &Self::Decl,
+        changed: &[String],
+    ) -> Result<(), ProviderError> {
+        let _ = (cx, id, before, after, changed);
+        Ok(())
+    }
+
+    /// Deletes the object (see [`Kind::DELETE_WAITS`]).
+    async fn delete(&self, cx: &Ctx, id: &str, d: &Self::Decl) -> Result<(), ProviderError>;
+}
+
+/// A [`Kind`] as the engine's `ResourceProvider`.
+#[derive(Debug)]
+pub struct Kit<K> {
+    cx: Arc<Ctx>,
+    kind: K,
+}
+
+impl<K: Kind> Kit<K> {
+    /// The provider of `kind` over the instance's shared context.
+    pub fn new(cx: Arc<Ctx>, kind: K) -> Self {
+        Kit { cx, kind }
+    }
+
+    async fn one(&self, id: &str) -> Result<Option<Seen<K>>, ProviderError> {
+        let ids = [id.to_owned()];
+        Ok(self.kind.list(&self.cx, Lookup::Ids(&ids)).await?.into_iter().find(|s| s.id == id))
+    }
+
+    /// The object just created, retried for a moment while the API does
+    /// not show it yet.
+    async fn fresh(&self, id: &str) -> Result<Seen<K>, ProviderError> {
+        settle(|| async {
+            self.one(id).await?.ok_or_else(|| {
+                ProviderError::new(ErrorKind::EventualConsistency, format!("{id} is not visible yet"))
+                    .with_code("NotVisibleYet")
+            })
+        })
+        .await
+    }
+}
+
+/// Reads resolved inputs into the declaration's type.
+pub fn decode<D: DeserializeOwned>(fields: &Fields) -> Result<D, ProviderError> {
+    infra_core::value::from_fields(fields)
+        .map_err(|e| ProviderError::new(ErrorKind::Final, format!("inputs: {e}")).with_code("InvalidInput"))
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Fields, ProviderError> {
+    match infra_core::value::to_value(v) {
+        Ok(Value::Map(m)) => Ok(m),
+        Ok(_) => Ok(Fields::new()),
+        Err(e) => Err(ProviderError::new(ErrorKind::Final, format!("observation: {e}")).with_code("Internal")),
+    }
+}
+
+/// The user's tags of a resource: every tag but the engine's own.
+pub fn user_tags(tags: &Tags) -> Tags {
+    tags.iter().filter(|(k, _)| !k.starts_with("infra:")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The `tags` input of resolved inputs.
+fn tags_input(f: &Fields) -> Tags {
+    match f.get("tags").map(Value::reveal) {
+        Some(Value::Map(m)) => {
+            m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))).collect()
+        }
+        _ => Tags::new(),
+    }
+}
+
+/// True when an object found by natural key may be adopted by the create
+/// at `wanted`'s address: it carries no engine tags (they were lost with a
+/// follow-up call, or the type has none), or this stack's and address's.
+fn ours(tags: &Tags, wanted: &Tags) -> bool {
+    let same = |k: &str| tags.get(k).is_none_or(|v| wanted.get(k) == Some(v));
+    same(TAG_STACK) && same(TAG_ADDRESS)
+}
+
+impl<K: Kind> Kit<K> {
+    fn observed(seen: Seen<K>) -> Result<Observed, ProviderError> {
+        let mut decl = seen.decl;
+        decl.normalise();
+        Ok(Observed { id: seen.id, inputs: encode(&decl)?, outputs: encode(&seen.out)? })
+    }
+}
+
+#[async_trait]
+impl<K: Kind> ResourceProvider for Kit<K> {
+    fn api_class(&self, op: Operation) -> ApiClass {
+        match K::category(op) {
+            Some(category) => ApiClass::new(K::SERVICE.name(), category),
+            None => ApiClass::generic(K::SERVICE.name(), op),
+        }
+    }
+
+    fn timings(&self) -> Timings {
+        K::TIMINGS
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
+        let decl: K::Decl = decode(&req.inputs)?;
+        let mut tags = tags_input(&req.inputs);
+        tags.extend(req.tags.clone());
+        let id = self.kind.create(&self.cx, &decl, &tags, &req.token).await?;
+        Self::observed(self.fresh(&id).await?)
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
+        if req.ids.is_empty() {
+            return Ok(ReadResponse::default());
+        }
+        let seen = self.kind.list(&self.cx, Lookup::Ids(&req.ids)).await?;
+        let mut out = ReadResponse::default();
+        for s in seen {
+            if s.status.live() && req.ids.contains(&s.id) {
+                out.found.insert(s.id.clone(), Self::observed(s)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
+        let before: K::Decl = decode(&req.before)?;
+        let after: K::Decl = decode(&req.after)?;
+        let fields: Vec<String> = req.changed.iter().filter(|c| *c != "tags").cloned().collect();
+        if !fields.is_empty() {
+            self.kind.update(&self.cx, &req.id, &before, &after, &fields).await?;
+        }
+        if req.changed.iter().any(|c| c == "tags") {
+            let have = self.one(&req.id).await?.map(|s| s.tags).unwrap_or_default();
+            crate::sdk::sync_tags(&self.cx, K::SERVICE, &req.id, &have, &tags_input(&req.after)).await?;
+        }
+        match self.one(&req.id).await? {
+            Some(s) => Ok(Self::observed(s)?.outputs),
+            None => Ok(Fields::new()),
+        }
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<Deletion, ProviderError> {
+        let decl: K::Decl = decode(&req.inputs)?;
+        self.kind.delete(&self.cx, &req.id, &decl).await?;
+        if !K::DELETE_WAITS {
+            return Ok(Deletion::Gone);
+        }
+        self.poll_deleted(PollRequest::id(req.id)).await
+    }
+
+    async fn poll_deleted(&self, req: PollRequest) -> Result<Deletion, ProviderError> {
+        match self.one(&req.id).await {
+            Ok(None) => Ok(Deletion::Gone),
+            Ok(Some(s)) => Ok(match s.status {
+                Status::Gone | Status::Failed(_) => Deletion::Gone,
+                Status::Deleting(status) | Status::Pending(status) => Deletion::Pending { status },
+                Status::Ready => Deletion::Pending { status: "deleting".into() },
+            }),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(Deletion::Gone),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn poll(&self, req: PollRequest) -> Result<Readiness, ProviderError> {
+        let Some(s) = self.one(&req.id).await? else {
+            return Ok(Readiness::Pending { status: "not visible yet".into() });
+        };
+        Ok(match s.status.clone() {
+            Status::Ready => Readiness::Ready { outputs: Self::observed(s)?.outputs },
+            Status::Pending(status) => Readiness::Pending { status },
+            Status::Failed(message) => Readiness::Failed { message },
+            Status::Deleting(status) => Readiness::Failed { message: format!("{} is {status}", req.id) },
+            Status::Gone => Readiness::Failed { message: format!("{} was deleted", req.id) },
+        })
+    }
+
+    async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
+        let live = |s: &Seen<K>| s.status.live();
+        // By token tag, checked again here: some endpoints ignore tag
+        // filters.
+        let by_tag = self.kind.list(&self.cx, Lookup::Tag(TAG_TOKEN, &req.token)).await?;
+        if let Some(s) =
+            by_tag.into_iter().find(|s| live(s) && s.tags.get(TAG_TOKEN).map(String::as_str) == Some(&req.token))
+        {
+            return Self::observed(s).map(Some);
+        }
+        // By natural key, adopting only what is this stack's.
+        if req.inputs.is_empty() {
+            return Ok(None);
+        }
+        let Ok(decl) = decode::<K::Decl>(&req.inputs) else { return Ok(None) };
+        let by_key = self.kind.list(&self.cx, Lookup::Key(&decl)).await?;
+        by_key.into_iter().find(|s| live(s) && ours(&s.tags, &req.tags)).map(Self::observed).transpose()
+    }
+}
+
+/// Runs a follow-up call made right after a create (an attribute, an
+/// attachment, the first describe), retrying for a moment what eventual
+/// consistency makes fail. Gives up after about 15 s with the last error.
+pub async fn settle<T, F, Fut>(mut f: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let mut delay = std::time::Duration::from_millis(100);
+    for _ in 0..8 {
+        match f().await {
+            Err(e) if e.kind == ErrorKind::EventualConsistency || e.kind == ErrorKind::NotFound => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+    f().await
+}
+
+impl Ctx {
+    /// One API call: counted under `name`, its error mapped through the
+    /// error tables with the code and request ID kept. `op` says what the
+    /// call is part of (a `NotFound` answering a create is eventual
+    /// consistency; answering a delete, done).
+    pub async fn send<T, E, Fut>(&self, name: &'static str, op: Operation, call: Fut) -> Result<T, ProviderError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.stats.count(name);
+        call.await.map_err(|e| crate::sdk::sdk_error(e, op))
+    }
+
+    /// Every item of a paginated call: `page(next_token)` returns one
+    /// page's items and the next token.
+    pub async fn paged<T, F, Fut>(&self, mut page: F) -> Result<Vec<T>, ProviderError>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
+    {
+        let mut out = Vec::new();
+        let mut next = None;
+        loop {
+            let (items, token) = page(next.take()).await?;
+            out.extend(items);
+            match token {
+                Some(t) if !t.is_empty() => next = Some(t),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// An ARN in this instance's region and partition:
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, account: &str, resource: &str) -> String {
+        let partition = if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        format!("arn:{partition}:{service}:{}:{account}:{resource}", self.region)
+    }
+}
+
+/// A response that lacks a field it always has.
+pub fn missing(what: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::Transient, format!("the response has no {what}")).with_code("IncompleteResponse")
+}
