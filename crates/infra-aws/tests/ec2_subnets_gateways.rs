@@ -19,7 +19,7 @@ use common::{REGIONS, lifecycle};
 use infra_aws::ec2::{ElasticIp, InternetGateway, NatGateway, Subnet, Vpc};
 use infra_aws::sdk::AwsProvider;
 use infra_core::{Handle, Options, ProviderConfig, ProviderKey, ReplaceOrder, Stack, Value};
-use infra_engine::{DeleteRequest, FindRequest, ReadRequest, Readiness};
+use infra_engine::{DeleteRequest, Deletion, FindRequest, PollRequest, ReadRequest, Readiness};
 
 /// `Name` = `v0`, then `v1` from version 1 on (with a second tag).
 fn tags(v: u8) -> BTreeMap<String, String> {
@@ -279,6 +279,7 @@ async fn refresh_batches_reads_and_nat_reads() {
         address: common::addr("nat-aws-us-east-1"),
         token: token.to_owned(),
         tags: BTreeMap::new(),
+        inputs: Default::default(),
     };
     assert_eq!(nat.find(find("other-token")).await.unwrap().map(|o| o.id), Some(nat_b.clone()));
     assert_eq!(nat.find(find("no-such-token")).await.unwrap(), None);
@@ -292,7 +293,7 @@ async fn refresh_batches_reads_and_nat_reads() {
     assert_eq!(inputs.get("subnet_id").and_then(Value::as_str), Some(subnet_b.as_str()));
     assert_eq!(inputs.get("allocation_id").and_then(Value::as_str), Some(eip_b.as_str()));
     assert!(!inputs.contains_key("connectivity_type"), "public is the default: {inputs:?}");
-    assert!(matches!(nat.poll(&nat_b).await.unwrap(), Readiness::Ready { .. }));
+    assert!(matches!(nat.poll(PollRequest::id(&nat_b)).await.unwrap(), Readiness::Ready { .. }));
 
     // Deleted outside infra: the API still lists it (state `deleted`), a
     // read treats it as absent, a poll as failed, and deleting it again
@@ -300,7 +301,7 @@ async fn refresh_batches_reads_and_nat_reads() {
     ec2.delete_nat_gateway().nat_gateway_id(&nat_a).send().await.unwrap();
     let read = nat.read(ReadRequest { ids: vec![nat_a.clone(), nat_b.clone()] }).await.unwrap();
     assert_eq!(read.found.keys().cloned().collect::<Vec<_>>(), vec![nat_b.clone()]);
-    assert!(matches!(nat.poll(&nat_a).await.unwrap(), Readiness::Failed { .. }));
+    assert!(matches!(nat.poll(PollRequest::id(&nat_a)).await.unwrap(), Readiness::Failed { .. }));
     let listed = ec2.describe_nat_gateways().nat_gateway_ids(&nat_a).send().await.unwrap();
     assert_eq!(listed.nat_gateways()[0].state().map(|s| s.as_str()), Some("deleted"));
 
@@ -311,8 +312,8 @@ async fn refresh_batches_reads_and_nat_reads() {
         inputs: read.found[&nat_b].inputs.clone(),
         token: "delete-b".into(),
     };
-    nat.delete(delete.clone()).await.unwrap();
-    nat.delete(delete).await.unwrap();
+    assert_eq!(nat.delete(delete.clone()).await.unwrap(), Deletion::Gone);
+    assert_eq!(nat.delete(delete).await.unwrap(), Deletion::Gone);
     assert!(nat.read(ReadRequest { ids: vec![nat_b] }).await.unwrap().found.is_empty());
 
     // Destroy: the refresh finds the stack's NAT gateway gone (it is no

@@ -259,6 +259,12 @@ async fn plan_cmd(
                 gone.len()
             ));
         }
+        if !p.orphans.is_empty() {
+            ctx.ui.info(&format!(
+                "Warning: {} resource(s) in the cloud carry this stack's tags but are not in its state (`drift` lists them, with how to adopt or delete them).\n",
+                p.orphans.len()
+            ));
+        }
         ctx.ui.out(&render(&p.plan, RenderOptions { color: ctx.ui.color }));
     }
     if let Some(path) = out {
@@ -417,8 +423,13 @@ fn report_outcome(ctx: &Ctx<'_>, outcome: &Outcome, json: bool, destroy: bool) -
     }
     if !json {
         let head = if destroy { "Destroy complete!" } else { "Apply complete!" };
+        // A run that only completed what an interrupted one started says so.
+        let recovered = match outcome.recovered {
+            0 => String::new(),
+            n => format!(" Before that, {n} operation(s) an interrupted run left pending were resolved."),
+        };
         ctx.ui.info(&format!(
-            "\n{} Resources: {} added, {} changed, {} destroyed.",
+            "\n{} Resources: {} added, {} changed, {} destroyed.{recovered}",
             ctx.ui.paint(&format!("{}{}", style::BOLD, style::GREEN), head),
             s.add,
             s.change,
@@ -586,7 +597,8 @@ async fn drift_cmd(ctx: &Ctx<'_>, json: bool) -> Result<u8> {
     )
     .await?;
     let (drifted, gone) = drift_of(&stack, &p.stored, &p.current);
-    let any = !drifted.is_empty() || !gone.is_empty();
+    let orphans = &p.orphans;
+    let any = !drifted.is_empty() || !gone.is_empty() || !orphans.is_empty();
     if json {
         let show = |v: &Option<Value>| v.as_ref().map(|v| serde_json::Value::String(show_value(v)));
         let body = serde_json::json!({
@@ -596,6 +608,7 @@ async fn drift_cmd(ctx: &Ctx<'_>, json: bool) -> Result<u8> {
                 "fields": f.iter().map(|(k, (b, a))| (k.clone(), serde_json::json!({"recorded": show(b), "cloud": show(a)}))).collect::<serde_json::Map<_, _>>(),
             })).collect::<Vec<_>>(),
             "deleted": gone,
+            "orphans": orphans,
         });
         ctx.ui.out(&format!("{}\n", serde_json::to_string_pretty(&body).unwrap_or_default()));
     } else if !any {
@@ -618,10 +631,26 @@ async fn drift_cmd(ctx: &Ctx<'_>, json: bool) -> Result<u8> {
                 ctx.ui.paint(style::RED, "-")
             ));
         }
+        for o in orphans {
+            let kind = o.type_name.as_deref().unwrap_or("resource");
+            let hint = match o.address.as_deref() {
+                Some(a) if Address::parse(a).ok().and_then(|x| stack.resource(&x)).is_some() => format!("adopt it with `import {a} {}`", o.id),
+                Some(a) => format!("it was made for {a}, which is no longer declared: delete it"),
+                None => "import it into its address, or delete it".to_owned(),
+            };
+            text.push_str(&format!(
+                "{} {} {kind} {} ({}) carries this stack's tags but is not in its state: {hint}\n",
+                ctx.ui.paint(style::YELLOW, "?"),
+                o.address.as_deref().unwrap_or("(no address)"),
+                o.id,
+                o.provider,
+            ));
+        }
         text.push_str(&format!(
-            "\n{} changed, {} deleted. `apply` puts them back as declared; `refresh` records them as they are.\n",
+            "\n{} changed, {} deleted, {} not in the state. `apply` puts changed and deleted ones back as declared; `refresh` records them as they are.\n",
             drifted.len(),
-            gone.len()
+            gone.len(),
+            orphans.len()
         ));
         ctx.ui.out(&text);
     }

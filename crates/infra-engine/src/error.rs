@@ -28,6 +28,10 @@ pub enum Error {
     #[error("{address}: provider instance {provider} does not implement {type_name}")]
     NoProvider { address: Address, provider: String, type_name: String },
 
+    /// Listing what carries the stack's tags failed.
+    #[error("provider instance {provider}: listing the stack's tagged resources failed: {error}")]
+    Inventory { provider: String, error: crate::provider::ProviderError },
+
     /// The resource is not declared in the stack being applied (a plan made
     /// from another program).
     #[error("{address}: not declared in the stack being applied")]

@@ -393,7 +393,17 @@ impl Run<'_> {
     }
 
     fn key(&self, t: &Target<'_>, op: Operation) -> BudgetKey {
-        BudgetKey { provider: t.provider_key.clone(), class: t.provider.api_class(op) }
+        let class = t.provider.api_class(op);
+        // A service metered per account shares one bucket across the
+        // account's regions (instances with the same profile).
+        let provider = if class.per_account {
+            let config = self.exec.registry.instance(&t.provider_key).map(|i| &i.config);
+            let profile = config.and_then(|c| c.settings.get("profile")).map_or("default", String::as_str);
+            infra_core::ProviderKey(format!("account:{profile}"))
+        } else {
+            t.provider_key.clone()
+        };
+        BudgetKey { provider, class }
     }
 
     fn pending(

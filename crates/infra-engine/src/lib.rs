@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod import;
+pub mod orphans;
 pub mod preview;
 pub mod provider;
 pub mod recover;
@@ -24,6 +25,7 @@ pub use error::Error;
 pub use events::{Event, Events, Interrupt};
 pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
 pub use import::{import, import_into};
+pub use orphans::{Orphan, orphans};
 pub use preview::{Preview, PreviewMode, preview, refresh_stored};
 pub use provider::{
     ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Inventory, Observed, Operation,

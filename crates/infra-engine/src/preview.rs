@@ -50,6 +50,9 @@ pub struct Preview {
     /// Pending operations of an interrupted run that the preview resolved
     /// on its copy (an apply resolves them for real first).
     pub pending: usize,
+    /// Cloud resources carrying the stack's tags that the state does not
+    /// hold (listed when refresh was on).
+    pub orphans: Vec<crate::orphans::Orphan>,
 }
 
 /// Computes a plan without writing anything.
@@ -70,20 +73,25 @@ pub async fn preview(
             if stored.pending.is_empty() { 0 } else { recover(registry, stack, &store, events).await? };
         let refreshed = if refresh_first { Some(refresh(registry, stack, &store).await?) } else { None };
         let current = store.snapshot();
+        let orphans = if refresh_first && matches!(mode, PreviewMode::Apply(_)) {
+            crate::orphans::orphans(registry, stack.name(), &current).await?
+        } else {
+            Vec::new()
+        };
         let mut p = match mode {
             PreviewMode::Apply(options) => plan(stack, &current, options)?,
             PreviewMode::Destroy { targets } => plan_destroy(stack.name(), &current, targets)?,
         };
         p.serial = stored.serial;
         p.lineage = version.as_ref().map(|_| stored.lineage.clone());
-        Ok::<_, Error>((p, current, refreshed, pending))
+        Ok::<_, Error>((p, current, refreshed, pending, orphans))
     }
     .await;
     // The copy is discarded; its writer's end is of no interest.
     let _ = store.finish().await;
-    let (plan, mut current, refreshed, pending) = result?;
+    let (plan, mut current, refreshed, pending, orphans) = result?;
     current.serial = stored.serial;
-    Ok(Preview { plan, stored, current, refreshed, pending })
+    Ok(Preview { plan, stored, current, refreshed, pending, orphans })
 }
 
 /// Refreshes the stored state from the cloud under the stack's lock, as

@@ -28,6 +28,11 @@ pub enum ErrorKind {
     EventualConsistency,
     /// A server-side or network failure (5xx, timeout, connection reset).
     Transient,
+    /// The call carried a version of the resource that is no longer
+    /// current (a stale ETag: `PreconditionFailed`; a stale lock token:
+    /// `WAFOptimisticLockException`). Retried: the provider reads the
+    /// current version again on the next attempt.
+    Stale,
     /// The resource does not exist.
     NotFound,
     /// The request conflicts with the resource's current state or another
@@ -40,7 +45,10 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// True for the kinds worth retrying with backoff.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorKind::Throttled | ErrorKind::EventualConsistency | ErrorKind::Transient)
+        matches!(
+            self,
+            ErrorKind::Throttled | ErrorKind::EventualConsistency | ErrorKind::Transient | ErrorKind::Stale
+        )
     }
 }
 
@@ -113,12 +121,23 @@ impl Operation {
 pub struct ApiClass {
     pub service: String,
     pub category: String,
+    /// AWS meters the service per account, not per region (IAM,
+    /// CloudFront, Route 53, WAF's CLOUDFRONT scope): every provider
+    /// instance of one account shares the bucket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_account: bool,
 }
 
 impl ApiClass {
-    /// A class from its service and category.
+    /// A class from its service and category, metered per region.
     pub fn new(service: &str, category: &str) -> Self {
-        ApiClass { service: service.to_owned(), category: category.to_owned() }
+        ApiClass { service: service.to_owned(), category: category.to_owned(), per_account: false }
+    }
+
+    /// The same class, metered per account.
+    pub fn per_account(mut self) -> Self {
+        self.per_account = true;
+        self
     }
 
     /// The service's generic mutating or non-mutating class.

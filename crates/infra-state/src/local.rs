@@ -147,7 +147,23 @@ impl LocalBackend {
                 return Err(e);
             }
         };
+        self.remove_leftovers(&info.stack);
         Ok(Some(LocalLock { info, token, path, file: Some(file) }))
+    }
+
+    /// Removes temporary files of the stack's state and fencing counter
+    /// that a process killed between writing and renaming left behind.
+    /// Called only while holding the stack's lock: nobody else writes them
+    /// then, so every such file is a leftover. Best effort.
+    fn remove_leftovers(&self, stack: &str) {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        let prefixes = [format!(".{stack}{STATE_SUFFIX}."), format!(".{stack}.fence.")];
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tmp") && prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                fs::remove_file(entry.path()).ok();
+            }
+        }
     }
 
     /// Increments and returns the stack's fencing counter. Called only while

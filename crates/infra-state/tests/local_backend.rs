@@ -446,3 +446,26 @@ fn killed_holder_frees_the_lock_at_once() {
         lock.release().await.unwrap();
     });
 }
+
+#[test]
+fn temporary_files_a_killed_writer_left_are_removed_by_the_next_lock_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::new(dir.path());
+    std::fs::create_dir_all(dir.path()).unwrap();
+    // What a process killed between writing and renaming leaves behind, for
+    // this stack and for another one.
+    let leftovers = [".prod.infra-state.json.4242-7.tmp", ".prod.fence.4242-8.tmp"];
+    for name in leftovers {
+        std::fs::write(dir.path().join(name), b"{").unwrap();
+    }
+    std::fs::write(dir.path().join(".staging.fence.4242-9.tmp"), b"1").unwrap();
+    runtime().block_on(async {
+        let lock = backend.lock("prod", "apply", Duration::ZERO).await.unwrap();
+        let names = files_in(dir.path());
+        for name in leftovers {
+            assert!(!names.iter().any(|n| n == name), "{name} is still there: {names:?}");
+        }
+        assert!(names.iter().any(|n| n == ".staging.fence.4242-9.tmp"), "another stack's file was touched");
+        lock.release().await.unwrap();
+    });
+}

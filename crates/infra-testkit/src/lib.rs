@@ -6,6 +6,8 @@
 //! Each [`Moto`] is its own server process (isolated state), stopped by its
 //! process ID when dropped. [`Moto::reset`] clears it between cases.
 
+pub mod faults;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

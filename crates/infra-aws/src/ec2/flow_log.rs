@@ -15,7 +15,8 @@ use crate::ids::{Arn, FlowLogId, RoleArn, VpcId};
     outputs(id: FlowLogId, arn: Arn),
     readiness = "on_id",
     replace = "delete_before_create",
-    validate = validate_flow_log
+    validate = validate_flow_log,
+    normalise = defaults_unset
 )]
 pub struct FlowLog {
     /// The VPC whose traffic is logged.
@@ -24,7 +25,7 @@ pub struct FlowLog {
     /// `ACCEPT`, `REJECT` or `ALL`.
     #[resource(force_new)]
     pub traffic_type: String,
-    /// `cloud-watch-logs` (default) or `s3`.
+    /// `cloud-watch-logs` (default, recorded as unset) or `s3`.
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_destination_type: Option<String>,
@@ -36,7 +37,7 @@ pub struct FlowLog {
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_role_arn: Option<Input<RoleArn>>,
-    /// 60 or 600 seconds.
+    /// 60 or 600 (default, recorded as unset) seconds.
     #[resource(force_new)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_aggregation_interval: Option<i32>,
@@ -62,161 +63,104 @@ fn validate_flow_log(f: &FlowLog, ctx: &mut ValidationContext<'_>) {
     }
 }
 
-#[cfg(any())] // PORTING: not yet on the kit
+/// The defaults recorded as unset, the way a read reports them, so that
+/// either spelling converges.
+fn defaults_unset(f: &mut FlowLog) {
+    if f.log_destination_type.as_deref() == Some("cloud-watch-logs") {
+        f.log_destination_type = None;
+    }
+    if f.max_aggregation_interval == Some(600) {
+        f.max_aggregation_interval = None;
+    }
+}
+
+#[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use async_trait::async_trait;
-    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-        ReadRequest, ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType, UnsuccessfulItem};
+    use infra_core::Input;
+    use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
-    use crate::ec2::sdk::{filter, missing, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{Ctx, fields, int_of, opt_str, opt_value, req_str, sdk_error, tags_value, user_tags};
+    use super::{FlowLog, FlowLogOut};
+    use crate::ec2::sdk::{lookup_filters, tag_map, tags_spec};
+    use crate::ids::{Arn, FlowLogId, RoleArn, VpcId};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
 
     /// `aws:ec2:FlowLog` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct FlowLogProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct FlowLogKind;
 
-    impl FlowLogProvider {
-        async fn describe(
-            &self,
-            filters: Vec<aws_sdk_ec2::types::Filter>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            let mut pages =
-                self.0.ec2().describe_flow_logs().set_filter(Some(filters)).into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeFlowLogs");
-                let page = page.map_err(|e| sdk_error(e, Operation::Read))?;
-                for fl in page.flow_logs() {
-                    let id = fl.flow_log_id().ok_or_else(|| missing("flow log ID"))?.to_owned();
-                    let dest_type = fl.log_destination_type().map(|t| t.as_str().to_owned());
-                    let inputs = fields([
-                        ("vpc_id", Value::from(fl.resource_id().unwrap_or_default())),
-                        ("traffic_type", Value::from(fl.traffic_type().map(|t| t.as_str()).unwrap_or("ALL"))),
-                        (
-                            "log_destination_type",
-                            opt_value(dest_type.as_deref().filter(|t| *t != "cloud-watch-logs")),
-                        ),
-                        ("log_destination", opt_value(fl.log_destination())),
-                        ("iam_role_arn", opt_value(fl.deliver_logs_permission_arn())),
-                        (
-                            "max_aggregation_interval",
-                            fl.max_aggregation_interval().map_or(Value::Null, |i| Value::from(i64::from(i))),
-                        ),
-                        ("tags", tags_value(tag_pairs(fl.tags()))),
-                    ]);
-                    let outputs = fields([
-                        ("id", Value::from(id.clone())),
-                        ("arn", Value::from(format!("arn:aws:ec2:{}::vpc-flow-log/{id}", self.0.region))),
-                    ]);
-                    out.push(Observed { id, inputs, outputs });
-                }
-            }
-            Ok(out)
-        }
+    /// The error of an item the call reports unsuccessful (CreateFlowLogs
+    /// and DeleteFlowLogs answer 200 and list their failures).
+    fn failed(items: &[UnsuccessfulItem], what: &str) -> Result<(), ProviderError> {
+        let Some(e) = items.first().map(|u| u.error()) else { return Ok(()) };
+        let code = e.and_then(|e| e.code()).unwrap_or("Unsuccessful");
+        let message = e.and_then(|e| e.message()).unwrap_or(what);
+        let kind = if code.contains("NotFound") { ErrorKind::NotFound } else { ErrorKind::Final };
+        Err(ProviderError::new(kind, message).with_code(code))
     }
 
     #[async_trait]
-    impl ResourceProvider for FlowLogProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for FlowLogKind {
+        type Decl = FlowLog;
+        type Out = FlowLogOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(3, 2, 2, 2, 300);
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, FlowLog>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "flow-log-id", |_| None) else { return Ok(Vec::new()) };
+            let logs = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_flow_logs().set_filter(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeFlowLogs", Operation::Read, call.send()).await?;
+                        Ok((out.flow_logs.unwrap_or_default(), out.next_token))
+                    }
+                })
+                .await?;
+            logs.iter()
+                .map(|fl| {
+                    let id = fl.flow_log_id().ok_or_else(|| missing("flow log ID"))?.to_owned();
+                    let tags = tag_map(fl.tags());
+                    let decl = FlowLog {
+                        vpc_id: Input::Value(VpcId::new(fl.resource_id().unwrap_or_default())),
+                        traffic_type: fl.traffic_type().map_or("ALL", |t| t.as_str()).to_owned(),
+                        log_destination_type: fl.log_destination_type().map(|t| t.as_str().to_owned()),
+                        log_destination: fl.log_destination().map(|d| Input::Value(d.to_owned())),
+                        iam_role_arn: fl.deliver_logs_permission_arn().map(|r| Input::Value(RoleArn::new(r))),
+                        max_aggregation_interval: fl.max_aggregation_interval(),
+                        tags: user_tags(&tags),
+                    };
+                    let out = FlowLogOut {
+                        id: FlowLogId::new(&id),
+                        arn: Arn::new(cx.arn("ec2", "", &format!("vpc-flow-log/{id}"))),
+                    };
+                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                })
+                .collect()
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(3),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(2),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            self.0.stats.count("CreateFlowLogs");
-            let mut call = self
-                .0
+        async fn create(&self, cx: &Ctx, d: &FlowLog, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+            let call = cx
                 .ec2()
                 .create_flow_logs()
-                .resource_ids(req_str(f, "vpc_id")?)
+                .resource_ids(d.vpc_id.id())
                 .resource_type(FlowLogsResourceType::Vpc)
-                .traffic_type(TrafficType::from(req_str(f, "traffic_type")?.as_str()))
-                .client_token(&req.token)
-                .tag_specifications(tag_spec(ResourceType::VpcFlowLog, f, &req.tags));
-            if let Some(t) = opt_str(f, "log_destination_type") {
-                call = call.log_destination_type(LogDestinationType::from(t.as_str()));
-            }
-            if let Some(d) = opt_str(f, "log_destination") {
-                call = call.log_destination(d);
-            }
-            if let Some(r) = opt_str(f, "iam_role_arn") {
-                call = call.deliver_logs_permission_arn(r);
-            }
-            if let Some(i) = int_of(f, "max_aggregation_interval").and_then(|i| i32::try_from(i).ok()) {
-                call = call.max_aggregation_interval(i);
-            }
-            let out = call.send().await.map_err(|e| sdk_error(e, Operation::Create))?;
-            if let Some(u) = out.unsuccessful().first() {
-                let msg =
-                    u.error().and_then(|e| e.message()).unwrap_or("the flow log was not created").to_owned();
-                let code = u.error().and_then(|e| e.code()).unwrap_or("Unsuccessful").to_owned();
-                return Err(ProviderError::new(ErrorKind::Final, msg).with_code(code));
-            }
-            let id = out.flow_log_ids().first().ok_or_else(|| missing("flow log ID"))?.clone();
-            self.describe(vec![filter("flow-log-id", [id])])
-                .await?
-                .pop()
-                .ok_or_else(|| missing("new flow log"))
+                .traffic_type(TrafficType::from(d.traffic_type.as_str()))
+                .set_log_destination_type(d.log_destination_type.as_deref().map(LogDestinationType::from))
+                .set_log_destination(d.log_destination.as_ref().map(|l| l.as_str().to_owned()))
+                .set_deliver_logs_permission_arn(d.iam_role_arn.as_ref().map(|r| r.id().to_owned()))
+                .set_max_aggregation_interval(d.max_aggregation_interval)
+                .client_token(token)
+                .tag_specifications(tags_spec(ResourceType::VpcFlowLog, tags));
+            let out = cx.send("CreateFlowLogs", Operation::Create, call.send()).await?;
+            failed(out.unsuccessful(), "the flow log was not created")?;
+            out.flow_log_ids().first().cloned().ok_or_else(|| missing("flow log ID"))
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("flow-log-id", req.ids)]).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(&req.after)).await?;
-            }
-            Ok(Fields::new())
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteFlowLogs");
-            let out = self
-                .0
-                .ec2()
-                .delete_flow_logs()
-                .flow_log_ids(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            match out.unsuccessful().first().and_then(|u| u.error()) {
-                Some(e) if e.code().is_some_and(|c| c.contains("NotFound")) => {
-                    Err(ProviderError::new(ErrorKind::NotFound, e.message().unwrap_or("not found")))
-                }
-                Some(e) => Err(ProviderError::new(ErrorKind::Final, e.message().unwrap_or("delete failed"))
-                    .with_code(e.code().unwrap_or("Unsuccessful"))),
-                None => Ok(()),
-            }
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            Ok(Readiness::Ready { outputs: Fields::new() })
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)]).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, _: &FlowLog) -> Result<(), ProviderError> {
+            let out = cx.send("DeleteFlowLogs", Operation::Delete, cx.ec2().delete_flow_logs().flow_log_ids(id).send()).await?;
+            failed(out.unsuccessful(), "the delete failed")
         }
     }
 }

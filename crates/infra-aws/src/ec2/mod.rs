@@ -86,6 +86,19 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
         (Some("internet-gateway"), kit(ctx, gateway::imp::InternetGatewayKind)),
         (Some("elastic-ip"), kit(ctx, gateway::imp::ElasticIpKind)),
         (Some("natgateway"), kit(ctx, gateway::imp::NatGatewayKind)),
+        (Some("route-table"), kit(ctx, route::imp::RouteTableKind)),
+        (None, kit(ctx, route::imp::RouteKind)),
+        (None, kit(ctx, route::imp::RouteTableAssociationKind)),
+        (Some("transit-gateway"), kit(ctx, transit::imp::TransitGatewayKind)),
+        (Some("transit-gateway-attachment"), kit(ctx, transit::imp::TransitGatewayVpcAttachmentKind)),
+        (None, kit(ctx, transit::imp::TransitGatewayRouteKind)),
+        (Some("transit-gateway-attachment"), kit(ctx, peering::imp::Requester(peering::imp::Tgw))),
+        (None, kit(ctx, peering::imp::Accepter(peering::imp::Tgw))),
+        (Some("vpc-peering-connection"), kit(ctx, peering::imp::Requester(peering::imp::Pcx))),
+        (None, kit(ctx, peering::imp::Accepter(peering::imp::Pcx))),
+        (Some("network-acl"), kit(ctx, nacl::imp::NetworkAclKind)),
+        (Some("vpc-flow-log"), kit(ctx, flow_log::imp::FlowLogKind)),
+        (Some("launch-template"), kit(ctx, launch_template::imp::LaunchTemplateKind)),
         // register: ported
     ];
     for (tag_type, (type_name, p)) in kinds {

@@ -50,7 +50,13 @@ impl NetworkAclRuleSpec {
 /// A network ACL (`aws_network_acl`) with its rules and subnet associations
 /// (a subnet removed from `subnet_ids` goes back to the VPC's default ACL).
 #[derive(Debug, Clone, Serialize, Resource)]
-#[resource(type = "aws:ec2:NetworkAcl", outputs(id: NetworkAclId, arn: Arn), readiness = "on_id", validate = validate_nacl)]
+#[resource(
+    type = "aws:ec2:NetworkAcl",
+    outputs(id: NetworkAclId, arn: Arn),
+    readiness = "on_id",
+    validate = validate_nacl,
+    normalise = canonical_rules
+)]
 pub struct NetworkAcl {
     #[resource(force_new)]
     pub vpc_id: Input<VpcId>,
@@ -103,8 +109,7 @@ pub(crate) fn protocol_number(p: &str) -> Option<String> {
 }
 
 /// The name of a protocol number, as rules are declared.
-#[cfg(feature = "ec2")]
-pub(crate) fn protocol_name(n: &str) -> String {
+fn protocol_name(n: &str) -> String {
     match n {
         "6" => "tcp".into(),
         "17" => "udp".into(),
@@ -113,352 +118,232 @@ pub(crate) fn protocol_name(n: &str) -> String {
     }
 }
 
-#[cfg(any())] // PORTING: not yet on the kit
+/// The rules as a read reports them: protocols by name (`6` is `tcp`, `all`
+/// is `-1`), no ports on an all-traffic rule, in rule number order.
+fn canonical_rules(n: &mut NetworkAcl) {
+    for rules in [&mut n.ingress, &mut n.egress] {
+        for r in rules.iter_mut() {
+            if let Some(number) = protocol_number(&r.protocol) {
+                r.protocol = protocol_name(&number);
+            }
+            if r.protocol == "-1" {
+                (r.from_port, r.to_port) = (0, 0);
+            }
+        }
+        rules.sort();
+    }
+}
+
+#[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::Arc;
-    use std::time::Duration;
+    use std::future::Future;
 
     use async_trait::async_trait;
-    use aws_sdk_ec2::types::{PortRange, ResourceType, RuleAction};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, FindRequest, Observed, Operation, ProviderError, ReadRequest,
-        ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use aws_sdk_ec2::types::{Filter, PortRange, ResourceType, RuleAction};
+    use infra_core::Input;
+    use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
-    use super::{NetworkAclRuleSpec, protocol_name, protocol_number};
-    use crate::ec2::sdk::{filter, missing, settle, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{Ctx, fields, list_value, req_str, sdk_error, str_list, tags_value, user_tags};
+    use super::{NetworkAcl, NetworkAclOut, NetworkAclRuleSpec, protocol_number};
+    use crate::ec2::sdk::{filter, tag_map, tags_spec};
+    use crate::ids::{Arn, NetworkAclId, SubnetId, VpcId};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:NetworkAcl` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct NetworkAclProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct NetworkAclKind;
 
-    fn rules_of(f: &Fields, name: &str) -> BTreeSet<NetworkAclRuleSpec> {
-        let Some(Value::List(items)) = f.get(name).map(Value::reveal) else {
-            return BTreeSet::new();
-        };
-        items
-            .into_iter()
-            .filter_map(|v| match v {
-                Value::Map(m) => Some(NetworkAclRuleSpec {
-                    rule_no: m
-                        .get("rule_no")
-                        .and_then(Value::as_i64)
-                        .and_then(|n| i32::try_from(n).ok())
-                        .unwrap_or(0),
-                    protocol: m.get("protocol").and_then(Value::as_str).unwrap_or("-1").to_owned(),
-                    action: m.get("action").and_then(Value::as_str).unwrap_or("allow").to_owned(),
-                    cidr_block: m.get("cidr_block").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                    from_port: m
-                        .get("from_port")
-                        .and_then(Value::as_i64)
-                        .and_then(|n| i32::try_from(n).ok())
-                        .unwrap_or(0),
-                    to_port: m
-                        .get("to_port")
-                        .and_then(Value::as_i64)
-                        .and_then(|n| i32::try_from(n).ok())
-                        .unwrap_or(0),
-                }),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn rules_value(rules: &BTreeSet<NetworkAclRuleSpec>) -> Value {
-        Value::List(
-            rules
-                .iter()
-                .map(|r| {
-                    Value::Map(BTreeMap::from([
-                        ("rule_no".to_string(), Value::from(i64::from(r.rule_no))),
-                        ("protocol".to_string(), Value::from(r.protocol.clone())),
-                        ("action".to_string(), Value::from(r.action.clone())),
-                        ("cidr_block".to_string(), Value::from(r.cidr_block.clone())),
-                        ("from_port".to_string(), Value::from(i64::from(r.from_port))),
-                        ("to_port".to_string(), Value::from(i64::from(r.to_port))),
-                    ]))
-                })
-                .collect(),
-        )
-    }
-
-    impl NetworkAclProvider {
-        /// Reads ACLs by ID list (the emulator lacks the ID filter); see
-        /// [`crate::ec2::sdk::by_ids`].
-        async fn describe_ids(&self, ids: Vec<String>) -> Result<Vec<Observed>, ProviderError> {
-            crate::ec2::sdk::by_ids(ids, |ids| self.describe_with(ids, Vec::new())).await
-        }
-
-        async fn describe(
-            &self,
-            filters: Vec<aws_sdk_ec2::types::Filter>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            self.describe_with(Vec::new(), filters).await
-        }
-
-        async fn describe_with(
-            &self,
-            ids: Vec<String>,
-            filters: Vec<aws_sdk_ec2::types::Filter>,
-        ) -> Result<Vec<Observed>, ProviderError> {
-            let mut call = self.0.ec2().describe_network_acls();
-            if !ids.is_empty() {
-                call = call.set_network_acl_ids(Some(ids));
-            }
-            if !filters.is_empty() {
-                call = call.set_filters(Some(filters));
-            }
-            let mut pages = call.into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeNetworkAcls");
-                let page = page.map_err(|e| sdk_error(e, Operation::Read))?;
-                for acl in page.network_acls() {
-                    let id = acl.network_acl_id().ok_or_else(|| missing("network ACL ID"))?.to_owned();
-                    let (mut ingress, mut egress) = (BTreeSet::new(), BTreeSet::new());
-                    for e in acl.entries() {
-                        let rule_no = e.rule_number().unwrap_or(0);
-                        if rule_no >= 32767 {
-                            continue; // the implicit deny-all rule
-                        }
-                        let rule = NetworkAclRuleSpec {
-                            rule_no,
-                            protocol: protocol_name(e.protocol().unwrap_or("-1")),
-                            action: e.rule_action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
-                            cidr_block: e.cidr_block().unwrap_or_default().to_owned(),
-                            from_port: e.port_range().and_then(|p| p.from()).unwrap_or(0),
-                            to_port: e.port_range().and_then(|p| p.to()).unwrap_or(0),
-                        };
-                        if e.egress().unwrap_or(false) {
-                            egress.insert(rule);
-                        } else {
-                            ingress.insert(rule);
-                        }
+    /// Reads by ID list, for describes without an ID filter (in AWS or the
+    /// emulator). AWS fails the whole call when one ID no longer exists;
+    /// then each ID is read on its own and the missing ones left out.
+    pub(crate) async fn by_id_list<T, F, Fut>(ids: &[String], read: F) -> Result<Vec<T>, ProviderError>
+    where
+        F: Fn(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+    {
+        match read(ids.to_vec()).await {
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                let mut out = Vec::new();
+                for id in ids {
+                    match read(vec![id.clone()]).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if e.kind == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
                     }
-                    let mut subnets: Vec<String> =
-                        acl.associations().iter().filter_map(|a| a.subnet_id().map(str::to_owned)).collect();
-                    subnets.sort();
-                    let owner = acl.owner_id().unwrap_or_default();
-                    let inputs = fields([
-                        ("vpc_id", Value::from(acl.vpc_id().unwrap_or_default())),
-                        ("subnet_ids", list_value(subnets)),
-                        ("ingress", rules_value(&ingress)),
-                        ("egress", rules_value(&egress)),
-                        ("tags", tags_value(tag_pairs(acl.tags()))),
-                    ]);
-                    let outputs = fields([
-                        ("id", Value::from(id.clone())),
-                        (
-                            "arn",
-                            Value::from(format!("arn:aws:ec2:{}:{owner}:network-acl/{id}", self.0.region)),
-                        ),
-                    ]);
-                    out.push(Observed { id, inputs, outputs });
                 }
+                Ok(out)
             }
-            Ok(out)
+            other => other,
         }
+    }
 
-        async fn add_rule(
-            &self,
-            id: &str,
-            egress: bool,
-            r: &NetworkAclRuleSpec,
-        ) -> Result<(), ProviderError> {
+    async fn describe(
+        cx: &Ctx,
+        ids: Option<Vec<String>>,
+        filters: Option<Vec<Filter>>,
+    ) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>, ProviderError> {
+        cx.paged(|next| {
+            let call = cx
+                .ec2()
+                .describe_network_acls()
+                .set_network_acl_ids(ids.clone())
+                .set_filters(filters.clone())
+                .set_next_token(next);
+            async move {
+                let out = cx.send("DescribeNetworkAcls", Operation::Read, call.send()).await?;
+                Ok((out.network_acls.unwrap_or_default(), out.next_token))
+            }
+        })
+        .await
+    }
+
+    fn seen(cx: &Ctx, acl: &aws_sdk_ec2::types::NetworkAcl) -> Result<Seen<NetworkAclKind>, ProviderError> {
+        let id = acl.network_acl_id().ok_or_else(|| missing("network ACL ID"))?.to_owned();
+        let rules = |egress: bool| {
+            acl.entries()
+                .iter()
+                // Rule 32767 is the implicit deny-all rule.
+                .filter(|e| e.egress().unwrap_or(false) == egress && e.rule_number().unwrap_or(0) < 32767)
+                .map(|e| NetworkAclRuleSpec {
+                    rule_no: e.rule_number().unwrap_or(0),
+                    protocol: e.protocol().unwrap_or("-1").to_owned(),
+                    action: e.rule_action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                    cidr_block: e.cidr_block().unwrap_or_default().to_owned(),
+                    from_port: e.port_range().and_then(|p| p.from()).unwrap_or(0),
+                    to_port: e.port_range().and_then(|p| p.to()).unwrap_or(0),
+                })
+                .collect()
+        };
+        let mut subnets: Vec<&str> = acl.associations().iter().filter_map(|a| a.subnet_id()).collect();
+        subnets.sort_unstable();
+        let tags = tag_map(acl.tags());
+        let decl = NetworkAcl {
+            vpc_id: Input::Value(VpcId::new(acl.vpc_id().unwrap_or_default())),
+            subnet_ids: subnets.into_iter().map(|s| Input::Value(SubnetId::new(s))).collect(),
+            ingress: rules(false),
+            egress: rules(true),
+            tags: user_tags(&tags),
+        };
+        let owner = acl.owner_id().unwrap_or_default();
+        let out = NetworkAclOut {
+            id: NetworkAclId::new(&id),
+            arn: Arn::new(cx.arn("ec2", owner, &format!("network-acl/{id}"))),
+        };
+        Ok(Seen { id, decl, out, tags, status: Status::Ready })
+    }
+
+    /// Removes the rules of `old` that `new` lacks, then adds those it gains.
+    async fn sync_rules(
+        cx: &Ctx,
+        id: &str,
+        egress: bool,
+        old: &[NetworkAclRuleSpec],
+        new: &[NetworkAclRuleSpec],
+    ) -> Result<(), ProviderError> {
+        for r in old.iter().filter(|r| !new.contains(r)) {
+            let call = cx.ec2().delete_network_acl_entry().network_acl_id(id).rule_number(r.rule_no).egress(egress);
+            cx.send("DeleteNetworkAclEntry", Operation::Update, call.send()).await?;
+        }
+        for r in new.iter().filter(|r| !old.contains(r)) {
             let protocol = protocol_number(&r.protocol).unwrap_or_else(|| "-1".into());
-            settle(|| {
-                self.0.stats.count("CreateNetworkAclEntry");
-                let mut call = self
-                    .0
-                    .ec2()
-                    .create_network_acl_entry()
-                    .network_acl_id(id)
-                    .rule_number(r.rule_no)
-                    .egress(egress)
-                    .protocol(&protocol)
-                    .rule_action(RuleAction::from(r.action.as_str()))
-                    .cidr_block(&r.cidr_block);
-                if protocol != "-1" {
-                    call = call.port_range(PortRange::builder().from(r.from_port).to(r.to_port).build());
-                }
-                async move { call.send().await.map(|_| ()).map_err(|e| sdk_error(e, Operation::Update)) }
-            })
-            .await
-        }
-
-        async fn remove_rule(&self, id: &str, egress: bool, rule_no: i32) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteNetworkAclEntry");
-            self.0
+            let mut call = cx
                 .ec2()
-                .delete_network_acl_entry()
+                .create_network_acl_entry()
                 .network_acl_id(id)
-                .rule_number(rule_no)
+                .rule_number(r.rule_no)
                 .egress(egress)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| sdk_error(e, Operation::Update))
-        }
-
-        async fn sync_rules(&self, id: &str, before: &Fields, after: &Fields) -> Result<(), ProviderError> {
-            for (name, egress) in [("ingress", false), ("egress", true)] {
-                let old = rules_of(before, name);
-                let new = rules_of(after, name);
-                for r in old.difference(&new) {
-                    self.remove_rule(id, egress, r.rule_no).await?;
-                }
-                for r in new.difference(&old) {
-                    self.add_rule(id, egress, r).await?;
-                }
+                .protocol(&protocol)
+                .rule_action(RuleAction::from(r.action.as_str()))
+                .cidr_block(&r.cidr_block);
+            if protocol != "-1" {
+                call = call.port_range(PortRange::builder().from(r.from_port).to(r.to_port).build());
             }
-            Ok(())
+            settle(|| cx.send("CreateNetworkAclEntry", Operation::Update, call.clone().send())).await?;
         }
+        Ok(())
+    }
 
-        /// Points each subnet's ACL association at `acl`.
-        async fn associate(&self, acl: &str, subnets: &[String]) -> Result<(), ProviderError> {
-            if subnets.is_empty() {
-                return Ok(());
-            }
-            let ec2 = self.0.ec2();
-            self.0.stats.count("DescribeNetworkAcls");
-            let current = ec2
-                .describe_network_acls()
-                .filters(filter("association.subnet-id", subnets.to_vec()))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Update))?;
-            for a in current.network_acls().iter().flat_map(|n| n.associations()) {
-                let (Some(subnet), Some(assoc)) = (a.subnet_id(), a.network_acl_association_id()) else {
-                    continue;
-                };
-                if subnets.iter().any(|s| s == subnet) && a.network_acl_id() != Some(acl) {
-                    self.0.stats.count("ReplaceNetworkAclAssociation");
-                    ec2.replace_network_acl_association()
-                        .association_id(assoc)
-                        .network_acl_id(acl)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error(e, Operation::Update))?;
-                }
-            }
-            Ok(())
+    /// Points each subnet's ACL association at `acl`.
+    async fn associate(cx: &Ctx, acl: &str, subnets: &[String]) -> Result<(), ProviderError> {
+        if subnets.is_empty() {
+            return Ok(());
         }
+        let call = cx.ec2().describe_network_acls().filters(filter("association.subnet-id", subnets.to_vec()));
+        let current = cx.send("DescribeNetworkAcls", Operation::Update, call.send()).await?;
+        for a in current.network_acls().iter().flat_map(|n| n.associations()) {
+            let (Some(subnet), Some(assoc)) = (a.subnet_id(), a.network_acl_association_id()) else { continue };
+            if subnets.iter().any(|s| s == subnet) && a.network_acl_id() != Some(acl) {
+                let call = cx.ec2().replace_network_acl_association().association_id(assoc).network_acl_id(acl);
+                cx.send("ReplaceNetworkAclAssociation", Operation::Update, call.send()).await?;
+            }
+        }
+        Ok(())
+    }
 
-        async fn default_acl(&self, vpc: &str) -> Result<String, ProviderError> {
-            self.0.stats.count("DescribeNetworkAcls");
-            let out = self
-                .0
-                .ec2()
-                .describe_network_acls()
-                .filters(filter("vpc-id", [vpc.to_owned()]))
-                .filters(filter("default", ["true".to_owned()]))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Update))?;
-            out.network_acls()
-                .first()
-                .and_then(|n| n.network_acl_id())
-                .map(str::to_owned)
-                .ok_or_else(|| missing("default network ACL"))
+    /// Gives `subnets` back to the default ACL of `vpc`.
+    async fn release(cx: &Ctx, vpc: &str, subnets: &[String]) -> Result<(), ProviderError> {
+        if subnets.is_empty() {
+            return Ok(());
         }
+        let filters = vec![filter("vpc-id", [vpc.to_owned()]), filter("default", ["true".to_owned()])];
+        let call = cx.ec2().describe_network_acls().set_filters(Some(filters));
+        let out = cx.send("DescribeNetworkAcls", Operation::Update, call.send()).await?;
+        let default = out.network_acls().first().and_then(|n| n.network_acl_id()).ok_or_else(|| missing("default network ACL"))?;
+        associate(cx, default, subnets).await
+    }
+
+    fn ids(subnets: &[Input<SubnetId>]) -> Vec<String> {
+        subnets.iter().map(|s| s.id().to_owned()).collect()
     }
 
     #[async_trait]
-    impl ResourceProvider for NetworkAclProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for NetworkAclKind {
+        type Decl = NetworkAcl;
+        type Out = NetworkAclOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, NetworkAcl>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let acls = match by {
+                // The emulator has no `network-acl-id` filter.
+                Lookup::Ids(ids) => by_id_list(ids, |ids| describe(cx, Some(ids), None)).await?,
+                Lookup::Tag(k, v) => describe(cx, None, Some(vec![filter(&format!("tag:{k}"), [v.to_owned()])])).await?,
+                Lookup::Key(_) => return Ok(Vec::new()),
+            };
+            acls.iter().map(|acl| seen(cx, acl)).collect()
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(2),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(2),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            self.0.stats.count("CreateNetworkAcl");
-            let out = self
-                .0
+        async fn create(&self, cx: &Ctx, d: &NetworkAcl, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+            let call = cx
                 .ec2()
                 .create_network_acl()
-                .vpc_id(req_str(f, "vpc_id")?)
-                .client_token(&req.token)
-                .tag_specifications(tag_spec(ResourceType::NetworkAcl, f, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            let id = out
-                .network_acl()
-                .and_then(|n| n.network_acl_id())
-                .ok_or_else(|| missing("network ACL ID"))?
-                .to_owned();
-            self.sync_rules(&id, &Fields::new(), f).await?;
-            self.associate(&id, &str_list(f, "subnet_ids")).await?;
-            self.describe_ids(vec![id]).await?.pop().ok_or_else(|| missing("new network ACL"))
+                .vpc_id(d.vpc_id.id())
+                .client_token(token)
+                .tag_specifications(tags_spec(ResourceType::NetworkAcl, tags));
+            let out = cx.send("CreateNetworkAcl", Operation::Create, call.send()).await?;
+            let id = out.network_acl.and_then(|n| n.network_acl_id).ok_or_else(|| missing("network ACL ID"))?;
+            sync_rules(cx, &id, false, &[], &d.ingress).await?;
+            sync_rules(cx, &id, true, &[], &d.egress).await?;
+            associate(cx, &id, &ids(&d.subnet_ids)).await?;
+            Ok(id)
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
+        async fn update(&self, cx: &Ctx, id: &str, before: &NetworkAcl, after: &NetworkAcl, changed: &[String]) -> Result<(), ProviderError> {
+            sync_rules(cx, id, false, &before.ingress, &after.ingress).await?;
+            sync_rules(cx, id, true, &before.egress, &after.egress).await?;
+            if changed.iter().any(|c| c == "subnet_ids") {
+                let wanted = ids(&after.subnet_ids);
+                let dropped: Vec<String> = ids(&before.subnet_ids).into_iter().filter(|s| !wanted.contains(s)).collect();
+                release(cx, after.vpc_id.id(), &dropped).await?;
+                associate(cx, id, &wanted).await?;
             }
-            let found = self.describe_ids(req.ids).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
+            Ok(())
         }
 
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let (b, a) = (&req.before, &req.after);
-            if req.changed.iter().any(|c| c == "ingress" || c == "egress") {
-                self.sync_rules(&req.id, b, a).await?;
-            }
-            if req.changed.iter().any(|c| c == "subnet_ids") {
-                let wanted = str_list(a, "subnet_ids");
-                let dropped: Vec<String> =
-                    str_list(b, "subnet_ids").into_iter().filter(|s| !wanted.contains(s)).collect();
-                if !dropped.is_empty() {
-                    let default = self.default_acl(&req_str(a, "vpc_id")?).await?;
-                    self.associate(&default, &dropped).await?;
-                }
-                self.associate(&req.id, &wanted).await?;
-            }
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(b), &user_tags(a)).await?;
-            }
-            Ok(Fields::new())
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            let subnets = str_list(&req.inputs, "subnet_ids");
-            if !subnets.is_empty()
-                && let Ok(vpc) = req_str(&req.inputs, "vpc_id")
-            {
-                let default = self.default_acl(&vpc).await?;
-                self.associate(&default, &subnets).await?;
-            }
-            self.0.stats.count("DeleteNetworkAcl");
-            self.0
-                .ec2()
-                .delete_network_acl()
-                .network_acl_id(&req.id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| sdk_error(e, Operation::Delete))
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            Ok(Readiness::Ready { outputs: Fields::new() })
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)]).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, d: &NetworkAcl) -> Result<(), ProviderError> {
+            // An ACL with subnets cannot be deleted: they go back to the
+            // VPC's default ACL first.
+            release(cx, d.vpc_id.id(), &ids(&d.subnet_ids)).await?;
+            cx.send("DeleteNetworkAcl", Operation::Delete, cx.ec2().delete_network_acl().network_acl_id(id).send()).await.map(|_| ())
         }
     }
 }

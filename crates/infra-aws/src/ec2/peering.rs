@@ -161,682 +161,490 @@ pub struct VpcPeeringConnectionAccepter {
     pub auto_accept: bool,
 }
 
-#[cfg(any())] // PORTING: not yet on the kit
+#[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::collections::BTreeSet;
-    use std::sync::Arc;
-    use std::time::Duration;
+    //! Both peerings have one shape: a [`Requester`] asks for the peering
+    //! in its region (tags in the create call) and owns it; an [`Accepter`]
+    //! in the peer's region accepts it by ID (its ID is the peering's) and
+    //! deletes nothing. [`Api`] is what differs: [`Tgw`] (transit gateway
+    //! peering attachments) and [`Pcx`] (VPC peering connections).
+
+    use std::fmt;
 
     use async_trait::async_trait;
     use aws_sdk_ec2::types::{Filter, ResourceType};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-        ReadRequest, ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
+    use infra_core::{Input, Resource};
+    use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use super::{
+        TransitGatewayPeeringAttachment, TransitGatewayPeeringAttachmentAccepter,
+        TransitGatewayPeeringAttachmentAccepterOut, TransitGatewayPeeringAttachmentOut, VpcPeeringConnection,
+        VpcPeeringConnectionAccepter, VpcPeeringConnectionAccepterOut, VpcPeeringConnectionOut,
     };
+    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
+    use crate::ids::{AccountId, TransitGatewayAttachmentId, TransitGatewayId, VpcId, VpcPeeringConnectionId};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
 
-    use crate::ec2::sdk::{filter, missing, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::ec2::transit::imp::{Tokens, attachment_gone, has_token, wait_deleted};
-    use crate::sdk::{Ctx, bool_of, fields, opt_value, req_str, sdk_error, tags_value, user_tags};
-
-    type TgwPeering = aws_sdk_ec2::types::TransitGatewayPeeringAttachment;
-    type Pcx = aws_sdk_ec2::types::VpcPeeringConnection;
-
-    fn not_visible(what: &str, id: &str) -> ProviderError {
-        ProviderError::new(
-            ErrorKind::EventualConsistency,
-            format!("{what} {id} is not visible in this region yet"),
-        )
-        .with_code("NotVisibleYet")
-    }
-
-    // ----- transit gateway peering: shared reads -------------------------
-
-    /// Peering attachments matching `filters`, in every state.
-    async fn describe_tgw_peerings(
-        ctx: &Ctx,
-        filters: Vec<Filter>,
-        op: Operation,
-    ) -> Result<Vec<TgwPeering>, ProviderError> {
-        let mut pages = ctx
-            .ec2()
-            .describe_transit_gateway_peering_attachments()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            ctx.stats.count("DescribeTransitGatewayPeeringAttachments");
-            let page = page.map_err(|e| sdk_error(e, op))?;
-            out.extend(page.transit_gateway_peering_attachments().iter().cloned());
-        }
-        Ok(out)
-    }
-
-    /// Peering attachments with one of `ids`, in every state (filters are
-    /// checked again on the client).
-    async fn tgw_peerings(
-        ctx: &Ctx,
-        ids: &[String],
-        op: Operation,
-    ) -> Result<Vec<TgwPeering>, ProviderError> {
-        let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let found =
-            describe_tgw_peerings(ctx, vec![filter("transit-gateway-attachment-id", ids.to_vec())], op)
-                .await?;
-        Ok(found
-            .into_iter()
-            .filter(|a| a.transit_gateway_attachment_id().is_some_and(|id| wanted.contains(id)))
-            .collect())
-    }
-
-    fn tgw_peering_state(a: &TgwPeering) -> Option<&str> {
-        a.state().map(|s| s.as_str())
-    }
-
-    // ----- TransitGatewayPeeringAttachment -------------------------------
-
-    /// `aws:ec2:TransitGatewayPeeringAttachment` through the EC2 API.
+    /// One side of a peering: its transit gateway or VPC, region, account.
     #[derive(Debug)]
-    pub(crate) struct TgwPeeringProvider(pub(crate) Arc<Ctx>, pub(crate) Tokens);
+    pub(crate) struct Side {
+        id: String,
+        region: String,
+        owner: String,
+    }
 
-    impl TgwPeeringProvider {
-        fn observe(a: &TgwPeering) -> Result<Observed, ProviderError> {
-            let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
-            let requester = a.requester_tgw_info();
-            let accepter = a.accepter_tgw_info();
-            let inputs = fields([
-                ("transit_gateway_id", opt_value(requester.and_then(|r| r.transit_gateway_id()))),
-                ("peer_transit_gateway_id", opt_value(accepter.and_then(|r| r.transit_gateway_id()))),
-                ("peer_region", opt_value(accepter.and_then(|r| r.region()))),
-                ("peer_account_id", opt_value(accepter.and_then(|r| r.owner_id()))),
-                ("tags", tags_value(tag_pairs(a.tags()))),
-            ]);
-            let outputs = fields([("id", Value::from(id.as_str()))]);
-            Ok(Observed { id, inputs, outputs })
-        }
+    fn side(id: Option<&str>, region: Option<&str>, owner: Option<&str>) -> Side {
+        let s = |v: Option<&str>| v.unwrap_or_default().to_owned();
+        Side { id: s(id), region: s(region), owner: s(owner) }
+    }
 
-        async fn find_token(&self, token: &str) -> Result<Option<Observed>, ProviderError> {
-            let found = describe_tgw_peerings(&self.0, vec![token_filter(token)], Operation::Read).await?;
-            found
-                .iter()
-                .filter(|a| has_token(a.tags(), token) && !attachment_gone(tgw_peering_state(a)))
-                .map(Self::observe)
-                .next()
-                .transpose()
+    /// A peering as either API reports it.
+    #[derive(Debug)]
+    pub(crate) struct Peering {
+        id: String,
+        state: String,
+        message: String,
+        requester: Side,
+        accepter: Side,
+        tags: Tags,
+    }
+
+    /// What an API's states mean for each side (other than `deleting` and
+    /// `deleted`; any other state is a failure).
+    #[derive(Debug)]
+    pub(crate) struct States {
+        /// The requester's ready states (the request has reached the peer:
+        /// the accepter can start) and pending ones.
+        requester: [&'static [&'static str]; 2],
+        /// The accepter's ready and pending states.
+        accepter: [&'static [&'static str]; 2],
+        /// Waiting for acceptance.
+        awaiting: &'static str,
+        /// Accepted, and not gone.
+        accepted: &'static [&'static str],
+    }
+
+    fn status(p: &Peering, [ready, pending]: [&[&str]; 2], what: &str) -> Status {
+        match p.state.as_str() {
+            s if ready.contains(&s) => Status::Ready,
+            s if pending.contains(&s) => Status::Pending(s.to_owned()),
+            "deleting" => Status::Deleting("deleting".into()),
+            "deleted" => Status::Gone,
+            s if p.message.is_empty() => Status::Failed(format!("{what} {} is {s}", p.id)),
+            s => Status::Failed(format!("{what} {} is {s}: {}", p.id, p.message)),
         }
     }
+
+    /// What differs between the two peering APIs.
+    #[async_trait]
+    pub(crate) trait Api: fmt::Debug + Send + Sync + 'static {
+        type Req: Resource + DeserializeOwned + Clone + fmt::Debug + Send + Sync;
+        type ReqOut: Serialize + Clone + fmt::Debug + Send + Sync;
+        type Acc: Resource + DeserializeOwned + Clone + fmt::Debug + Send + Sync;
+        type AccOut: Serialize + Clone + fmt::Debug + Send + Sync;
+        /// The object, in messages.
+        const WHAT: &'static str;
+        /// The describe filters on the ID and on the requester's own side.
+        const ID_FILTER: &'static str;
+        const KEY_FILTER: &'static str;
+        const STATES: States;
+        /// The requester's timings and the accepter's.
+        const TIMINGS: [Timings; 2];
+
+        /// Peerings matching `filters` (which the emulator may ignore), in
+        /// every state.
+        async fn describe(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<Peering>, ProviderError>;
+        /// Requests the peering; returns its ID.
+        async fn request(cx: &Ctx, d: &Self::Req, tags: &Tags) -> Result<String, ProviderError>;
+        async fn accept(cx: &Ctx, id: &str, op: Operation) -> Result<(), ProviderError>;
+        async fn delete(cx: &Ctx, id: &str) -> Result<(), ProviderError>;
+
+        /// The requester's natural key: its side, the peer's, the peer's
+        /// region.
+        fn key(d: &Self::Req) -> [&str; 3];
+        fn requester(p: &Peering) -> (Self::Req, Self::ReqOut);
+        /// The peering an accepter is for, and whether it accepts it.
+        fn accepts(d: &Self::Acc) -> (&str, bool);
+        fn accepter(p: &Peering) -> (Self::Acc, Self::AccOut);
+    }
+
+    async fn one<A: Api>(cx: &Ctx, id: &str) -> Result<Option<Peering>, ProviderError> {
+        let found = A::describe(cx, vec![filter(A::ID_FILTER, [id.to_owned()])]).await?;
+        Ok(found.into_iter().find(|p| p.id == id))
+    }
+
+    /// Accepts `id` when it waits for acceptance; accepted already (a
+    /// retried create) or gone, there is nothing to do (the read and the
+    /// readiness tell).
+    async fn accept<A: Api>(cx: &Ctx, id: &str, op: Operation) -> Result<(), ProviderError> {
+        let not_visible = |state: &str| {
+            let e = format!("{} {id} is not waiting for acceptance in this region yet ({state})", A::WHAT);
+            ProviderError::new(ErrorKind::EventualConsistency, e).with_code("NotVisibleYet")
+        };
+        let Some(p) = one::<A>(cx, id).await? else { return Err(not_visible("not visible")) };
+        if A::STATES.requester[1].contains(&p.state.as_str()) {
+            return Err(not_visible(&p.state));
+        }
+        if p.state != A::STATES.awaiting {
+            return Ok(());
+        }
+        match A::accept(cx, id, op).await {
+            // Accepted meanwhile (InvalidStateTransition, IncorrectState):
+            // look again.
+            Err(e) if e.kind == ErrorKind::Conflict => match one::<A>(cx, id).await? {
+                Some(p) if A::STATES.accepted.contains(&p.state.as_str()) => Ok(()),
+                _ => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    /// The requester's side of a peering, in its own region
+    /// (`Requester<Tgw>`: `aws:ec2:TransitGatewayPeeringAttachment`,
+    /// `Requester<Pcx>`: `aws:ec2:VpcPeeringConnection`).
+    #[derive(Debug)]
+    pub(crate) struct Requester<A>(pub(crate) A);
 
     #[async_trait]
-    impl ResourceProvider for TgwPeeringProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl<A: Api> Kind for Requester<A> {
+        type Decl = A::Req;
+        type Out = A::ReqOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = A::TIMINGS[0];
+        // The transit gateways (or VPCs) cannot be deleted until it is gone.
+        const DELETE_WAITS: bool = true;
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, A::Req>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let key = |d: &A::Req| Some(vec![filter(A::KEY_FILTER, [A::key(d)[0].to_owned()])]);
+            let Some(filters) = lookup_filters(&by, A::ID_FILTER, key) else { return Ok(Vec::new()) };
+            // Checked again on the client: the emulator ignores some filters.
+            let wanted = |p: &Peering| match by {
+                Lookup::Ids(ids) => ids.contains(&p.id),
+                Lookup::Tag(k, v) => p.tags.get(k).is_some_and(|t| t == v),
+                Lookup::Key(d) => A::key(d) == [&p.requester.id, &p.accepter.id, &p.accepter.region].map(String::as_str),
+            };
+            let found = A::describe(cx, filters).await?;
+            Ok(found
+                .into_iter()
+                .filter(wanted)
+                .map(|p| {
+                    let (decl, out) = A::requester(&p);
+                    let status = status(&p, A::STATES.requester, A::WHAT);
+                    Seen { id: p.id, decl, out, tags: p.tags, status }
+                })
+                .collect())
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(30),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(120),
-                poll_interval: Duration::from_secs(5),
-                timeout: Duration::from_secs(20 * 60),
-            }
+        async fn create(&self, cx: &Ctx, d: &A::Req, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+            // No ClientToken on these APIs: a lost create is found by its
+            // token tag, or its natural key.
+            A::request(cx, d, tags).await
         }
 
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            if !self.1.first(&req.token)
-                && let Some(made) = self.find_token(&req.token).await?
-            {
-                return Ok(made);
+        async fn delete(&self, cx: &Ctx, id: &str, _: &A::Req) -> Result<(), ProviderError> {
+            match A::delete(cx, id).await {
+                // Rejected, expired, failed or deleting: nothing to delete.
+                Err(e) if e.kind == ErrorKind::Conflict => match one::<A>(cx, id).await? {
+                    Some(p) if status(&p, A::STATES.requester, A::WHAT).live() => Err(e),
+                    _ => Ok(()),
+                },
+                other => other,
             }
-            let f = &req.inputs;
-            self.0.stats.count("CreateTransitGatewayPeeringAttachment");
-            let out = self
-                .0
+        }
+    }
+
+    /// The peer's side of a peering, in the peer's region: its ID is the
+    /// peering's. Tags of the accepter's side are not managed.
+    #[derive(Debug)]
+    pub(crate) struct Accepter<A>(pub(crate) A);
+
+    #[async_trait]
+    impl<A: Api> Kind for Accepter<A> {
+        type Decl = A::Acc;
+        type Out = A::AccOut;
+        const SERVICE: Service = Service::Ec2;
+        const ADOPT_UNTAGGED: bool = true;
+        const TAGGED: bool = false;
+        const TIMINGS: Timings = A::TIMINGS[1];
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, A::Acc>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let ids = match by {
+                Lookup::Ids(ids) => ids.to_vec(),
+                // The accepter's side is not tagged.
+                Lookup::Tag(..) => return Ok(Vec::new()),
+                Lookup::Key(d) => vec![A::accepts(d).0.to_owned()],
+            };
+            // By key (a create whose outcome is unknown): it did its work
+            // once the peering is accepted, if it accepts.
+            let done = |p: &Peering| match by {
+                Lookup::Key(d) => !A::accepts(d).1 || A::STATES.accepted.contains(&p.state.as_str()),
+                _ => true,
+            };
+            let found = A::describe(cx, vec![filter(A::ID_FILTER, ids.clone())]).await?;
+            Ok(found
+                .into_iter()
+                .filter(|p| ids.contains(&p.id) && done(p))
+                .map(|p| {
+                    let (decl, out) = A::accepter(&p);
+                    let status = status(&p, A::STATES.accepter, A::WHAT);
+                    Seen { id: p.id, decl, out, tags: Tags::new(), status }
+                })
+                .collect())
+        }
+
+        async fn create(&self, cx: &Ctx, d: &A::Acc, _: &Tags, _: &str) -> Result<String, ProviderError> {
+            // A repeated create is harmless (see `accept`).
+            let (id, accepts) = A::accepts(d);
+            if accepts {
+                accept::<A>(cx, id, Operation::Create).await?;
+            }
+            Ok(id.to_owned())
+        }
+
+        async fn update(&self, cx: &Ctx, id: &str, _: &A::Acc, after: &A::Acc, _: &[String]) -> Result<(), ProviderError> {
+            // `auto_accept` turned on accepts; turned off changes nothing (an
+            // acceptance cannot be undone). Other fields are force-new.
+            if A::accepts(after).1 {
+                accept::<A>(cx, id, Operation::Update).await?;
+            }
+            Ok(())
+        }
+
+        async fn delete(&self, _: &Ctx, _: &str, _: &A::Acc) -> Result<(), ProviderError> {
+            // As in Terraform: an acceptance cannot be undone, and the
+            // requester owns the peering (deleting it tears it down on both
+            // sides).
+            Ok(())
+        }
+    }
+
+    // ------------------------------------------------ transit gateway peering
+
+    /// Transit gateway peering attachments.
+    #[derive(Debug)]
+    pub(crate) struct Tgw;
+
+    #[async_trait]
+    impl Api for Tgw {
+        type Req = TransitGatewayPeeringAttachment;
+        type ReqOut = TransitGatewayPeeringAttachmentOut;
+        type Acc = TransitGatewayPeeringAttachmentAccepter;
+        type AccOut = TransitGatewayPeeringAttachmentAccepterOut;
+        const WHAT: &'static str = "transit gateway peering attachment";
+        const ID_FILTER: &'static str = "transit-gateway-attachment-id";
+        const KEY_FILTER: &'static str = "transit-gateway-id";
+        const STATES: States = States {
+            requester: [&["pendingAcceptance", "pending", "available", "modifying"], &["initiating", "initiatingRequest"]],
+            // pendingAcceptance: the acceptance is not visible yet.
+            accepter: [&["available"], &["pendingAcceptance", "pending", "modifying"]],
+            awaiting: "pendingAcceptance",
+            accepted: &["pending", "available", "modifying"],
+        };
+        const TIMINGS: [Timings; 2] = [Timings::secs(30, 2, 120, 5, 1200), Timings::secs(300, 2, 1, 15, 1200)];
+
+        async fn describe(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<Peering>, ProviderError> {
+            let found = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_transit_gateway_peering_attachments();
+                    let call = call.set_filters(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeTransitGatewayPeeringAttachments", Operation::Read, call.send()).await?;
+                        Ok((out.transit_gateway_peering_attachments.unwrap_or_default(), out.next_token))
+                    }
+                })
+                .await?;
+            // The emulator lists every kind of attachment here: only
+            // peerings have a requester.
+            found
+                .iter()
+                .filter(|a| a.requester_tgw_info().is_some())
+                .map(|a| {
+                    let info = |i: Option<&aws_sdk_ec2::types::PeeringTgwInfo>| {
+                        side(i.and_then(|i| i.transit_gateway_id()), i.and_then(|i| i.region()), i.and_then(|i| i.owner_id()))
+                    };
+                    Ok(Peering {
+                        id: a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned(),
+                        state: a.state().map_or("pending", |s| s.as_str()).to_owned(),
+                        message: a.status().and_then(|s| s.message()).unwrap_or_default().to_owned(),
+                        requester: info(a.requester_tgw_info()),
+                        accepter: info(a.accepter_tgw_info()),
+                        tags: tag_map(a.tags()),
+                    })
+                })
+                .collect()
+        }
+
+        async fn request(cx: &Ctx, d: &Self::Req, tags: &Tags) -> Result<String, ProviderError> {
+            let call = cx
                 .ec2()
                 .create_transit_gateway_peering_attachment()
-                .transit_gateway_id(req_str(f, "transit_gateway_id")?)
-                .peer_transit_gateway_id(req_str(f, "peer_transit_gateway_id")?)
-                .peer_region(req_str(f, "peer_region")?)
-                .peer_account_id(req_str(f, "peer_account_id")?)
-                .tag_specifications(tag_spec(ResourceType::TransitGatewayAttachment, f, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            Self::observe(out.transit_gateway_peering_attachment().ok_or_else(|| missing("attachment"))?)
+                .transit_gateway_id(d.transit_gateway_id.id())
+                .peer_transit_gateway_id(d.peer_transit_gateway_id.id())
+                .peer_region(&d.peer_region)
+                .peer_account_id(d.peer_account_id.id())
+                .tag_specifications(tags_spec(ResourceType::TransitGatewayAttachment, tags));
+            let out = cx.send("CreateTransitGatewayPeeringAttachment", Operation::Create, call.send()).await?;
+            out.transit_gateway_peering_attachment
+                .and_then(|a| a.transit_gateway_attachment_id)
+                .ok_or_else(|| missing("attachment ID"))
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let mut out = ReadResponse::default();
-            for a in tgw_peerings(&self.0, &req.ids, Operation::Read).await? {
-                if !attachment_gone(tgw_peering_state(&a)) {
-                    let o = Self::observe(&a)?;
-                    out.found.insert(o.id.clone(), o);
-                }
-            }
-            Ok(out)
+        async fn accept(cx: &Ctx, id: &str, op: Operation) -> Result<(), ProviderError> {
+            let call = cx.ec2().accept_transit_gateway_peering_attachment().transit_gateway_attachment_id(id);
+            cx.send("AcceptTransitGatewayPeeringAttachment", op, call.send()).await.map(|_| ())
         }
 
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(&req.after)).await?;
-            }
-            Ok(Fields::new())
+        async fn delete(cx: &Ctx, id: &str) -> Result<(), ProviderError> {
+            let call = cx.ec2().delete_transit_gateway_peering_attachment().transit_gateway_attachment_id(id);
+            cx.send("DeleteTransitGatewayPeeringAttachment", Operation::Delete, call.send()).await.map(|_| ())
         }
 
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteTransitGatewayPeeringAttachment");
-            let sent = self
-                .0
-                .ec2()
-                .delete_transit_gateway_peering_attachment()
-                .transit_gateway_attachment_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete));
-            if let Err(e) = sent {
-                if e.kind != ErrorKind::Conflict {
-                    return Err(e);
-                }
-                let now = tgw_peerings(&self.0, std::slice::from_ref(&req.id), Operation::Delete).await?;
-                let state = now.first().and_then(tgw_peering_state);
-                if state.is_some() && !attachment_gone(state) {
-                    return Err(e);
-                }
-            }
-            // The transit gateways cannot be deleted until this is gone.
-            wait_deleted(
-                "transit gateway peering attachment",
-                &req.id,
-                Duration::from_secs(15 * 60),
-                || async {
-                    let now = tgw_peerings(&self.0, std::slice::from_ref(&req.id), Operation::Delete).await?;
-                    Ok(now.first().and_then(tgw_peering_state).map(str::to_owned))
-                },
-            )
-            .await
+        fn key(d: &Self::Req) -> [&str; 3] {
+            [d.transit_gateway_id.id(), d.peer_transit_gateway_id.id(), &d.peer_region]
         }
 
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let now = tgw_peerings(&self.0, &[id.to_owned()], Operation::Poll).await?;
-            let Some(a) = now.first() else {
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
+        fn requester(p: &Peering) -> (Self::Req, Self::ReqOut) {
+            let decl = TransitGatewayPeeringAttachment {
+                transit_gateway_id: Input::Value(TransitGatewayId::new(&p.requester.id)),
+                peer_transit_gateway_id: Input::Value(TransitGatewayId::new(&p.accepter.id)),
+                peer_region: p.accepter.region.clone(),
+                peer_account_id: Input::Value(AccountId::new(&p.accepter.owner)),
+                tags: user_tags(&p.tags),
             };
-            match tgw_peering_state(a).unwrap_or("pending") {
-                // The request has reached the peer: the accepter can start.
-                "pendingAcceptance" | "pending" | "available" | "modifying" => {
-                    Ok(Readiness::Ready { outputs: Self::observe(a)?.outputs })
-                }
-                s @ ("initiating" | "initiatingRequest") => Ok(Readiness::Pending { status: s.to_owned() }),
-                s => Ok(Readiness::Failed {
-                    message: format!("transit gateway peering attachment {id} is {s}"),
-                }),
-            }
+            (decl, TransitGatewayPeeringAttachmentOut { id: TransitGatewayAttachmentId::new(&p.id) })
         }
 
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            self.find_token(&req.token).await
+        fn accepts(d: &Self::Acc) -> (&str, bool) {
+            (d.transit_gateway_attachment_id.id(), true)
+        }
+
+        fn accepter(p: &Peering) -> (Self::Acc, Self::AccOut) {
+            let id = TransitGatewayAttachmentId::new(&p.id);
+            let out = TransitGatewayPeeringAttachmentAccepterOut {
+                id: id.clone(),
+                transit_gateway_id: TransitGatewayId::new(&p.accepter.id),
+                peer_transit_gateway_id: TransitGatewayId::new(&p.requester.id),
+                peer_region: p.requester.region.clone(),
+                peer_account_id: AccountId::new(&p.requester.owner),
+            };
+            (TransitGatewayPeeringAttachmentAccepter { transit_gateway_attachment_id: Input::Value(id) }, out)
         }
     }
 
-    // ----- TransitGatewayPeeringAttachmentAccepter -----------------------
+    // ------------------------------------------------------------ VPC peering
 
-    /// `aws:ec2:TransitGatewayPeeringAttachmentAccepter` through the EC2 API.
+    /// VPC peering connections.
     #[derive(Debug)]
-    pub(crate) struct TgwPeeringAccepterProvider(pub(crate) Arc<Ctx>);
-
-    /// States of an attachment that has been accepted and still exists.
-    fn accepted(state: Option<&str>) -> bool {
-        matches!(state, Some("pending" | "available" | "modifying"))
-    }
-
-    impl TgwPeeringAccepterProvider {
-        fn observe(a: &TgwPeering) -> Result<Observed, ProviderError> {
-            let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
-            let requester = a.requester_tgw_info();
-            let accepter = a.accepter_tgw_info();
-            let inputs = fields([("transit_gateway_attachment_id", Value::from(id.as_str()))]);
-            let outputs = fields([
-                ("id", Value::from(id.as_str())),
-                ("transit_gateway_id", opt_value(accepter.and_then(|r| r.transit_gateway_id()))),
-                ("peer_transit_gateway_id", opt_value(requester.and_then(|r| r.transit_gateway_id()))),
-                ("peer_region", opt_value(requester.and_then(|r| r.region()))),
-                ("peer_account_id", opt_value(requester.and_then(|r| r.owner_id()))),
-            ]);
-            Ok(Observed { id, inputs, outputs })
-        }
-    }
+    pub(crate) struct Pcx;
 
     #[async_trait]
-    impl ResourceProvider for TgwPeeringAccepterProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
+    impl Api for Pcx {
+        type Req = VpcPeeringConnection;
+        type ReqOut = VpcPeeringConnectionOut;
+        type Acc = VpcPeeringConnectionAccepter;
+        type AccOut = VpcPeeringConnectionAccepterOut;
+        const WHAT: &'static str = "VPC peering connection";
+        const ID_FILTER: &'static str = "vpc-peering-connection-id";
+        const KEY_FILTER: &'static str = "requester-vpc-info.vpc-id";
+        // Rejected, expired and failed connections never become active (AWS
+        // keeps showing them, and deleted ones, for a while).
+        const STATES: States = States {
+            requester: [&["pending-acceptance", "active", "provisioning"], &["initiating-request"]],
+            accepter: [&["active", "pending-acceptance"], &["provisioning", "initiating-request"]],
+            awaiting: "pending-acceptance",
+            accepted: &["active", "provisioning"],
+        };
+        const TIMINGS: [Timings; 2] = [Timings::secs(10, 2, 10, 3, 600), Timings::secs(5, 5, 1, 2, 600)];
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(300),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(1),
-                poll_interval: Duration::from_secs(15),
-                timeout: Duration::from_secs(20 * 60),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let id = req_str(&req.inputs, "transit_gateway_attachment_id")?;
-            self.0.stats.count("AcceptTransitGatewayPeeringAttachment");
-            let sent = self
-                .0
-                .ec2()
-                .accept_transit_gateway_peering_attachment()
-                .transit_gateway_attachment_id(&id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create));
-            match sent {
-                Ok(out) => match out.transit_gateway_peering_attachment() {
-                    Some(a) => Self::observe(a),
-                    None => Ok(Observed {
-                        id: id.clone(),
-                        inputs: fields([("transit_gateway_attachment_id", Value::from(id.as_str()))]),
-                        outputs: fields([("id", Value::from(id.as_str()))]),
-                    }),
-                },
-                // Accepted already (a retried or repeated create): fine.
-                Err(e) if e.kind == ErrorKind::Conflict => {
-                    let now = tgw_peerings(&self.0, std::slice::from_ref(&id), Operation::Create).await?;
-                    match now.first() {
-                        Some(a) if accepted(tgw_peering_state(a)) => Self::observe(a),
-                        _ => Err(e),
+        async fn describe(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<Peering>, ProviderError> {
+            // The emulator ignores these filters.
+            let found = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_vpc_peering_connections().set_filters(Some(filters.clone()));
+                    let call = call.set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeVpcPeeringConnections", Operation::Read, call.send()).await?;
+                        Ok((out.vpc_peering_connections.unwrap_or_default(), out.next_token))
                     }
-                }
-                Err(e) => Err(e),
-            }
-        }
-
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let mut out = ReadResponse::default();
-            // Not accepted (any more): the accepter does not exist.
-            for a in tgw_peerings(&self.0, &req.ids, Operation::Read).await? {
-                if accepted(tgw_peering_state(&a)) {
-                    let o = Self::observe(&a)?;
-                    out.found.insert(o.id.clone(), o);
-                }
-            }
-            Ok(out)
-        }
-
-        async fn update(&self, _req: UpdateRequest) -> Result<Fields, ProviderError> {
-            // The only field is force-new.
-            Ok(Fields::new())
-        }
-
-        async fn delete(&self, _req: DeleteRequest) -> Result<(), ProviderError> {
-            // An acceptance cannot be undone; the requester's attachment
-            // owns the peering.
-            Ok(())
-        }
-
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let now = tgw_peerings(&self.0, &[id.to_owned()], Operation::Poll).await?;
-            let Some(a) = now.first() else {
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
-            };
-            match tgw_peering_state(a).unwrap_or("pending") {
-                "available" => Ok(Readiness::Ready { outputs: Self::observe(a)?.outputs }),
-                // pendingAcceptance: the acceptance is not visible yet.
-                s @ ("pendingAcceptance" | "pending" | "modifying") => {
-                    Ok(Readiness::Pending { status: s.to_owned() })
-                }
-                s => Ok(Readiness::Failed {
-                    message: format!("transit gateway peering attachment {id} is {s}"),
-                }),
-            }
-        }
-
-        async fn find(&self, _req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            // The accepter's side is not tagged; a repeated create is
-            // harmless (see `create`).
-            Ok(None)
-        }
-    }
-
-    // ----- VPC peering: shared reads -------------------------------------
-
-    /// Peering connection states after which the connection no longer
-    /// exists or can never become active (AWS keeps showing them for a
-    /// while).
-    fn pcx_gone(status: Option<&str>) -> bool {
-        matches!(status, Some("deleted" | "deleting" | "rejected" | "expired" | "failed"))
-    }
-
-    fn pcx_status(p: &Pcx) -> Option<&str> {
-        p.status().and_then(|s| s.code()).map(|c| c.as_str())
-    }
-
-    /// Peering connections matching `filters`, in every state.
-    async fn describe_pcxs(
-        ctx: &Ctx,
-        filters: Vec<Filter>,
-        op: Operation,
-    ) -> Result<Vec<Pcx>, ProviderError> {
-        let mut pages =
-            ctx.ec2().describe_vpc_peering_connections().set_filters(Some(filters)).into_paginator().send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            ctx.stats.count("DescribeVpcPeeringConnections");
-            let page = page.map_err(|e| sdk_error(e, op))?;
-            out.extend(page.vpc_peering_connections().iter().cloned());
-        }
-        Ok(out)
-    }
-
-    /// Peering connections with one of `ids`, in every state (filters are
-    /// checked again on the client: the emulator ignores them here).
-    async fn pcxs(ctx: &Ctx, ids: &[String], op: Operation) -> Result<Vec<Pcx>, ProviderError> {
-        let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let found = describe_pcxs(ctx, vec![filter("vpc-peering-connection-id", ids.to_vec())], op).await?;
-        Ok(found
-            .into_iter()
-            .filter(|p| p.vpc_peering_connection_id().is_some_and(|id| wanted.contains(id)))
-            .collect())
-    }
-
-    // ----- VpcPeeringConnection ------------------------------------------
-
-    /// `aws:ec2:VpcPeeringConnection` through the EC2 API.
-    #[derive(Debug)]
-    pub(crate) struct VpcPeeringProvider(pub(crate) Arc<Ctx>, pub(crate) Tokens);
-
-    impl VpcPeeringProvider {
-        fn observe(p: &Pcx) -> Result<Observed, ProviderError> {
-            let id =
-                p.vpc_peering_connection_id().ok_or_else(|| missing("peering connection ID"))?.to_owned();
-            let requester = p.requester_vpc_info();
-            let accepter = p.accepter_vpc_info();
-            let inputs = fields([
-                ("vpc_id", opt_value(requester.and_then(|r| r.vpc_id()))),
-                ("peer_vpc_id", opt_value(accepter.and_then(|r| r.vpc_id()))),
-                ("peer_region", opt_value(accepter.and_then(|r| r.region()))),
-                ("peer_owner_id", opt_value(accepter.and_then(|r| r.owner_id()))),
-                ("tags", tags_value(tag_pairs(p.tags()))),
-            ]);
-            let outputs = fields([("id", Value::from(id.as_str()))]);
-            Ok(Observed { id, inputs, outputs })
-        }
-
-        async fn find_token(&self, token: &str) -> Result<Option<Observed>, ProviderError> {
-            let found = describe_pcxs(&self.0, vec![token_filter(token)], Operation::Read).await?;
+                })
+                .await?;
             found
                 .iter()
-                .filter(|p| has_token(p.tags(), token) && !pcx_gone(pcx_status(p)))
-                .map(Self::observe)
-                .next()
-                .transpose()
-        }
-    }
-
-    #[async_trait]
-    impl ResourceProvider for VpcPeeringProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
-
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(10),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(10),
-                poll_interval: Duration::from_secs(3),
-                timeout: Duration::from_secs(10 * 60),
-            }
+                .map(|p| {
+                    let info = |i: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
+                        side(i.and_then(|i| i.vpc_id()), i.and_then(|i| i.region()), i.and_then(|i| i.owner_id()))
+                    };
+                    let code = p.status().and_then(|s| s.code()).map_or("initiating-request", |c| c.as_str());
+                    Ok(Peering {
+                        id: p.vpc_peering_connection_id().ok_or_else(|| missing("peering connection ID"))?.to_owned(),
+                        state: code.to_owned(),
+                        message: p.status().and_then(|s| s.message()).unwrap_or_default().to_owned(),
+                        requester: info(p.requester_vpc_info()),
+                        accepter: info(p.accepter_vpc_info()),
+                        tags: tag_map(p.tags()),
+                    })
+                })
+                .collect()
         }
 
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            if !self.1.first(&req.token)
-                && let Some(made) = self.find_token(&req.token).await?
-            {
-                return Ok(made);
-            }
-            let f = &req.inputs;
-            self.0.stats.count("CreateVpcPeeringConnection");
-            let out = self
-                .0
+        async fn request(cx: &Ctx, d: &Self::Req, tags: &Tags) -> Result<String, ProviderError> {
+            let call = cx
                 .ec2()
                 .create_vpc_peering_connection()
-                .vpc_id(req_str(f, "vpc_id")?)
-                .peer_vpc_id(req_str(f, "peer_vpc_id")?)
-                .peer_region(req_str(f, "peer_region")?)
-                .peer_owner_id(req_str(f, "peer_owner_id")?)
-                .tag_specifications(tag_spec(ResourceType::VpcPeeringConnection, f, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            Self::observe(out.vpc_peering_connection().ok_or_else(|| missing("peering connection"))?)
+                .vpc_id(d.vpc_id.id())
+                .peer_vpc_id(d.peer_vpc_id.id())
+                .peer_region(&d.peer_region)
+                .peer_owner_id(d.peer_owner_id.id())
+                .tag_specifications(tags_spec(ResourceType::VpcPeeringConnection, tags));
+            let out = cx.send("CreateVpcPeeringConnection", Operation::Create, call.send()).await?;
+            out.vpc_peering_connection
+                .and_then(|p| p.vpc_peering_connection_id)
+                .ok_or_else(|| missing("peering connection ID"))
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let mut out = ReadResponse::default();
-            for p in pcxs(&self.0, &req.ids, Operation::Read).await? {
-                if !pcx_gone(pcx_status(&p)) {
-                    let o = Self::observe(&p)?;
-                    out.found.insert(o.id.clone(), o);
-                }
-            }
-            Ok(out)
+        async fn accept(cx: &Ctx, id: &str, op: Operation) -> Result<(), ProviderError> {
+            let call = cx.ec2().accept_vpc_peering_connection().vpc_peering_connection_id(id);
+            cx.send("AcceptVpcPeeringConnection", op, call.send()).await.map(|_| ())
         }
 
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(&req.after)).await?;
-            }
-            Ok(Fields::new())
+        async fn delete(cx: &Ctx, id: &str) -> Result<(), ProviderError> {
+            let call = cx.ec2().delete_vpc_peering_connection().vpc_peering_connection_id(id);
+            cx.send("DeleteVpcPeeringConnection", Operation::Delete, call.send()).await.map(|_| ())
         }
 
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteVpcPeeringConnection");
-            let sent = self
-                .0
-                .ec2()
-                .delete_vpc_peering_connection()
-                .vpc_peering_connection_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete));
-            if let Err(e) = sent {
-                if e.kind != ErrorKind::Conflict {
-                    return Err(e);
-                }
-                // Rejected, expired, failed or deleting: nothing to delete.
-                let now = pcxs(&self.0, std::slice::from_ref(&req.id), Operation::Delete).await?;
-                let status = now.first().and_then(pcx_status);
-                if status.is_some() && !pcx_gone(status) {
-                    return Err(e);
-                }
-            }
-            wait_deleted("VPC peering connection", &req.id, Duration::from_secs(5 * 60), || async {
-                let now = pcxs(&self.0, std::slice::from_ref(&req.id), Operation::Delete).await?;
-                let status = now.first().and_then(pcx_status);
-                // Terminal states count as gone.
-                Ok(status.filter(|s: &&str| !pcx_gone(Some(*s)) || *s == "deleting").map(str::to_owned))
-            })
-            .await
+        fn key(d: &Self::Req) -> [&str; 3] {
+            [d.vpc_id.id(), d.peer_vpc_id.id(), &d.peer_region]
         }
 
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let now = pcxs(&self.0, &[id.to_owned()], Operation::Poll).await?;
-            let Some(p) = now.first() else {
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
+        fn requester(p: &Peering) -> (Self::Req, Self::ReqOut) {
+            let decl = VpcPeeringConnection {
+                vpc_id: Input::Value(VpcId::new(&p.requester.id)),
+                peer_vpc_id: Input::Value(VpcId::new(&p.accepter.id)),
+                peer_region: p.accepter.region.clone(),
+                peer_owner_id: Input::Value(AccountId::new(&p.accepter.owner)),
+                tags: user_tags(&p.tags),
             };
-            match pcx_status(p).unwrap_or("initiating-request") {
-                // The request has reached the peer: the accepter can start.
-                "pending-acceptance" | "active" | "provisioning" => {
-                    Ok(Readiness::Ready { outputs: Self::observe(p)?.outputs })
-                }
-                s @ "initiating-request" => Ok(Readiness::Pending { status: s.to_owned() }),
-                s => {
-                    let why = p.status().and_then(|r| r.message()).unwrap_or_default();
-                    Ok(Readiness::Failed { message: format!("VPC peering connection {id} is {s}: {why}") })
-                }
-            }
+            (decl, VpcPeeringConnectionOut { id: VpcPeeringConnectionId::new(&p.id) })
         }
 
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            self.find_token(&req.token).await
-        }
-    }
-
-    // ----- VpcPeeringConnectionAccepter ----------------------------------
-
-    /// `aws:ec2:VpcPeeringConnectionAccepter` through the EC2 API.
-    #[derive(Debug)]
-    pub(crate) struct VpcPeeringAccepterProvider(pub(crate) Arc<Ctx>);
-
-    /// Statuses of a connection that has been accepted.
-    fn pcx_accepted(status: Option<&str>) -> bool {
-        matches!(status, Some("active" | "provisioning"))
-    }
-
-    impl VpcPeeringAccepterProvider {
-        fn observe(p: &Pcx) -> Result<Observed, ProviderError> {
-            let id =
-                p.vpc_peering_connection_id().ok_or_else(|| missing("peering connection ID"))?.to_owned();
-            let requester = p.requester_vpc_info();
-            let accepter = p.accepter_vpc_info();
-            let inputs = fields([
-                ("vpc_peering_connection_id", Value::from(id.as_str())),
-                ("auto_accept", Value::Bool(pcx_accepted(pcx_status(p)))),
-            ]);
-            let outputs = fields([
-                ("id", Value::from(id.as_str())),
-                ("vpc_id", opt_value(accepter.and_then(|r| r.vpc_id()))),
-                ("peer_vpc_id", opt_value(requester.and_then(|r| r.vpc_id()))),
-                ("peer_region", opt_value(requester.and_then(|r| r.region()))),
-                ("peer_owner_id", opt_value(requester.and_then(|r| r.owner_id()))),
-            ]);
-            Ok(Observed { id, inputs, outputs })
+        fn accepts(d: &Self::Acc) -> (&str, bool) {
+            (d.vpc_peering_connection_id.id(), d.auto_accept)
         }
 
-        /// Accepts `id` when it waits for acceptance; returns what is there.
-        async fn accept(&self, id: &str, op: Operation) -> Result<Observed, ProviderError> {
-            let now = pcxs(&self.0, &[id.to_owned()], op).await?;
-            let Some(p) = now.first() else {
-                return Err(not_visible("VPC peering connection", id));
+        fn accepter(p: &Peering) -> (Self::Acc, Self::AccOut) {
+            let id = VpcPeeringConnectionId::new(&p.id);
+            let out = VpcPeeringConnectionAccepterOut {
+                id: id.clone(),
+                vpc_id: VpcId::new(&p.accepter.id),
+                peer_vpc_id: VpcId::new(&p.requester.id),
+                peer_region: p.requester.region.clone(),
+                peer_owner_id: AccountId::new(&p.requester.owner),
             };
-            if pcx_status(p) != Some("pending-acceptance") {
-                return Self::observe(p);
-            }
-            self.0.stats.count("AcceptVpcPeeringConnection");
-            let sent = self
-                .0
-                .ec2()
-                .accept_vpc_peering_connection()
-                .vpc_peering_connection_id(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, op));
-            match sent {
-                Ok(out) => Self::observe(out.vpc_peering_connection().unwrap_or(p)),
-                // Accepted meanwhile (InvalidStateTransition): look again.
-                Err(e) if e.kind == ErrorKind::Conflict => {
-                    let now = pcxs(&self.0, &[id.to_owned()], op).await?;
-                    match now.first() {
-                        Some(p) if pcx_accepted(pcx_status(p)) => Self::observe(p),
-                        _ => Err(e),
-                    }
-                }
-                Err(e) => Err(e),
-            }
-        }
-    }
-
-    #[async_trait]
-    impl ResourceProvider for VpcPeeringAccepterProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
-
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(5),
-                update: Duration::from_secs(5),
-                delete: Duration::from_secs(1),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(10 * 60),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            let id = req_str(f, "vpc_peering_connection_id")?;
-            if bool_of(f, "auto_accept") {
-                return self.accept(&id, Operation::Create).await;
-            }
-            let now = pcxs(&self.0, std::slice::from_ref(&id), Operation::Create).await?;
-            match now.first() {
-                Some(p) => Self::observe(p),
-                None => Err(not_visible("VPC peering connection", &id)),
-            }
-        }
-
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let mut out = ReadResponse::default();
-            for p in pcxs(&self.0, &req.ids, Operation::Read).await? {
-                if !pcx_gone(pcx_status(&p)) {
-                    let o = Self::observe(&p)?;
-                    out.found.insert(o.id.clone(), o);
-                }
-            }
-            Ok(out)
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            // auto_accept turned on accepts; turned off changes nothing (an
-            // acceptance cannot be undone).
-            if req.changed.iter().any(|c| c == "auto_accept") && bool_of(&req.after, "auto_accept") {
-                return Ok(self.accept(&req.id, Operation::Update).await?.outputs);
-            }
-            Ok(Fields::new())
-        }
-
-        async fn delete(&self, _req: DeleteRequest) -> Result<(), ProviderError> {
-            // As in Terraform: the requester's connection owns the peering.
-            Ok(())
-        }
-
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let now = pcxs(&self.0, &[id.to_owned()], Operation::Poll).await?;
-            let Some(p) = now.first() else {
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
-            };
-            match pcx_status(p).unwrap_or("initiating-request") {
-                "active" | "pending-acceptance" => {
-                    Ok(Readiness::Ready { outputs: Self::observe(p)?.outputs })
-                }
-                s @ ("provisioning" | "initiating-request") => {
-                    Ok(Readiness::Pending { status: s.to_owned() })
-                }
-                s => Ok(Readiness::Failed { message: format!("VPC peering connection {id} is {s}") }),
-            }
-        }
-
-        async fn find(&self, _req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            // The accepter's side is not tagged; a repeated create is
-            // harmless (see `create`).
-            Ok(None)
+            // `auto_accept` reads back true once the connection is accepted.
+            let auto_accept = Self::STATES.accepted.contains(&p.state.as_str());
+            (VpcPeeringConnectionAccepter { vpc_peering_connection_id: Input::Value(id), auto_accept }, out)
         }
     }
 }

@@ -87,144 +87,108 @@ pub struct RouteTableAssociation {
     pub subnet_id: Input<SubnetId>,
 }
 
-#[cfg(any())] // PORTING: not yet on the kit
+#[cfg(feature = "ec2")]
 pub(crate) mod imp {
     //! Route tables, routes and associations through the EC2 API. Routes
     //! and associations are not EC2 objects of their own: both are read
-    //! through `DescribeRouteTables`, one call per batch.
+    //! through `DescribeRouteTables`, one call per batch. They carry no
+    //! tags or token: a lost create is found by its natural key.
 
-    use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::Arc;
-    use std::time::Duration;
+    use std::collections::BTreeSet;
 
     use async_trait::async_trait;
     use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable as AwsRouteTable};
-    use infra_core::{Fields, Value};
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-        ReadRequest, ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use infra_core::Identifier;
+    use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
-    use crate::ec2::sdk::{Memo, filter, missing, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{Ctx, fields, opt_str, opt_value, req_str, sdk_error, tags_value, user_tags};
+    use super::*;
+    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
 
-    /// The target fields of a [`super::Route`].
-    const TARGETS: [&str; 4] =
-        ["gateway_id", "nat_gateway_id", "transit_gateway_id", "vpc_peering_connection_id"];
-
-    fn timings() -> Timings {
-        Timings {
-            create: Duration::from_secs(2),
-            update: Duration::from_secs(2),
-            delete: Duration::from_secs(2),
-            poll_interval: Duration::from_secs(2),
-            timeout: Duration::from_secs(300),
-        }
-    }
-
-    fn not_found(what: &str) -> ProviderError {
-        ProviderError::new(ErrorKind::NotFound, format!("{what} does not exist")).with_code("NotFound")
-    }
+    const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
 
     /// Route tables matching `filters`: one paginated `DescribeRouteTables`.
-    async fn route_tables(ctx: &Ctx, filters: Vec<Filter>) -> Result<Vec<AwsRouteTable>, ProviderError> {
-        let mut pages = ctx.ec2().describe_route_tables().set_filters(Some(filters)).into_paginator().send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            ctx.stats.count("DescribeRouteTables");
-            let page = page.map_err(|e| sdk_error(e, Operation::Read))?;
-            out.extend(page.route_tables().iter().cloned());
-        }
-        Ok(out)
+    async fn route_tables(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<AwsRouteTable>, ProviderError> {
+        cx.paged(|next| {
+            let call = cx.ec2().describe_route_tables().set_filters(Some(filters.clone())).set_next_token(next);
+            async move {
+                let out = cx.send("DescribeRouteTables", Operation::Read, call.send()).await?;
+                Ok((out.route_tables.unwrap_or_default(), out.next_token))
+            }
+        })
+        .await
     }
 
-    fn ready() -> Readiness {
-        Readiness::Ready { outputs: Fields::new() }
+    /// A create answered by "already exists" (`RouteAlreadyExists`,
+    /// `Resource.AlreadyAssociated`): routes and associations carry no tags
+    /// or token, so a create repeated after a crash meets its own object
+    /// this way. The one with the same natural key and target is adopted;
+    /// a different one is a conflict.
+    async fn or_adopt<K: Kind>(
+        kind: &K,
+        cx: &Ctx,
+        d: &K::Decl,
+        sent: Result<String, ProviderError>,
+    ) -> Result<String, ProviderError> {
+        match sent {
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                kind.list(cx, Lookup::Key(d)).await?.into_iter().next().map(|s| s.id).ok_or(e)
+            }
+            other => other,
+        }
     }
+
+    // --------------------------------------------------------- route table
 
     /// `aws:ec2:RouteTable` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct RouteTableProvider(pub(crate) Arc<Ctx>);
-
-    impl RouteTableProvider {
-        fn observe(t: &AwsRouteTable) -> Result<Observed, ProviderError> {
-            let id = t.route_table_id().ok_or_else(|| missing("route table ID"))?.to_owned();
-            Ok(Observed {
-                inputs: fields([
-                    ("vpc_id", opt_value(t.vpc_id())),
-                    ("tags", tags_value(tag_pairs(t.tags()))),
-                ]),
-                outputs: fields([("id", Value::from(id.as_str()))]),
-                id,
-            })
-        }
-
-        async fn describe(&self, filters: Vec<Filter>) -> Result<Vec<Observed>, ProviderError> {
-            route_tables(&self.0, filters).await?.iter().map(Self::observe).collect()
-        }
-    }
+    pub(crate) struct RouteTableKind;
 
     #[async_trait]
-    impl ResourceProvider for RouteTableProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for RouteTableKind {
+        type Decl = RouteTable;
+        type Out = RouteTableOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = TIMINGS;
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, RouteTable>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "route-table-id", |_| None) else { return Ok(Vec::new()) };
+            route_tables(cx, filters)
+                .await?
+                .iter()
+                .map(|t| {
+                    let id = t.route_table_id().ok_or_else(|| missing("route table ID"))?.to_owned();
+                    let tags = tag_map(t.tags());
+                    let vpc_id = Input::Value(VpcId::new(t.vpc_id().unwrap_or_default()));
+                    let decl = RouteTable { vpc_id, tags: user_tags(&tags) };
+                    Ok(Seen { out: RouteTableOut { id: RouteTableId::new(&id) }, id, decl, tags, status: Status::Ready })
+                })
+                .collect()
         }
 
-        fn timings(&self) -> Timings {
-            timings()
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            self.0.stats.count("CreateRouteTable");
-            let out = self
-                .0
+        async fn create(&self, cx: &Ctx, d: &RouteTable, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+            let call = cx
                 .ec2()
                 .create_route_table()
-                .vpc_id(req_str(f, "vpc_id")?)
-                .tag_specifications(tag_spec(ResourceType::RouteTable, f, &req.tags))
-                .client_token(&req.token)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            Self::observe(out.route_table().ok_or_else(|| missing("route table"))?)
+                .vpc_id(d.vpc_id.id())
+                .client_token(token)
+                .tag_specifications(tags_spec(ResourceType::RouteTable, tags));
+            let out = cx.send("CreateRouteTable", Operation::Create, call.send()).await?;
+            out.route_table.and_then(|t| t.route_table_id).ok_or_else(|| missing("route table ID"))
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let found = self.describe(vec![filter("route-table-id", req.ids)]).await?;
-            Ok(ReadResponse { found: found.into_iter().map(|o| (o.id.clone(), o)).collect() })
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            if req.changed.iter().any(|c| c == "tags") {
-                sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(&req.after)).await?;
-            }
-            Ok(fields([("id", Value::from(req.id.as_str()))]))
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteRouteTable");
-            self.0
-                .ec2()
-                .delete_route_table()
-                .route_table_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            Ok(())
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            Ok(ready())
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            Ok(self.describe(vec![token_filter(&req.token)]).await?.into_iter().next())
+        async fn delete(&self, cx: &Ctx, id: &str, _: &RouteTable) -> Result<(), ProviderError> {
+            cx.send("DeleteRouteTable", Operation::Delete, cx.ec2().delete_route_table().route_table_id(id).send()).await.map(|_| ())
         }
     }
+
+    // --------------------------------------------------------------- route
+
+    /// `aws:ec2:Route` through the EC2 API. The ID is
+    /// `<route table ID>_<destination>`; a refresh reads every route of a
+    /// batch with one `DescribeRouteTables` on their tables.
+    #[derive(Debug)]
+    pub(crate) struct RouteKind;
 
     /// The ID of a route: its table and destination (routes have no ID of
     /// their own), e.g. `rtb-0abc_0.0.0.0/0`.
@@ -237,195 +201,106 @@ pub(crate) mod imp {
         id.split_once('_').filter(|(t, d)| !t.is_empty() && !d.is_empty())
     }
 
-    /// A route's inputs as the declaration spells them.
-    fn route_inputs(table: &str, destination: &str, target: [Option<&str>; 4]) -> Fields {
-        let [gateway, nat, transit, peering] = target;
-        fields([
-            ("route_table_id", Value::from(table)),
-            ("destination_cidr_block", Value::from(destination)),
-            ("gateway_id", opt_value(gateway)),
-            ("nat_gateway_id", opt_value(nat)),
-            ("transit_gateway_id", opt_value(transit)),
-            ("vpc_peering_connection_id", opt_value(peering)),
-        ])
+    /// A route's targets: gateway, NAT gateway, transit gateway, peering.
+    fn targets(r: &Route) -> [Option<&str>; 4] {
+        [
+            r.gateway_id.as_ref().map(|t| t.id()),
+            r.nat_gateway_id.as_ref().map(|t| t.id()),
+            r.transit_gateway_id.as_ref().map(|t| t.id()),
+            r.vpc_peering_connection_id.as_ref().map(|t| t.id()),
+        ]
     }
 
-    /// The target fields of `f`.
-    fn target_of(f: &Fields) -> [Option<String>; 4] {
-        TARGETS.map(|t| opt_str(f, t))
-    }
-
-    /// `aws:ec2:Route` through the EC2 API. The ID is
-    /// `<route table ID>_<destination>`; a refresh reads every route of a
-    /// batch with one `DescribeRouteTables` on their tables.
-    #[derive(Debug)]
-    pub(crate) struct RouteProvider {
-        ctx: Arc<Ctx>,
-        /// The inputs of creates by token, for `find` (routes carry no tags).
-        made: Memo,
-    }
-
-    impl RouteProvider {
-        /// The provider of one instance, remembering nothing yet.
-        pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-            RouteProvider { ctx, made: Memo::default() }
-        }
-
-        /// The routes with these IDs that exist.
-        async fn routes(&self, ids: &[String]) -> Result<BTreeMap<String, Observed>, ProviderError> {
-            let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-            let tables: BTreeSet<String> =
-                ids.iter().filter_map(|id| split_route_id(id)).map(|(t, _)| t.to_owned()).collect();
-            if tables.is_empty() {
-                return Ok(BTreeMap::new());
-            }
-            let mut out = BTreeMap::new();
-            for table in route_tables(&self.ctx, vec![filter("route-table-id", tables)]).await? {
-                let Some(table_id) = table.route_table_id() else { continue };
-                for r in table.routes() {
-                    let Some(destination) = r.destination_cidr_block() else { continue };
-                    let id = route_id(table_id, destination);
-                    if !wanted.contains(id.as_str()) {
-                        continue;
-                    }
-                    // `local` is the VPC's own route, not a gateway.
-                    let gateway = r.gateway_id().filter(|g| *g != "local");
-                    let inputs = route_inputs(
-                        table_id,
-                        destination,
-                        [gateway, r.nat_gateway_id(), r.transit_gateway_id(), r.vpc_peering_connection_id()],
-                    );
-                    let outputs = fields([("id", Value::from(id.as_str()))]);
-                    out.insert(id.clone(), Observed { id, inputs, outputs });
-                }
-            }
-            Ok(out)
-        }
-
-        fn declared(f: &Fields) -> Result<Observed, ProviderError> {
-            let table = req_str(f, "route_table_id")?;
-            let destination = req_str(f, "destination_cidr_block")?;
-            let target = target_of(f);
-            let id = route_id(&table, &destination);
-            Ok(Observed {
-                inputs: route_inputs(&table, &destination, target.each_ref().map(|t| t.as_deref())),
-                outputs: fields([("id", Value::from(id.as_str()))]),
-                id,
-            })
-        }
-    }
-
-    #[async_trait]
-    impl ResourceProvider for RouteProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
-
-        fn timings(&self) -> Timings {
-            timings()
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            let declared = Self::declared(f)?;
-            let [gateway, nat, transit, peering] = target_of(f);
-            self.made.set(&req.token, f);
-            self.ctx.stats.count("CreateRoute");
-            let sent = self
-                .ctx
-                .ec2()
-                .create_route()
-                .route_table_id(req_str(f, "route_table_id")?)
-                .destination_cidr_block(req_str(f, "destination_cidr_block")?)
+    /// `$call` (CreateRoute or ReplaceRoute) for route `$r`: its table,
+    /// destination and target.
+    macro_rules! route_call {
+        ($call:expr, $r:expr) => {{
+            let r: &Route = $r;
+            let [gateway, nat, transit, peering] = targets(r).map(|t| t.map(str::to_owned));
+            $call
+                .route_table_id(r.route_table_id.id())
+                .destination_cidr_block(&r.destination_cidr_block)
                 .set_gateway_id(gateway)
                 .set_nat_gateway_id(nat)
                 .set_transit_gateway_id(transit)
                 .set_vpc_peering_connection_id(peering)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create));
-            match sent {
-                Ok(_) => {
-                    self.made.forget(&req.token);
-                    Ok(declared)
+        }};
+    }
+
+    /// The routes with these IDs that exist.
+    async fn routes(cx: &Ctx, ids: &[String]) -> Result<Vec<Seen<RouteKind>>, ProviderError> {
+        let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        let tables: BTreeSet<String> = ids.iter().filter_map(|id| split_route_id(id)).map(|(t, _)| t.to_owned()).collect();
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut seen = Vec::new();
+        for table in route_tables(cx, vec![filter("route-table-id", tables)]).await? {
+            let Some(table_id) = table.route_table_id() else { continue };
+            for r in table.routes() {
+                let Some(destination) = r.destination_cidr_block() else { continue };
+                let id = route_id(table_id, destination);
+                if !wanted.contains(id.as_str()) {
+                    continue;
                 }
-                // `RouteAlreadyExists`: routes carry no tags or token, so a
-                // create repeated after a crash finds its route this way; an
-                // identical route is adopted, a different one is a conflict.
-                Err(e) if e.kind == ErrorKind::Conflict => {
-                    match self.routes(std::slice::from_ref(&declared.id)).await?.remove(&declared.id) {
-                        Some(o) if o.inputs == declared.inputs => Ok(o),
-                        _ => Err(e),
-                    }
+                let decl = Route {
+                    route_table_id: Input::Value(RouteTableId::new(table_id)),
+                    destination_cidr_block: destination.to_owned(),
+                    // `local` is the VPC's own route, not a gateway.
+                    gateway_id: r.gateway_id().filter(|g| *g != "local").map(|g| Input::Value(InternetGatewayId::new(g))),
+                    nat_gateway_id: r.nat_gateway_id().map(|g| Input::Value(NatGatewayId::new(g))),
+                    transit_gateway_id: r.transit_gateway_id().map(|g| Input::Value(TransitGatewayId::new(g))),
+                    vpc_peering_connection_id: r.vpc_peering_connection_id().map(|p| Input::Value(VpcPeeringConnectionId::new(p))),
+                };
+                seen.push(Seen { out: RouteOut { id: id.clone() }, id, decl, tags: Tags::new(), status: Status::Ready });
+            }
+        }
+        Ok(seen)
+    }
+
+    #[async_trait]
+    impl Kind for RouteKind {
+        type Decl = Route;
+        type Out = RouteOut;
+        const SERVICE: Service = Service::Ec2;
+        const ADOPT_UNTAGGED: bool = true;
+        const TAGGED: bool = false;
+        const TIMINGS: Timings = TIMINGS;
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, Route>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            match by {
+                Lookup::Ids(ids) => routes(cx, ids).await,
+                Lookup::Tag(..) => Ok(Vec::new()),
+                // The route at the table and destination, if it has the
+                // same target (another one is not this create's).
+                Lookup::Key(d) => {
+                    let id = route_id(d.route_table_id.id(), &d.destination_cidr_block);
+                    let found = routes(cx, &[id]).await?;
+                    Ok(found.into_iter().filter(|s| targets(&s.decl) == targets(d)).collect())
                 }
-                Err(e) => Err(e),
             }
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            Ok(ReadResponse { found: self.routes(&req.ids).await? })
+        async fn create(&self, cx: &Ctx, d: &Route, _: &Tags, _: &str) -> Result<String, ProviderError> {
+            let call = route_call!(cx.ec2().create_route(), d);
+            let sent = cx.send("CreateRoute", Operation::Create, call.send()).await;
+            or_adopt(self, cx, d, sent.map(|_| route_id(d.route_table_id.id(), &d.destination_cidr_block))).await
         }
 
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let f = &req.after;
-            if req.changed.iter().any(|c| TARGETS.contains(&c.as_str())) {
-                let [gateway, nat, transit, peering] = target_of(f);
-                self.ctx.stats.count("ReplaceRoute");
-                self.ctx
-                    .ec2()
-                    .replace_route()
-                    .route_table_id(req_str(f, "route_table_id")?)
-                    .destination_cidr_block(req_str(f, "destination_cidr_block")?)
-                    .set_gateway_id(gateway)
-                    .set_nat_gateway_id(nat)
-                    .set_transit_gateway_id(transit)
-                    .set_vpc_peering_connection_id(peering)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(e, Operation::Update))?;
-            }
-            Ok(fields([("id", Value::from(req.id.as_str()))]))
+        async fn update(&self, cx: &Ctx, _: &str, _: &Route, after: &Route, _: &[String]) -> Result<(), ProviderError> {
+            // Only the target is updatable: in place with ReplaceRoute.
+            let call = route_call!(cx.ec2().replace_route(), after);
+            cx.send("ReplaceRoute", Operation::Update, call.send()).await.map(|_| ())
         }
 
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            let (table, destination) = match split_route_id(&req.id) {
-                Some((t, d)) => (t.to_owned(), d.to_owned()),
-                None => {
-                    (req_str(&req.inputs, "route_table_id")?, req_str(&req.inputs, "destination_cidr_block")?)
-                }
-            };
-            self.ctx.stats.count("DeleteRoute");
-            self.ctx
-                .ec2()
-                .delete_route()
-                .route_table_id(table)
-                .destination_cidr_block(destination)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            Ok(())
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            Ok(ready())
-        }
-
-        /// Routes carry no tags: a create this instance started is looked
-        /// up by its table and destination.
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            let Some(f) = self.made.get(&req.token) else { return Ok(None) };
-            let declared = Self::declared(&f)?;
-            let found = self.routes(std::slice::from_ref(&declared.id)).await?.remove(&declared.id);
-            Ok(found.filter(|o| o.inputs == declared.inputs))
+        async fn delete(&self, cx: &Ctx, id: &str, d: &Route) -> Result<(), ProviderError> {
+            let (table, destination) = split_route_id(id).unwrap_or((d.route_table_id.id(), &d.destination_cidr_block));
+            let call = cx.ec2().delete_route().route_table_id(table).destination_cidr_block(destination);
+            cx.send("DeleteRoute", Operation::Delete, call.send()).await.map(|_| ())
         }
     }
 
-    /// The association of a subnet: its ID and route table.
-    #[derive(Debug)]
-    struct Association {
-        id: String,
-        route_table_id: String,
-    }
+    // --------------------------------------------------------- association
 
     /// `aws:ec2:RouteTableAssociation` through the EC2 API.
     ///
@@ -436,164 +311,95 @@ pub(crate) mod imp {
     /// resource's ID across an update. Reads filter on
     /// `association.subnet-id`, one `DescribeRouteTables` per batch.
     #[derive(Debug)]
-    pub(crate) struct RouteTableAssociationProvider {
-        ctx: Arc<Ctx>,
-        /// The inputs of creates by token, for `find` (associations carry
-        /// no tags).
-        made: Memo,
+    pub(crate) struct RouteTableAssociationKind;
+
+    /// The current association of each of `subnets` that has one.
+    async fn associations(cx: &Ctx, subnets: &[String]) -> Result<Vec<Seen<RouteTableAssociationKind>>, ProviderError> {
+        if subnets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut seen = Vec::new();
+        for table in route_tables(cx, vec![filter("association.subnet-id", subnets.iter().cloned())]).await? {
+            let Some(table_id) = table.route_table_id() else { continue };
+            for a in table.associations() {
+                let state = a.association_state().and_then(|s| s.state()).map_or("associated", |s| s.as_str());
+                let status = match state {
+                    "associated" => Status::Ready,
+                    "associating" => Status::Pending(state.to_owned()),
+                    _ => continue,
+                };
+                let (Some(subnet), Some(id)) = (a.subnet_id(), a.route_table_association_id()) else { continue };
+                if !subnets.iter().any(|s| s == subnet) {
+                    continue;
+                }
+                let decl = RouteTableAssociation {
+                    route_table_id: Input::Value(RouteTableId::new(table_id)),
+                    subnet_id: Input::Value(SubnetId::new(subnet)),
+                };
+                let out = RouteTableAssociationOut { id: RouteTableAssociationId::new(id) };
+                seen.push(Seen { id: subnet.to_owned(), decl, out, tags: Tags::new(), status });
+            }
+        }
+        Ok(seen)
     }
 
-    impl RouteTableAssociationProvider {
-        /// The provider of one instance, remembering nothing yet.
-        pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-            RouteTableAssociationProvider { ctx, made: Memo::default() }
-        }
-
-        /// The current association of each of `subnets` that has one.
-        async fn by_subnet(
-            &self,
-            subnets: impl IntoIterator<Item = String>,
-        ) -> Result<BTreeMap<String, Association>, ProviderError> {
-            let wanted: BTreeSet<String> = subnets.into_iter().collect();
-            if wanted.is_empty() {
-                return Ok(BTreeMap::new());
-            }
-            let tables =
-                route_tables(&self.ctx, vec![filter("association.subnet-id", wanted.clone())]).await?;
-            let mut out = BTreeMap::new();
-            for table in &tables {
-                let Some(table_id) = table.route_table_id() else { continue };
-                for a in table.associations() {
-                    let live = a
-                        .association_state()
-                        .and_then(|s| s.state())
-                        .is_none_or(|s| matches!(s.as_str(), "associated" | "associating"));
-                    if let (Some(subnet), Some(id), true) =
-                        (a.subnet_id(), a.route_table_association_id(), live)
-                        && wanted.contains(subnet)
-                    {
-                        out.insert(
-                            subnet.to_owned(),
-                            Association { id: id.to_owned(), route_table_id: table_id.to_owned() },
-                        );
-                    }
-                }
-            }
-            Ok(out)
-        }
-
-        fn observe(subnet: &str, a: &Association) -> Observed {
-            Observed {
-                id: subnet.to_owned(),
-                inputs: fields([
-                    ("route_table_id", Value::from(a.route_table_id.as_str())),
-                    ("subnet_id", Value::from(subnet)),
-                ]),
-                outputs: fields([("id", Value::from(a.id.as_str()))]),
-            }
-        }
-
-        async fn current(&self, subnet: &str) -> Result<Association, ProviderError> {
-            self.by_subnet([subnet.to_owned()])
-                .await?
-                .remove(subnet)
-                .ok_or_else(|| not_found(&format!("the route table association of subnet {subnet}")))
-        }
+    /// The association of `subnet` now (`NotFound` when it has none).
+    async fn current(cx: &Ctx, subnet: &str) -> Result<Seen<RouteTableAssociationKind>, ProviderError> {
+        associations(cx, &[subnet.to_owned()]).await?.into_iter().next().ok_or_else(|| {
+            ProviderError::new(ErrorKind::NotFound, format!("the route table association of subnet {subnet} does not exist"))
+                .with_code("NotFound")
+        })
     }
 
     #[async_trait]
-    impl ResourceProvider for RouteTableAssociationProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
+    impl Kind for RouteTableAssociationKind {
+        type Decl = RouteTableAssociation;
+        type Out = RouteTableAssociationOut;
+        const SERVICE: Service = Service::Ec2;
+        const ADOPT_UNTAGGED: bool = true;
+        const TAGGED: bool = false;
+        const TIMINGS: Timings = TIMINGS;
 
-        fn timings(&self) -> Timings {
-            timings()
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            let table = req_str(f, "route_table_id")?;
-            let subnet = req_str(f, "subnet_id")?;
-            self.made.set(&req.token, f);
-            self.ctx.stats.count("AssociateRouteTable");
-            let sent = self
-                .ctx
-                .ec2()
-                .associate_route_table()
-                .route_table_id(&table)
-                .subnet_id(&subnet)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create));
-            match sent {
-                Ok(out) => {
-                    self.made.forget(&req.token);
-                    let id = out.association_id().ok_or_else(|| missing("association ID"))?.to_owned();
-                    Ok(Self::observe(&subnet, &Association { id, route_table_id: table }))
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, RouteTableAssociation>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            match by {
+                Lookup::Ids(subnets) => associations(cx, subnets).await,
+                Lookup::Tag(..) => Ok(Vec::new()),
+                // The subnet's association, if it is with the same table.
+                Lookup::Key(d) => {
+                    let found = associations(cx, &[d.subnet_id.id().to_owned()]).await?;
+                    Ok(found.into_iter().filter(|s| s.decl.route_table_id.id() == d.route_table_id.id()).collect())
                 }
-                // `Resource.AlreadyAssociated`: associations carry no tags
-                // or token, so a create repeated after a crash finds its
-                // association this way; one with the same table is adopted.
-                Err(e) if e.kind == ErrorKind::Conflict => {
-                    match self.by_subnet([subnet.clone()]).await?.remove(&subnet) {
-                        Some(a) if a.route_table_id == table => Ok(Self::observe(&subnet, &a)),
-                        _ => Err(e),
-                    }
-                }
-                Err(e) => Err(e),
             }
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            let found = self.by_subnet(req.ids).await?;
-            Ok(ReadResponse { found: found.iter().map(|(s, a)| (s.clone(), Self::observe(s, a))).collect() })
+        async fn create(&self, cx: &Ctx, d: &RouteTableAssociation, _: &Tags, _: &str) -> Result<String, ProviderError> {
+            let call = cx.ec2().associate_route_table().route_table_id(d.route_table_id.id()).subnet_id(d.subnet_id.id());
+            let sent = cx.send("AssociateRouteTable", Operation::Create, call.send()).await;
+            or_adopt(self, cx, d, sent.map(|_| d.subnet_id.id().to_owned())).await
         }
 
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let current = self.current(&req.id).await?;
-            let table = req_str(&req.after, "route_table_id")?;
-            if current.route_table_id == table {
-                return Ok(fields([("id", Value::from(current.id.as_str()))]));
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &RouteTableAssociation,
+            after: &RouteTableAssociation,
+            _: &[String],
+        ) -> Result<(), ProviderError> {
+            // Only `route_table_id` is updatable. From the table the subnet
+            // is with now, not what was recorded.
+            let table = after.route_table_id.id();
+            let now = current(cx, id).await?;
+            if now.decl.route_table_id.id() == table {
+                return Ok(());
             }
-            self.ctx.stats.count("ReplaceRouteTableAssociation");
-            let out = self
-                .ctx
-                .ec2()
-                .replace_route_table_association()
-                .association_id(&current.id)
-                .route_table_id(&table)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Update))?;
-            let id = out.new_association_id().ok_or_else(|| missing("new association ID"))?;
-            Ok(fields([("id", Value::from(id))]))
+            let call = cx.ec2().replace_route_table_association().association_id(now.out.id.as_str()).route_table_id(table);
+            cx.send("ReplaceRouteTableAssociation", Operation::Update, call.send()).await.map(|_| ())
         }
 
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            let current = self.current(&req.id).await?;
-            self.ctx.stats.count("DisassociateRouteTable");
-            self.ctx
-                .ec2()
-                .disassociate_route_table()
-                .association_id(&current.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            Ok(())
-        }
-
-        async fn poll(&self, _id: &str) -> Result<Readiness, ProviderError> {
-            Ok(ready())
-        }
-
-        /// Associations carry no tags: a create this instance started is
-        /// looked up by its subnet.
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            let Some(f) = self.made.get(&req.token) else { return Ok(None) };
-            let (table, subnet) = (req_str(&f, "route_table_id")?, req_str(&f, "subnet_id")?);
-            let found = self.by_subnet([subnet.clone()]).await?.remove(&subnet);
-            Ok(found.filter(|a| a.route_table_id == table).map(|a| Self::observe(&subnet, &a)))
+        async fn delete(&self, cx: &Ctx, id: &str, _: &RouteTableAssociation) -> Result<(), ProviderError> {
+            let call = cx.ec2().disassociate_route_table().association_id(current(cx, id).await?.out.id.as_str());
+            cx.send("DisassociateRouteTable", Operation::Delete, call.send()).await.map(|_| ())
         }
     }
 }

@@ -184,50 +184,25 @@ fn validate_transit_gateway_route(r: &TransitGatewayRoute, ctx: &mut ValidationC
     }
 }
 
-#[cfg(any())] // PORTING: not yet on the kit
+#[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::collections::{BTreeMap, BTreeSet};
-    use std::future::Future;
-    use std::sync::{Arc, Mutex, PoisonError};
-    use std::time::{Duration, Instant};
+    use std::collections::BTreeSet;
 
     use async_trait::async_trait;
     use aws_sdk_ec2::types::{
         AutoAcceptSharedAttachmentsValue, CreateTransitGatewayVpcAttachmentRequestOptions,
         DefaultRouteTableAssociationValue, DefaultRouteTablePropagationValue, DnsSupportValue, Filter,
-        ModifyTransitGatewayOptions, ModifyTransitGatewayVpcAttachmentRequestOptions, ResourceType, Tag,
+        ModifyTransitGatewayOptions, ModifyTransitGatewayVpcAttachmentRequestOptions, ResourceType,
         TransitGatewayRequestOptions, VpnEcmpSupportValue,
     };
-    use infra_core::{Fields, Value};
-    use infra_engine::provider::TAG_TOKEN;
-    use infra_engine::{
-        ApiClass, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Operation, ProviderError,
-        ReadRequest, ReadResponse, Readiness, ResourceProvider, Timings, UpdateRequest,
-    };
+    use infra_core::{Identifier, Value};
+    use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
-    use super::DEFAULT_AMAZON_SIDE_ASN;
-    use crate::ec2::sdk::{filter, missing, sync_tags, tag_pairs, tag_spec, token_filter};
-    use crate::sdk::{
-        Ctx, bool_of, fields, int_of, list_value, opt_str, opt_value, req_str, sdk_error, str_list,
-        tags_value, user_tags,
-    };
+    use super::*;
+    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
-    // ----- helpers shared with peering.rs -------------------------------
-
-    /// The tokens of the creates a provider has sent. The transit gateway
-    /// and peering APIs take no `ClientToken`, so when the executor retries
-    /// a create (the first attempt timed out, its answer was lost) the
-    /// provider first looks for what the earlier attempt made, by its
-    /// `infra:token` tag, instead of making a second one.
-    #[derive(Debug, Default)]
-    pub(crate) struct Tokens(Mutex<BTreeSet<String>>);
-
-    impl Tokens {
-        /// True the first time `token` is seen.
-        pub(crate) fn first(&self, token: &str) -> bool {
-            self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(token.to_owned())
-        }
-    }
+    // ----- helpers (also for peering.rs) --------------------------------
 
     /// `enable` or `disable`, as the transit gateway options spell booleans.
     pub(crate) fn enable(on: bool) -> &'static str {
@@ -239,52 +214,20 @@ pub(crate) mod imp {
         value.map_or(default, |v| v == "enable")
     }
 
-    /// True when `tags` hold the engine's token tag with `token`. Filters
-    /// are checked again on the client: some endpoints (the emulator) ignore
-    /// tag filters on these calls.
-    pub(crate) fn has_token(tags: &[Tag], token: &str) -> bool {
-        tags.iter().any(|t| t.key() == Some(TAG_TOKEN) && t.value() == Some(token))
-    }
-
     /// Attachment states in which the attachment no longer exists.
     pub(crate) fn attachment_gone(state: Option<&str>) -> bool {
         matches!(state, Some("deleted" | "deleting"))
     }
 
-    /// Waits, after a delete call, until `state` reports the object gone
-    /// (`None`, `deleted` or not found), for at most `limit`. Dependents
-    /// need that: a transit gateway cannot be deleted while an attachment
-    /// is `deleting`, nor a VPC while an attachment's interfaces remain.
-    pub(crate) async fn wait_deleted<F, Fut>(
-        what: &str,
-        id: &str,
-        limit: Duration,
-        mut state: F,
-    ) -> Result<(), ProviderError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<Option<String>, ProviderError>>,
-    {
-        let began = Instant::now();
-        let mut delay = Duration::from_millis(500);
-        loop {
-            let last = match state().await {
-                Ok(None) => return Ok(()),
-                Ok(Some(s)) if s == "deleted" => return Ok(()),
-                Ok(Some(s)) => s,
-                Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-                Err(e) if e.kind.is_retryable() => "unknown".to_owned(),
-                Err(e) => return Err(e),
-            };
-            if began.elapsed() >= limit {
-                return Err(ProviderError::new(
-                    ErrorKind::Transient,
-                    format!("{what} {id} is still {last} {}s after the delete call", limit.as_secs()),
-                )
-                .with_code("DeleteTimeout"));
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(10));
+    /// Where a gateway, attachment or route stands by its `state`; `ready`
+    /// are the states it is usable in.
+    fn status(what: &str, id: &str, state: Option<&str>, ready: &[&str]) -> Status {
+        match state.unwrap_or("pending") {
+            s if ready.contains(&s) => Status::Ready,
+            "deleting" => Status::Deleting("deleting".into()),
+            "deleted" => Status::Gone,
+            s @ ("pending" | "modifying" | "initiating" | "initiatingRequest") => Status::Pending(s.to_owned()),
+            s => Status::Failed(format!("{what} {id} is {s}")),
         }
     }
 
@@ -292,240 +235,136 @@ pub(crate) mod imp {
 
     /// `aws:ec2:TransitGateway` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct TransitGatewayProvider(pub(crate) Arc<Ctx>, pub(crate) Tokens);
-
-    impl TransitGatewayProvider {
-        /// Transit gateways matching `filters`, in every state.
-        async fn describe(
-            &self,
-            filters: Vec<Filter>,
-            op: Operation,
-        ) -> Result<Vec<aws_sdk_ec2::types::TransitGateway>, ProviderError> {
-            let mut pages =
-                self.0.ec2().describe_transit_gateways().set_filters(Some(filters)).into_paginator().send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeTransitGateways");
-                let page = page.map_err(|e| sdk_error(e, op))?;
-                out.extend(page.transit_gateways().iter().cloned());
-            }
-            Ok(out)
-        }
-
-        fn observe(&self, tgw: &aws_sdk_ec2::types::TransitGateway) -> Result<Observed, ProviderError> {
-            let id = tgw.transit_gateway_id().ok_or_else(|| missing("transit gateway ID"))?.to_owned();
-            let o = tgw.options();
-            let flag = |v: Option<&str>, default: bool| Value::Bool(enabled(v, default));
-            let inputs = fields([
-                ("description", opt_value(tgw.description().filter(|d| !d.is_empty()))),
-                (
-                    "amazon_side_asn",
-                    Value::from(o.and_then(|o| o.amazon_side_asn()).unwrap_or(DEFAULT_AMAZON_SIDE_ASN)),
-                ),
-                (
-                    "auto_accept_shared_attachments",
-                    flag(o.and_then(|o| o.auto_accept_shared_attachments()).map(|v| v.as_str()), false),
-                ),
-                (
-                    "default_route_table_association",
-                    flag(o.and_then(|o| o.default_route_table_association()).map(|v| v.as_str()), true),
-                ),
-                (
-                    "default_route_table_propagation",
-                    flag(o.and_then(|o| o.default_route_table_propagation()).map(|v| v.as_str()), true),
-                ),
-                ("dns_support", flag(o.and_then(|o| o.dns_support()).map(|v| v.as_str()), true)),
-                ("vpn_ecmp_support", flag(o.and_then(|o| o.vpn_ecmp_support()).map(|v| v.as_str()), true)),
-                ("tags", tags_value(tag_pairs(tgw.tags()))),
-            ]);
-            let owner = tgw.owner_id().unwrap_or_default();
-            let arn = tgw.transit_gateway_arn().map_or_else(
-                || format!("arn:aws:ec2:{}:{owner}:transit-gateway/{id}", self.0.region),
-                str::to_owned,
-            );
-            let outputs = fields([
-                ("id", Value::from(id.as_str())),
-                ("arn", Value::from(arn)),
-                (
-                    "association_default_route_table_id",
-                    opt_value(o.and_then(|o| o.association_default_route_table_id())),
-                ),
-                (
-                    "propagation_default_route_table_id",
-                    opt_value(o.and_then(|o| o.propagation_default_route_table_id())),
-                ),
-                ("owner_id", Value::from(owner)),
-            ]);
-            Ok(Observed { id, inputs, outputs })
-        }
-
-        async fn find_token(&self, token: &str) -> Result<Option<Observed>, ProviderError> {
-            let found = self.describe(vec![token_filter(token)], Operation::Read).await?;
-            found
-                .iter()
-                .filter(|t| has_token(t.tags(), token))
-                .filter(|t| !matches!(t.state().map(|s| s.as_str()), Some("deleted" | "deleting")))
-                .map(|t| self.observe(t))
-                .next()
-                .transpose()
-        }
-    }
+    pub(crate) struct TransitGatewayKind;
 
     #[async_trait]
-    impl ResourceProvider for TransitGatewayProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for TransitGatewayKind {
+        type Decl = TransitGateway;
+        type Out = TransitGatewayOut;
+        const SERVICE: Service = Service::Ec2;
+        const TIMINGS: Timings = Timings::secs(240, 60, 180, 15, 20 * 60);
+        /// The delete returns while the gateway is `deleting`.
+        const DELETE_WAITS: bool = true;
+
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, TransitGateway>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "transit-gateway-id", |_| None) else { return Ok(Vec::new()) };
+            let tgws = cx
+                .paged(|next| {
+                    let call = cx.ec2().describe_transit_gateways().set_filters(Some(filters.clone())).set_next_token(next);
+                    async move {
+                        let out = cx.send("DescribeTransitGateways", Operation::Read, call.send()).await?;
+                        Ok((out.transit_gateways.unwrap_or_default(), out.next_token))
+                    }
+                })
+                .await?;
+            tgws.iter()
+                .map(|tgw| {
+                    let id = tgw.transit_gateway_id().ok_or_else(|| missing("transit gateway ID"))?.to_owned();
+                    let o = tgw.options();
+                    let tags = tag_map(tgw.tags());
+                    let decl = TransitGateway {
+                        description: tgw.description().filter(|d| !d.is_empty()).map(str::to_owned),
+                        amazon_side_asn: o.and_then(|o| o.amazon_side_asn()).unwrap_or(DEFAULT_AMAZON_SIDE_ASN),
+                        auto_accept_shared_attachments: enabled(
+                            o.and_then(|o| o.auto_accept_shared_attachments()).map(|v| v.as_str()),
+                            false,
+                        ),
+                        default_route_table_association: enabled(
+                            o.and_then(|o| o.default_route_table_association()).map(|v| v.as_str()),
+                            true,
+                        ),
+                        default_route_table_propagation: enabled(
+                            o.and_then(|o| o.default_route_table_propagation()).map(|v| v.as_str()),
+                            true,
+                        ),
+                        dns_support: enabled(o.and_then(|o| o.dns_support()).map(|v| v.as_str()), true),
+                        vpn_ecmp_support: enabled(o.and_then(|o| o.vpn_ecmp_support()).map(|v| v.as_str()), true),
+                        tags: user_tags(&tags),
+                    };
+                    let owner = tgw.owner_id().unwrap_or_default();
+                    let arn = tgw.transit_gateway_arn().map_or_else(
+                        || cx.arn("ec2", owner, &format!("transit-gateway/{id}")),
+                        str::to_owned,
+                    );
+                    let table = |t: Option<&str>| TransitGatewayRouteTableId::new(t.unwrap_or_default());
+                    let out = TransitGatewayOut {
+                        id: TransitGatewayId::new(&id),
+                        arn: Arn::new(arn),
+                        association_default_route_table_id: table(o.and_then(|o| o.association_default_route_table_id())),
+                        propagation_default_route_table_id: table(o.and_then(|o| o.propagation_default_route_table_id())),
+                        owner_id: AccountId::new(owner),
+                    };
+                    let status = status("transit gateway", &id, tgw.state().map(|s| s.as_str()), &["available"]);
+                    Ok(Seen { id, decl, out, tags, status })
+                })
+                .collect()
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(240),
-                update: Duration::from_secs(60),
-                delete: Duration::from_secs(180),
-                poll_interval: Duration::from_secs(15),
-                timeout: Duration::from_secs(20 * 60),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            if !self.1.first(&req.token)
-                && let Some(made) = self.find_token(&req.token).await?
-            {
-                return Ok(made);
-            }
-            let f = &req.inputs;
-            let options =
-                TransitGatewayRequestOptions::builder()
-                    .amazon_side_asn(int_of(f, "amazon_side_asn").unwrap_or(DEFAULT_AMAZON_SIDE_ASN))
-                    .auto_accept_shared_attachments(AutoAcceptSharedAttachmentsValue::from(enable(bool_of(
-                        f,
-                        "auto_accept_shared_attachments",
-                    ))))
-                    .default_route_table_association(DefaultRouteTableAssociationValue::from(enable(
-                        bool_of(f, "default_route_table_association"),
-                    )))
-                    .default_route_table_propagation(DefaultRouteTablePropagationValue::from(enable(
-                        bool_of(f, "default_route_table_propagation"),
-                    )))
-                    .dns_support(DnsSupportValue::from(enable(bool_of(f, "dns_support"))))
-                    .vpn_ecmp_support(VpnEcmpSupportValue::from(enable(bool_of(f, "vpn_ecmp_support"))))
-                    .build();
-            self.0.stats.count("CreateTransitGateway");
-            let mut call = self
-                .0
+        async fn create(&self, cx: &Ctx, d: &TransitGateway, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+            // CreateTransitGateway takes no ClientToken: a lost create is
+            // found by its token tag.
+            let options = TransitGatewayRequestOptions::builder()
+                .amazon_side_asn(d.amazon_side_asn)
+                .auto_accept_shared_attachments(enable(d.auto_accept_shared_attachments).into())
+                .default_route_table_association(enable(d.default_route_table_association).into())
+                .default_route_table_propagation(enable(d.default_route_table_propagation).into())
+                .dns_support(enable(d.dns_support).into())
+                .vpn_ecmp_support(enable(d.vpn_ecmp_support).into())
+                .build();
+            let call = cx
                 .ec2()
                 .create_transit_gateway()
                 .options(options)
-                .tag_specifications(tag_spec(ResourceType::TransitGateway, f, &req.tags));
-            if let Some(d) = opt_str(f, "description") {
-                call = call.description(d);
-            }
-            let out = call.send().await.map_err(|e| sdk_error(e, Operation::Create))?;
-            self.observe(out.transit_gateway().ok_or_else(|| missing("transit gateway"))?)
+                .set_description(d.description.clone())
+                .tag_specifications(tags_spec(ResourceType::TransitGateway, tags));
+            let out = cx.send("CreateTransitGateway", Operation::Create, call.send()).await?;
+            out.transit_gateway.and_then(|t| t.transit_gateway_id).ok_or_else(|| missing("transit gateway ID"))
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let wanted: BTreeSet<&str> = req.ids.iter().map(String::as_str).collect();
-            let found =
-                self.describe(vec![filter("transit-gateway-id", req.ids.clone())], Operation::Read).await?;
-            let mut out = ReadResponse::default();
-            for tgw in &found {
-                let live = !matches!(tgw.state().map(|s| s.as_str()), Some("deleted" | "deleting"));
-                if live && tgw.transit_gateway_id().is_some_and(|id| wanted.contains(id)) {
-                    let o = self.observe(tgw)?;
-                    out.found.insert(o.id.clone(), o);
-                }
-            }
-            Ok(out)
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let f = &req.after;
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &TransitGateway,
+            after: &TransitGateway,
+            changed: &[String],
+        ) -> Result<(), ProviderError> {
+            let mut call = cx.ec2().modify_transit_gateway().transit_gateway_id(id);
             let mut options = ModifyTransitGatewayOptions::builder();
-            let mut modify = false;
-            let mut description = None;
-            for name in &req.changed {
-                let on = bool_of(f, name);
-                match name.as_str() {
-                    "description" => description = Some(opt_str(f, name).unwrap_or_default()),
-                    "auto_accept_shared_attachments" => {
-                        options = options.auto_accept_shared_attachments(
-                            AutoAcceptSharedAttachmentsValue::from(enable(on)),
-                        );
+            for name in changed {
+                options = match name.as_str() {
+                    "description" => {
+                        call = call.description(after.description.clone().unwrap_or_default());
+                        options
                     }
-                    "default_route_table_association" => {
-                        options = options.default_route_table_association(
-                            DefaultRouteTableAssociationValue::from(enable(on)),
-                        );
-                    }
-                    "default_route_table_propagation" => {
-                        options = options.default_route_table_propagation(
-                            DefaultRouteTablePropagationValue::from(enable(on)),
-                        );
-                    }
-                    "dns_support" => options = options.dns_support(DnsSupportValue::from(enable(on))),
-                    "vpn_ecmp_support" => {
-                        options = options.vpn_ecmp_support(VpnEcmpSupportValue::from(enable(on)))
-                    }
-                    "tags" => {
-                        sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(f)).await?;
-                        continue;
-                    }
-                    _ => continue,
+                    "auto_accept_shared_attachments" => options.auto_accept_shared_attachments(
+                        AutoAcceptSharedAttachmentsValue::from(enable(after.auto_accept_shared_attachments)),
+                    ),
+                    "default_route_table_association" => options.default_route_table_association(
+                        DefaultRouteTableAssociationValue::from(enable(after.default_route_table_association)),
+                    ),
+                    "default_route_table_propagation" => options.default_route_table_propagation(
+                        DefaultRouteTablePropagationValue::from(enable(after.default_route_table_propagation)),
+                    ),
+                    "dns_support" => options.dns_support(DnsSupportValue::from(enable(after.dns_support))),
+                    "vpn_ecmp_support" => options.vpn_ecmp_support(VpnEcmpSupportValue::from(enable(after.vpn_ecmp_support))),
+                    _ => options,
+                };
+            }
+            let call = call.options(options.build());
+            cx.send("ModifyTransitGateway", Operation::Update, call.send()).await.map(|_| ())
+        }
+
+        async fn delete(&self, cx: &Ctx, id: &str, _: &TransitGateway) -> Result<(), ProviderError> {
+            let call = cx.ec2().delete_transit_gateway().transit_gateway_id(id);
+            match cx.send("DeleteTransitGateway", Operation::Delete, call.send()).await {
+                // IncorrectState: an attachment is still being deleted (a
+                // peer region may lag behind); worth retrying.
+                Err(e) if e.code.as_deref() == Some("IncorrectState") => {
+                    Err(ProviderError { kind: ErrorKind::EventualConsistency, ..e })
                 }
-                modify = true;
+                other => other.map(|_| ()),
             }
-            if !modify {
-                return Ok(Fields::new());
-            }
-            self.0.stats.count("ModifyTransitGateway");
-            let mut call =
-                self.0.ec2().modify_transit_gateway().transit_gateway_id(&req.id).options(options.build());
-            if let Some(d) = description {
-                call = call.description(d);
-            }
-            let out = call.send().await.map_err(|e| sdk_error(e, Operation::Update))?;
-            match out.transit_gateway() {
-                Some(tgw) => Ok(self.observe(tgw)?.outputs),
-                None => Ok(Fields::new()),
-            }
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteTransitGateway");
-            match self.0.ec2().delete_transit_gateway().transit_gateway_id(&req.id).send().await {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let e = sdk_error(e, Operation::Delete);
-                    // IncorrectState: an attachment is still being deleted
-                    // (a peer region may lag behind); worth retrying.
-                    if e.code.as_deref() == Some("IncorrectState") {
-                        Err(ProviderError { kind: ErrorKind::EventualConsistency, ..e })
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
-        }
-
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let found =
-                self.describe(vec![filter("transit-gateway-id", [id.to_owned()])], Operation::Poll).await?;
-            let Some(tgw) = found.iter().find(|t| t.transit_gateway_id() == Some(id)) else {
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
-            };
-            match tgw.state().map(|s| s.as_str()).unwrap_or("pending") {
-                "available" => Ok(Readiness::Ready { outputs: self.observe(tgw)?.outputs }),
-                s @ ("pending" | "modifying") => Ok(Readiness::Pending { status: s.to_owned() }),
-                s => Ok(Readiness::Failed { message: format!("transit gateway {id} is {s}") }),
-            }
-        }
-
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            self.find_token(&req.token).await
         }
     }
 
@@ -533,246 +372,167 @@ pub(crate) mod imp {
 
     /// `aws:ec2:TransitGatewayVpcAttachment` through the EC2 API.
     #[derive(Debug)]
-    pub(crate) struct TransitGatewayVpcAttachmentProvider(pub(crate) Arc<Ctx>, pub(crate) Tokens);
+    pub(crate) struct TransitGatewayVpcAttachmentKind;
 
-    impl TransitGatewayVpcAttachmentProvider {
-        /// VPC attachments matching `filters`, in every state.
-        async fn describe(
-            &self,
-            filters: Vec<Filter>,
-            op: Operation,
-        ) -> Result<Vec<aws_sdk_ec2::types::TransitGatewayVpcAttachment>, ProviderError> {
-            let mut pages = self
-                .0
-                .ec2()
-                .describe_transit_gateway_vpc_attachments()
-                .set_filters(Some(filters))
-                .into_paginator()
-                .send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("DescribeTransitGatewayVpcAttachments");
-                let page = page.map_err(|e| sdk_error(e, op))?;
-                out.extend(page.transit_gateway_vpc_attachments().iter().cloned());
+    /// VPC attachments matching `filters`, in every state.
+    async fn vpc_attachments(
+        cx: &Ctx,
+        filters: Vec<Filter>,
+    ) -> Result<Vec<aws_sdk_ec2::types::TransitGatewayVpcAttachment>, ProviderError> {
+        cx.paged(|next| {
+            let call =
+                cx.ec2().describe_transit_gateway_vpc_attachments().set_filters(Some(filters.clone())).set_next_token(next);
+            async move {
+                let out = cx.send("DescribeTransitGatewayVpcAttachments", Operation::Read, call.send()).await?;
+                Ok((out.transit_gateway_vpc_attachments.unwrap_or_default(), out.next_token))
             }
-            Ok(out)
-        }
-
-        /// The attachment `id`, if visible (in any state).
-        async fn one(
-            &self,
-            id: &str,
-            op: Operation,
-        ) -> Result<Option<aws_sdk_ec2::types::TransitGatewayVpcAttachment>, ProviderError> {
-            let found =
-                self.describe(vec![filter("transit-gateway-attachment-id", [id.to_owned()])], op).await?;
-            Ok(found.into_iter().find(|a| a.transit_gateway_attachment_id() == Some(id)))
-        }
-
-        fn observe(
-            &self,
-            a: &aws_sdk_ec2::types::TransitGatewayVpcAttachment,
-        ) -> Result<Observed, ProviderError> {
-            let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
-            let mut subnets: Vec<String> = a.subnet_ids().to_vec();
-            subnets.sort();
-            let dns = a.options().and_then(|o| o.dns_support()).map(|v| v.as_str());
-            let inputs = fields([
-                ("transit_gateway_id", opt_value(a.transit_gateway_id())),
-                ("vpc_id", opt_value(a.vpc_id())),
-                ("subnet_ids", list_value(subnets)),
-                ("dns_support", Value::Bool(enabled(dns, true))),
-                ("tags", tags_value(tag_pairs(a.tags()))),
-            ]);
-            let owner = a.vpc_owner_id().unwrap_or_default();
-            let outputs = fields([
-                ("id", Value::from(id.as_str())),
-                (
-                    "arn",
-                    Value::from(format!(
-                        "arn:aws:ec2:{}:{owner}:transit-gateway-attachment/{id}",
-                        self.0.region
-                    )),
-                ),
-                ("vpc_owner_id", Value::from(owner)),
-            ]);
-            Ok(Observed { id, inputs, outputs })
-        }
-
-        async fn find_token(&self, token: &str) -> Result<Option<Observed>, ProviderError> {
-            let found = self.describe(vec![token_filter(token)], Operation::Read).await?;
-            found
-                .iter()
-                .filter(|a| has_token(a.tags(), token))
-                .filter(|a| !attachment_gone(a.state().map(|s| s.as_str())))
-                .map(|a| self.observe(a))
-                .next()
-                .transpose()
-        }
+        })
+        .await
     }
 
     #[async_trait]
-    impl ResourceProvider for TransitGatewayVpcAttachmentProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
+    impl Kind for TransitGatewayVpcAttachmentKind {
+        type Decl = TransitGatewayVpcAttachment;
+        type Out = TransitGatewayVpcAttachmentOut;
+        const SERVICE: Service = Service::Ec2;
+        // The emulator drops this call's tags; they go in a second call.
+        const ADOPT_UNTAGGED: bool = true;
+        const TIMINGS: Timings = Timings::secs(90, 60, 90, 10, 20 * 60);
+        /// The delete returns while the attachment is `deleting`; a transit
+        /// gateway cannot be deleted before, nor a VPC while the
+        /// attachment's interfaces remain.
+        const DELETE_WAITS: bool = true;
+
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, TransitGatewayVpcAttachment>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
+            // The natural key: AWS attaches a VPC to a transit gateway once.
+            // It finds an attachment whose tags were lost: the emulator drops
+            // the create call's tags, and a process that died before the
+            // follow-up CreateTags left it untagged.
+            let key = |d: &TransitGatewayVpcAttachment| {
+                Some(vec![
+                    filter("transit-gateway-id", [d.transit_gateway_id.id().to_owned()]),
+                    filter("vpc-id", [d.vpc_id.id().to_owned()]),
+                ])
+            };
+            let Some(filters) = lookup_filters(&by, "transit-gateway-attachment-id", key) else { return Ok(Vec::new()) };
+            let mut seen = vpc_attachments(cx, filters)
+                .await?
+                .iter()
+                .map(|a| {
+                    let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
+                    let mut subnets = a.subnet_ids().to_vec();
+                    subnets.sort();
+                    let tags = tag_map(a.tags());
+                    let decl = TransitGatewayVpcAttachment {
+                        transit_gateway_id: Input::Value(TransitGatewayId::new(a.transit_gateway_id().unwrap_or_default())),
+                        vpc_id: Input::Value(VpcId::new(a.vpc_id().unwrap_or_default())),
+                        subnet_ids: subnets.into_iter().map(|s| Input::Value(SubnetId::new(s))).collect(),
+                        dns_support: enabled(a.options().and_then(|o| o.dns_support()).map(|v| v.as_str()), true),
+                        tags: user_tags(&tags),
+                    };
+                    let owner = a.vpc_owner_id().unwrap_or_default();
+                    let out = TransitGatewayVpcAttachmentOut {
+                        id: TransitGatewayAttachmentId::new(&id),
+                        arn: Arn::new(cx.arn("ec2", owner, &format!("transit-gateway-attachment/{id}"))),
+                        vpc_owner_id: AccountId::new(owner),
+                    };
+                    // pendingAcceptance: a transit gateway shared from
+                    // another account accepts it there; nothing to wait for
+                    // here.
+                    let state = a.state().map(|s| s.as_str());
+                    let status = status("transit gateway attachment", &id, state, &["available", "pendingAcceptance"]);
+                    Ok(Seen { id, decl, out, tags, status })
+                })
+                .collect::<Result<Vec<_>, ProviderError>>()?;
+            // Checked again on the client: the emulator ignores some filters.
+            if let Lookup::Key(d) = by {
+                seen.retain(|s: &Seen<Self>| {
+                    s.decl.transit_gateway_id.id() == d.transit_gateway_id.id() && s.decl.vpc_id.id() == d.vpc_id.id()
+                });
+            }
+            Ok(seen)
         }
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(90),
-                update: Duration::from_secs(60),
-                delete: Duration::from_secs(90),
-                poll_interval: Duration::from_secs(10),
-                timeout: Duration::from_secs(20 * 60),
-            }
-        }
-
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            if !self.1.first(&req.token)
-                && let Some(made) = self.find_token(&req.token).await?
-            {
-                return Ok(made);
-            }
-            let f = &req.inputs;
-            let options = CreateTransitGatewayVpcAttachmentRequestOptions::builder()
-                .dns_support(DnsSupportValue::from(enable(bool_of(f, "dns_support"))))
-                .build();
-            self.0.stats.count("CreateTransitGatewayVpcAttachment");
-            let out = self
-                .0
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &TransitGatewayVpcAttachment,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
+            // No ClientToken: a lost create is found by its token tag, or by
+            // its natural key when the tags were lost too.
+            let options =
+                CreateTransitGatewayVpcAttachmentRequestOptions::builder().dns_support(enable(d.dns_support).into()).build();
+            let call = cx
                 .ec2()
                 .create_transit_gateway_vpc_attachment()
-                .transit_gateway_id(req_str(f, "transit_gateway_id")?)
-                .vpc_id(req_str(f, "vpc_id")?)
-                .set_subnet_ids(Some(str_list(f, "subnet_ids")))
+                .transit_gateway_id(d.transit_gateway_id.id())
+                .vpc_id(d.vpc_id.id())
+                .set_subnet_ids(Some(d.subnet_ids.iter().map(|s| s.id().to_owned()).collect()))
                 .options(options)
-                .tag_specifications(tag_spec(ResourceType::TransitGatewayAttachment, f, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Create))?;
-            let a = out.transit_gateway_vpc_attachment().ok_or_else(|| missing("attachment"))?;
-            let made = self.observe(a)?;
-            // Tags the new attachment lacks are added now (the emulator
-            // drops this call's tag specifications; AWS keeps them, and then
+                .tag_specifications(tags_spec(ResourceType::TransitGatewayAttachment, tags));
+            let out = cx.send("CreateTransitGatewayVpcAttachment", Operation::Create, call.send()).await?;
+            let a = out.transit_gateway_vpc_attachment.ok_or_else(|| missing("attachment"))?;
+            let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
+            // Tags the new attachment lacks are added now (the emulator drops
+            // this call's tag specifications; AWS keeps them, and then
             // nothing is called).
-            let have: BTreeMap<String, String> =
-                tag_pairs(a.tags()).into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-            let mut wanted = user_tags(f);
-            wanted.extend(req.tags.clone());
-            if wanted.iter().any(|(k, v)| have.get(k) != Some(v)) {
-                sync_tags(&self.0, &made.id, &have, &wanted).await?;
+            let have = tag_map(a.tags());
+            if tags.iter().any(|(k, v)| have.get(k) != Some(v)) {
+                settle(|| crate::sdk::sync_tags(cx, Service::Ec2, &id, &have, tags)).await?;
             }
-            Ok(made)
+            Ok(id)
         }
 
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            if req.ids.is_empty() {
-                return Ok(ReadResponse::default());
-            }
-            let wanted: BTreeSet<&str> = req.ids.iter().map(String::as_str).collect();
-            let found = self
-                .describe(vec![filter("transit-gateway-attachment-id", req.ids.clone())], Operation::Read)
-                .await?;
-            let mut out = ReadResponse::default();
-            for a in &found {
-                let live = !attachment_gone(a.state().map(|s| s.as_str()));
-                if live && a.transit_gateway_attachment_id().is_some_and(|id| wanted.contains(id)) {
-                    let o = self.observe(a)?;
-                    out.found.insert(o.id.clone(), o);
-                }
-            }
-            Ok(out)
-        }
-
-        async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-            let f = &req.after;
-            let mut call =
-                self.0.ec2().modify_transit_gateway_vpc_attachment().transit_gateway_attachment_id(&req.id);
-            let mut modify = false;
-            for name in &req.changed {
-                match name.as_str() {
-                    "subnet_ids" => {
-                        let before: BTreeSet<String> = str_list(&req.before, name).into_iter().collect();
-                        let after: BTreeSet<String> = str_list(f, name).into_iter().collect();
-                        for s in after.difference(&before) {
-                            call = call.add_subnet_ids(s);
-                            modify = true;
-                        }
-                        for s in before.difference(&after) {
-                            call = call.remove_subnet_ids(s);
-                            modify = true;
-                        }
-                    }
-                    "dns_support" => {
-                        call = call.options(
-                            ModifyTransitGatewayVpcAttachmentRequestOptions::builder()
-                                .dns_support(DnsSupportValue::from(enable(bool_of(f, name))))
-                                .build(),
-                        );
-                        modify = true;
-                    }
-                    "tags" => sync_tags(&self.0, &req.id, &user_tags(&req.before), &user_tags(f)).await?,
-                    _ => {}
-                }
-            }
-            if !modify {
-                return Ok(Fields::new());
-            }
-            self.0.stats.count("ModifyTransitGatewayVpcAttachment");
-            let out = call.send().await.map_err(|e| sdk_error(e, Operation::Update))?;
-            match out.transit_gateway_vpc_attachment() {
-                Some(a) => Ok(self.observe(a)?.outputs),
-                None => Ok(Fields::new()),
-            }
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            self.0.stats.count("DeleteTransitGatewayVpcAttachment");
-            let sent = self
-                .0
-                .ec2()
-                .delete_transit_gateway_vpc_attachment()
-                .transit_gateway_attachment_id(&req.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete));
-            if let Err(e) = sent {
-                // Already being deleted (an earlier attempt): wait for it.
-                if e.kind != ErrorKind::Conflict {
-                    return Err(e);
-                }
-                let state = self.one(&req.id, Operation::Delete).await?;
-                let state = state.as_ref().and_then(|a| a.state()).map(|s| s.as_str());
-                if state.is_some() && !attachment_gone(state) {
-                    return Err(e);
-                }
-            }
-            wait_deleted("transit gateway attachment", &req.id, Duration::from_secs(15 * 60), || async {
-                let a = self.one(&req.id, Operation::Delete).await?;
-                Ok(a.and_then(|a| a.state().map(|s| s.as_str().to_owned())))
-            })
-            .await
-        }
-
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
-            let Some(a) = self.one(id, Operation::Poll).await? else {
-                return Ok(Readiness::Pending { status: "not visible yet".into() });
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            before: &TransitGatewayVpcAttachment,
+            after: &TransitGatewayVpcAttachment,
+            changed: &[String],
+        ) -> Result<(), ProviderError> {
+            let subnets = |d: &TransitGatewayVpcAttachment| -> BTreeSet<String> {
+                d.subnet_ids.iter().map(|s| s.id().to_owned()).collect()
             };
-            match a.state().map(|s| s.as_str()).unwrap_or("pending") {
-                // pendingAcceptance: a transit gateway shared from another
-                // account accepts it there; nothing to wait for here.
-                "available" | "pendingAcceptance" => {
-                    Ok(Readiness::Ready { outputs: self.observe(&a)?.outputs })
-                }
-                s @ ("pending" | "modifying" | "initiating" | "initiatingRequest") => {
-                    Ok(Readiness::Pending { status: s.to_owned() })
-                }
-                s => Ok(Readiness::Failed { message: format!("transit gateway attachment {id} is {s}") }),
+            let (was, now) = (subnets(before), subnets(after));
+            let mut call = cx.ec2().modify_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id);
+            for s in now.difference(&was) {
+                call = call.add_subnet_ids(s);
             }
+            for s in was.difference(&now) {
+                call = call.remove_subnet_ids(s);
+            }
+            let dns = changed.iter().any(|c| c == "dns_support");
+            if dns {
+                let dns = DnsSupportValue::from(enable(after.dns_support));
+                call = call.options(ModifyTransitGatewayVpcAttachmentRequestOptions::builder().dns_support(dns).build());
+            }
+            if was == now && !dns {
+                return Ok(());
+            }
+            cx.send("ModifyTransitGatewayVpcAttachment", Operation::Update, call.send()).await.map(|_| ())
         }
 
-        async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            self.find_token(&req.token).await
+        async fn delete(&self, cx: &Ctx, id: &str, _: &TransitGatewayVpcAttachment) -> Result<(), ProviderError> {
+            let call = cx.ec2().delete_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id);
+            match cx.send("DeleteTransitGatewayVpcAttachment", Operation::Delete, call.send()).await {
+                Ok(_) => Ok(()),
+                // Already being deleted (an earlier attempt): the engine
+                // waits for it.
+                Err(e) if e.kind == ErrorKind::Conflict => {
+                    let found = vpc_attachments(cx, vec![filter("transit-gateway-attachment-id", [id.to_owned()])]).await?;
+                    let a = found.iter().find(|a| a.transit_gateway_attachment_id() == Some(id));
+                    let state = a.and_then(|a| a.state()).map(|s| s.as_str());
+                    if state.is_some() && !attachment_gone(state) { Err(e) } else { Ok(()) }
+                }
+                Err(e) => Err(e),
+            }
         }
     }
 
@@ -780,9 +540,10 @@ pub(crate) mod imp {
 
     /// `aws:ec2:TransitGatewayRoute` through the EC2 API. Routes are not
     /// taggable and have no ID of their own: the ID is
-    /// `<route table ID>_<destination>`.
+    /// `<route table ID>_<destination>`, and a lost create is found by its
+    /// natural key (route table, destination).
     #[derive(Debug)]
-    pub(crate) struct TransitGatewayRouteProvider(pub(crate) Arc<Ctx>);
+    pub(crate) struct TransitGatewayRouteKind;
 
     /// Splits a route ID into its route table and destination.
     fn split_route_id(id: &str) -> Result<(&str, &str), ProviderError> {
@@ -795,178 +556,114 @@ pub(crate) mod imp {
         })
     }
 
-    impl TransitGatewayRouteProvider {
-        /// The static routes to `destinations` in route table `table`, by
-        /// destination, with the route's state. One paginated call.
-        async fn search(
-            &self,
-            table: &str,
-            destinations: Vec<String>,
-            op: Operation,
-        ) -> Result<BTreeMap<String, (Observed, String)>, ProviderError> {
-            let mut pages = self
-                .0
-                .ec2()
-                .search_transit_gateway_routes()
-                .transit_gateway_route_table_id(table)
-                .filters(filter("type", ["static".to_owned()]))
-                .filters(filter("route-search.exact-match", destinations))
-                .into_paginator()
-                .send();
-            let mut out = BTreeMap::new();
-            while let Some(page) = pages.next().await {
-                self.0.stats.count("SearchTransitGatewayRoutes");
-                let page = match page.map_err(|e| sdk_error(e, op)) {
-                    Ok(p) => p,
-                    // The route table is gone, and its routes with it.
-                    Err(e) if e.kind == ErrorKind::NotFound => return Ok(BTreeMap::new()),
-                    Err(e) => return Err(e),
-                };
-                for r in page.routes() {
-                    let state = r.state().map(|s| s.as_str().to_owned()).unwrap_or_default();
-                    let Some(cidr) = r.destination_cidr_block() else { continue };
-                    if state == "deleted" || state == "deleting" {
-                        continue;
-                    }
-                    let id = format!("{table}_{cidr}");
-                    let attachment = r
-                        .transit_gateway_attachments()
-                        .iter()
-                        .find_map(|a| a.transit_gateway_attachment_id());
-                    // An active route always has a target; when the answer
-                    // leaves it out (the emulator does), say it is unknown,
-                    // so the recorded target is kept rather than erased.
-                    let target = match attachment {
-                        Some(a) => Value::from(a),
-                        None if state == "active" => Value::Unknown,
-                        None => Value::Null,
-                    };
-                    let inputs = fields([
-                        ("destination_cidr_block", Value::from(cidr)),
-                        ("transit_gateway_route_table_id", Value::from(table)),
-                        ("transit_gateway_attachment_id", target),
-                        ("blackhole", Value::Bool(state == "blackhole")),
-                    ]);
-                    let outputs = fields([("id", Value::from(id.as_str()))]);
-                    out.insert(cidr.to_owned(), (Observed { id, inputs, outputs }, state));
+    /// The static routes to `cidrs` in route table `table`, in every state.
+    async fn routes(cx: &Ctx, table: &str, cidrs: Vec<String>) -> Result<Vec<Seen<TransitGatewayRouteKind>>, ProviderError> {
+        let found = cx
+            .paged(|next| {
+                let call = cx
+                    .ec2()
+                    .search_transit_gateway_routes()
+                    .transit_gateway_route_table_id(table)
+                    .filters(filter("type", ["static".to_owned()]))
+                    .filters(filter("route-search.exact-match", cidrs.clone()))
+                    .set_next_token(next);
+                async move {
+                    let out = cx.send("SearchTransitGatewayRoutes", Operation::Read, call.send()).await?;
+                    Ok((out.routes.unwrap_or_default(), out.next_token))
                 }
-            }
-            Ok(out)
-        }
+            })
+            .await;
+        let found = match found {
+            Ok(found) => found,
+            // The route table is gone, and its routes with it.
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let seen = found.iter().filter_map(|r| {
+            let cidr = r.destination_cidr_block()?;
+            let state = r.state().map(|s| s.as_str());
+            let id = format!("{table}_{cidr}");
+            let attachment = r.transit_gateway_attachments().iter().find_map(|a| a.transit_gateway_attachment_id());
+            // An active route always has a target; when the answer leaves
+            // it out (the emulator does), say it is unknown, so the recorded
+            // target is kept rather than erased.
+            let target = match attachment {
+                Some(a) => Some(Input::Value(TransitGatewayAttachmentId::new(a))),
+                None if state == Some("active") => Some(Input::Expr(Value::Unknown)),
+                None => None,
+            };
+            let decl = TransitGatewayRoute {
+                destination_cidr_block: cidr.to_owned(),
+                transit_gateway_route_table_id: Input::Value(TransitGatewayRouteTableId::new(table)),
+                transit_gateway_attachment_id: target,
+                blackhole: state == Some("blackhole"),
+            };
+            let status = status("transit gateway route", &id, state, &["active", "blackhole"]);
+            Some(Seen { id: id.clone(), decl, out: TransitGatewayRouteOut { id }, tags: Tags::new(), status })
+        });
+        Ok(seen.collect())
     }
 
     #[async_trait]
-    impl ResourceProvider for TransitGatewayRouteProvider {
-        fn api_class(&self, op: Operation) -> ApiClass {
-            ApiClass::generic("ec2", op)
-        }
+    impl Kind for TransitGatewayRouteKind {
+        type Decl = TransitGatewayRoute;
+        type Out = TransitGatewayRouteOut;
+        const SERVICE: Service = Service::Ec2;
+        const ADOPT_UNTAGGED: bool = true;
+        const TAGGED: bool = false;
+        const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
 
-        fn timings(&self) -> Timings {
-            Timings {
-                create: Duration::from_secs(2),
-                update: Duration::from_secs(2),
-                delete: Duration::from_secs(2),
-                poll_interval: Duration::from_secs(2),
-                timeout: Duration::from_secs(300),
+        async fn list(&self, cx: &Ctx, by: Lookup<'_, TransitGatewayRoute>) -> Result<Vec<Seen<Self>>, ProviderError> {
+            match by {
+                Lookup::Ids(ids) => {
+                    // One search per route table in the batch (routes have
+                    // no Describe call across tables).
+                    let mut tables: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                    for id in ids {
+                        let (table, cidr) = split_route_id(id)?;
+                        tables.entry(table).or_default().push(cidr.to_owned());
+                    }
+                    let mut seen = Vec::new();
+                    for (table, cidrs) in tables {
+                        seen.extend(routes(cx, table, cidrs).await?);
+                    }
+                    Ok(seen)
+                }
+                // Routes carry no tags.
+                Lookup::Tag(..) => Ok(Vec::new()),
+                Lookup::Key(d) => {
+                    let table = d.transit_gateway_route_table_id.id();
+                    let mut seen = routes(cx, table, vec![d.destination_cidr_block.clone()]).await?;
+                    // Adopted only when it is the route wanted: the same
+                    // target (one to an attachment the answer leaves out
+                    // is not adopted).
+                    fn target(r: &TransitGatewayRoute) -> (bool, Option<Option<&str>>) {
+                        (r.blackhole, r.transit_gateway_attachment_id.as_ref().map(|a| a.value().map(Identifier::as_str)))
+                    }
+                    seen.retain(|s| target(&s.decl) == target(d));
+                    Ok(seen)
+                }
             }
         }
 
-        async fn create(&self, req: CreateRequest) -> Result<Observed, ProviderError> {
-            let f = &req.inputs;
-            let table = req_str(f, "transit_gateway_route_table_id")?;
-            let cidr = req_str(f, "destination_cidr_block")?;
-            let attachment = opt_str(f, "transit_gateway_attachment_id");
-            let blackhole = bool_of(f, "blackhole");
-            self.0.stats.count("CreateTransitGatewayRoute");
-            let mut call = self
-                .0
+        async fn create(&self, cx: &Ctx, d: &TransitGatewayRoute, _: &Tags, _: &str) -> Result<String, ProviderError> {
+            let table = d.transit_gateway_route_table_id.id();
+            let call = cx
                 .ec2()
                 .create_transit_gateway_route()
-                .transit_gateway_route_table_id(&table)
-                .destination_cidr_block(&cidr);
-            if let Some(a) = &attachment {
-                call = call.transit_gateway_attachment_id(a);
-            }
-            if blackhole {
-                call = call.blackhole(true);
-            }
-            let id = format!("{table}_{cidr}");
-            let inputs = fields([
-                ("destination_cidr_block", Value::from(cidr.as_str())),
-                ("transit_gateway_route_table_id", Value::from(table.as_str())),
-                ("transit_gateway_attachment_id", opt_value(attachment.as_deref())),
-                ("blackhole", Value::Bool(blackhole)),
-            ]);
-            if let Err(e) = call.send().await.map_err(|e| sdk_error(e, Operation::Create)) {
-                // RouteAlreadyExists after a retried create: the route the
-                // first attempt made is adopted when it is the one wanted.
-                if e.kind != ErrorKind::Conflict {
-                    return Err(e);
-                }
-                let found = self.search(&table, vec![cidr.clone()], Operation::Create).await?;
-                return match found.get(&cidr) {
-                    Some((o, _)) if o.inputs == inputs => Ok(o.clone()),
-                    _ => Err(e),
-                };
-            }
-            let outputs = fields([("id", Value::from(id.as_str()))]);
-            Ok(Observed { id, inputs, outputs })
-        }
-
-        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-            // One search per route table in the batch (routes have no
-            // Describe call across tables).
-            let mut tables: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-            for id in &req.ids {
-                let (table, cidr) = split_route_id(id)?;
-                tables.entry(table).or_default().push(cidr.to_owned());
-            }
-            let mut out = ReadResponse::default();
-            for (table, cidrs) in tables {
-                for (_, (o, _)) in self.search(table, cidrs, Operation::Read).await? {
-                    if req.ids.contains(&o.id) {
-                        out.found.insert(o.id.clone(), o);
-                    }
-                }
-            }
-            Ok(out)
-        }
-
-        async fn update(&self, _req: UpdateRequest) -> Result<Fields, ProviderError> {
-            // Every field is force-new: nothing changes in place.
-            Ok(Fields::new())
-        }
-
-        async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-            let (table, cidr) = split_route_id(&req.id)?;
-            self.0.stats.count("DeleteTransitGatewayRoute");
-            self.0
-                .ec2()
-                .delete_transit_gateway_route()
                 .transit_gateway_route_table_id(table)
-                .destination_cidr_block(cidr)
-                .send()
-                .await
-                .map_err(|e| sdk_error(e, Operation::Delete))?;
-            Ok(())
+                .destination_cidr_block(&d.destination_cidr_block)
+                .set_transit_gateway_attachment_id(d.transit_gateway_attachment_id.as_ref().map(|a| a.id().to_owned()))
+                .set_blackhole(d.blackhole.then_some(true));
+            cx.send("CreateTransitGatewayRoute", Operation::Create, call.send()).await?;
+            Ok(format!("{table}_{}", d.destination_cidr_block))
         }
 
-        async fn poll(&self, id: &str) -> Result<Readiness, ProviderError> {
+        async fn delete(&self, cx: &Ctx, id: &str, _: &TransitGatewayRoute) -> Result<(), ProviderError> {
             let (table, cidr) = split_route_id(id)?;
-            let found = self.search(table, vec![cidr.to_owned()], Operation::Poll).await?;
-            match found.get(cidr) {
-                None => Ok(Readiness::Pending { status: "not visible yet".into() }),
-                Some((o, state)) if state == "active" || state == "blackhole" => {
-                    Ok(Readiness::Ready { outputs: o.outputs.clone() })
-                }
-                Some((_, state)) => Ok(Readiness::Pending { status: state.clone() }),
-            }
-        }
-
-        async fn find(&self, _req: FindRequest) -> Result<Option<Observed>, ProviderError> {
-            // Routes carry no tags to find them by; a repeated create adopts
-            // an identical route instead (see `create`).
-            Ok(None)
+            let call =
+                cx.ec2().delete_transit_gateway_route().transit_gateway_route_table_id(table).destination_cidr_block(cidr);
+            cx.send("DeleteTransitGatewayRoute", Operation::Delete, call.send()).await.map(|_| ())
         }
     }
 }

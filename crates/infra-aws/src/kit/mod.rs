@@ -51,6 +51,14 @@ impl Service {
             Service::Ec2 => "ec2",
         }
     }
+
+    /// AWS meters the service's API rate per account (IAM, CloudFront,
+    /// Route 53, WAF's CLOUDFRONT scope), not per region.
+    pub fn per_account(self) -> bool {
+        match self {
+            Service::Ec2 => false,
+        }
+    }
 }
 
 /// How a type's objects are looked up.
@@ -122,6 +130,16 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// The delete call returns before the object is gone: the engine waits
     /// for `Status::Gone` or absence (NAT gateways, attachments).
     const DELETE_WAITS: bool = false;
+    /// An object found by natural key without the engine's tags may be
+    /// adopted: true for types that carry no tags (routes, associations)
+    /// or whose tags may be lost with a second call. Otherwise an untagged
+    /// object with the same key is someone else's, and a create that
+    /// collides with it fails, naming `import`.
+    const ADOPT_UNTAGGED: bool = false;
+    /// The type carries tags (the kit puts the engine's tags on an object
+    /// it adopted untagged by natural key, so the next search finds it by
+    /// token and the inventory lists it).
+    const TAGGED: bool = true;
 
     /// The objects matching `by`, in every state.
     async fn list(&self, cx: &Ctx, by: Lookup<'_, Self::Decl>) -> Result<Vec<Seen<Self>>, ProviderError>;
@@ -211,9 +229,12 @@ fn tags_input(f: &Fields) -> Tags {
 }
 
 /// True when an object found by natural key may be adopted by the create
-/// at `wanted`'s address: it carries no engine tags (they were lost with a
-/// follow-up call, or the type has none), or this stack's and address's.
-fn ours(tags: &Tags, wanted: &Tags) -> bool {
+/// at `wanted`'s address: it carries this stack's and address's tags, or
+/// none of the engine's when `untagged` (see [`Kind::ADOPT_UNTAGGED`]).
+fn ours(tags: &Tags, wanted: &Tags, untagged: bool) -> bool {
+    if !tags.contains_key(TAG_STACK) {
+        return untagged;
+    }
     let same = |k: &str| tags.get(k).is_none_or(|v| wanted.get(k) == Some(v));
     same(TAG_STACK) && same(TAG_ADDRESS)
 }
@@ -229,10 +250,11 @@ impl<K: Kind> Kit<K> {
 #[async_trait]
 impl<K: Kind> ResourceProvider for Kit<K> {
     fn api_class(&self, op: Operation) -> ApiClass {
-        match K::category(op) {
+        let class = match K::category(op) {
             Some(category) => ApiClass::new(K::SERVICE.name(), category),
             None => ApiClass::generic(K::SERVICE.name(), op),
-        }
+        };
+        if K::SERVICE.per_account() { class.per_account() } else { class }
     }
 
     fn timings(&self) -> Timings {
@@ -329,7 +351,16 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         }
         let Ok(decl) = decode::<K::Decl>(&req.inputs) else { return Ok(None) };
         let by_key = self.kind.list(&self.cx, Lookup::Key(&decl)).await?;
-        by_key.into_iter().find(|s| live(s) && ours(&s.tags, &req.tags)).map(Self::observed).transpose()
+        let Some(found) = by_key.into_iter().find(|s| live(s) && ours(&s.tags, &req.tags, K::ADOPT_UNTAGGED))
+        else {
+            return Ok(None);
+        };
+        if K::TAGGED && !found.tags.contains_key(TAG_STACK) {
+            let mut wanted = found.tags.clone();
+            wanted.extend(req.tags.clone());
+            crate::sdk::sync_tags(&self.cx, K::SERVICE, &found.id, &found.tags, &wanted).await?;
+        }
+        Self::observed(found).map(Some)
     }
 }
 

@@ -1,16 +1,14 @@
 //! AWS errors mapped to the engine's error kinds, with the error code and
-//! request ID kept.
+//! request ID kept: one table per service, then the codes every service
+//! shares.
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infra_engine::{ErrorKind, Operation, ProviderError};
 
-/// The kind of an AWS error code, given the operation it answered: a
-/// `*.NotFound` answering a create means a dependency created moments ago
-/// is not visible yet (eventual consistency, retried); answering a read,
-/// update or delete it means the resource itself is gone.
-pub fn classify(code: &str, op: Operation) -> ErrorKind {
-    const THROTTLED: [&str; 9] = [
+/// Codes every AWS service may answer.
+mod common {
+    pub const THROTTLED: &[&str] = &[
         "Throttling",
         "ThrottlingException",
         "RequestLimitExceeded",
@@ -21,7 +19,7 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
         "PriorRequestNotComplete",
         "ProvisionedThroughputExceededException",
     ];
-    const TRANSIENT: [&str; 6] = [
+    pub const TRANSIENT: &[&str] = &[
         "InternalError",
         "InternalFailure",
         "ServiceUnavailable",
@@ -29,31 +27,77 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
         "InternalServerError",
         "RequestTimeout",
     ];
-    if THROTTLED.contains(&code) {
+    pub const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException"];
+    pub const CONFLICT: &[&str] = &["ConflictException", "ResourceExistsException", "ResourceInUseException"];
+}
+
+/// EC2: `<Thing>.NotFound`, `<Thing>.Duplicate`, state conflicts, and the
+/// dependency errors of eventual consistency.
+mod ec2 {
+    pub const EVENTUAL: &[&str] = &["DependencyViolation", "InvalidGatewayID.NotAttached"];
+    pub const CONFLICT: &[&str] = &["IncorrectState", "InvalidStateTransition"];
+}
+
+/// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
+/// Route 53 health check versions): a stale version is read again.
+mod versioned {
+    pub const STALE: &[&str] = &[
+        "PreconditionFailed",
+        "InvalidIfMatchVersion",
+        "WAFOptimisticLockException",
+        "HealthCheckVersionMismatch",
+        "OptimisticLockException",
+    ];
+    pub const CONFLICT: &[&str] = &[
+        "DistributionAlreadyExists",
+        "WAFDuplicateItemException",
+        "WafV2DuplicateItem",
+        "HostedZoneAlreadyExists",
+        "HealthCheckAlreadyExists",
+        "DuplicateTargetGroupName",
+        "DuplicateLoadBalancerName",
+        "DBClusterAlreadyExistsFault",
+        "ReplicationGroupAlreadyExists",
+    ];
+}
+
+/// The kind of an AWS error code, given the operation it answered: a
+/// not-found answering a create means a dependency created moments ago is
+/// not visible yet (eventual consistency, retried); answering a read,
+/// update or delete it means the resource itself is gone (a delete of
+/// something gone is done).
+pub fn classify(code: &str, op: Operation) -> ErrorKind {
+    let is = |table: &[&str]| table.contains(&code);
+    if is(common::THROTTLED) {
         return ErrorKind::Throttled;
     }
-    if TRANSIENT.contains(&code) {
+    if is(common::TRANSIENT) {
         return ErrorKind::Transient;
     }
-    let not_found = code.ends_with(".NotFound")
+    if is(versioned::STALE) {
+        return ErrorKind::Stale;
+    }
+    let not_found = is(common::NOT_FOUND)
+        || code.ends_with(".NotFound")
         || code.ends_with("NotFound")
         || code.ends_with("NotFoundException")
-        || code == "NoSuchEntity"
-        || code == "NoSuchBucket"
-        || code == "InvalidAllocationID.NotFound";
+        || code.ends_with("NotFoundFault")
+        || code.starts_with("NoSuch")
+        || code == "WAFNonexistentItemException";
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if code == "DependencyViolation" || code == "InvalidGatewayID.NotAttached" {
+    if is(ec2::EVENTUAL) {
         return ErrorKind::EventualConsistency;
     }
-    if code.ends_with(".Duplicate")
+    if is(common::CONFLICT)
+        || is(ec2::CONFLICT)
+        || is(versioned::CONFLICT)
+        || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
         || code.starts_with("Resource.AlreadyAssociated")
-        || code == "IncorrectState"
-        || code == "InvalidStateTransition"
-        || code == "ConflictException"
+        || code.starts_with("Duplicate")
     {
         return ErrorKind::Conflict;
     }
@@ -79,10 +123,11 @@ where
             let code = se.err().code().map_or_else(|| format!("HTTP{status}"), str::to_owned);
             let message = se.err().message().unwrap_or("no message").to_owned();
             // An answer without an error code is judged by its status.
-            let kind = if se.err().code().is_none() && status >= 500 {
-                ErrorKind::Transient
-            } else {
-                classify(&code, op)
+            let kind = match (se.err().code(), status) {
+                (None, 500..) => ErrorKind::Transient,
+                (None, 412) => ErrorKind::Stale,
+                (None, 404) if op != Operation::Create => ErrorKind::NotFound,
+                _ => classify(&code, op),
             };
             let mut pe = ProviderError::new(kind, message).with_code(code);
             if let Some(id) = request_id {
@@ -122,5 +167,17 @@ mod tests {
         check("InvalidParameterValue", Operation::Create, ErrorKind::Final);
         check("UnauthorizedOperation", Operation::Create, ErrorKind::Final);
         check("InternalError", Operation::Update, ErrorKind::Transient);
+        // Per service family: a not-found on delete completes the step; a
+        // stale version is read again and retried.
+        check("NoSuchDistribution", Operation::Delete, ErrorKind::NotFound);
+        check("WAFNonexistentItemException", Operation::Delete, ErrorKind::NotFound);
+        check("NoSuchHostedZone", Operation::Delete, ErrorKind::NotFound);
+        check("DBClusterNotFoundFault", Operation::Delete, ErrorKind::NotFound);
+        check("ReplicationGroupNotFoundFault", Operation::Delete, ErrorKind::NotFound);
+        check("ResourceNotFoundException", Operation::Delete, ErrorKind::NotFound);
+        check("PreconditionFailed", Operation::Update, ErrorKind::Stale);
+        check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
+        check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
+        check("InvalidLaunchTemplateName.AlreadyExistsException", Operation::Create, ErrorKind::Conflict);
     }
 }

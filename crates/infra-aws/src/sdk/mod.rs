@@ -106,17 +106,23 @@ impl AwsProvider {
     /// An instance with explicit SDK configuration (the test harness gives
     /// a loopback endpoint and dummy credentials this way).
     pub fn with_sdk_config(config: &ProviderConfig, sdk: SdkConfig) -> AwsInstance {
-        let stats = CallStats::default();
-        let ctx = Arc::new(Ctx {
-            sdk,
-            region: config.region.clone(),
-            stats: stats.clone(),
-            #[cfg(feature = "ec2")]
-            ec2: OnceLock::new(),
-        });
+        let ctx = Self::context(config, sdk);
+        let stats = ctx.stats.clone();
         let mut instance = ProviderInstance::new(config.clone());
         register(&mut instance, &ctx);
         AwsInstance { instance, stats }
+    }
+
+    /// The shared context of an instance, for registering resource types
+    /// of one's own with [`crate::kit::Kit`].
+    pub fn context(config: &ProviderConfig, sdk: SdkConfig) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            sdk,
+            region: config.region.clone(),
+            stats: CallStats::default(),
+            #[cfg(feature = "ec2")]
+            ec2: OnceLock::new(),
+        })
     }
 }
 

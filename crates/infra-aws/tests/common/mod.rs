@@ -39,6 +39,25 @@ pub struct World {
 
 /// A fresh world: the emulator reset, provider instances for both regions.
 pub fn world() -> World {
+    world_at(None)
+}
+
+/// The fault-injecting proxy in front of this binary's emulator.
+pub fn proxy() -> &'static infra_testkit::faults::FaultProxy {
+    static PROXY: std::sync::OnceLock<infra_testkit::faults::FaultProxy> = std::sync::OnceLock::new();
+    PROXY.get_or_init(|| infra_testkit::faults::FaultProxy::start(&moto().endpoint()).unwrap())
+}
+
+/// A fresh world whose providers talk to the emulator through the
+/// fault-injecting proxy (no faults until its rules are set); `endpoint`
+/// stays the emulator's, for checking what the cloud holds.
+pub fn world_through_proxy() -> World {
+    let p = proxy();
+    p.set(Vec::new());
+    world_at(Some(p.endpoint()))
+}
+
+fn world_at(via: Option<String>) -> World {
     let guard = turn();
     let m = moto();
     m.reset().unwrap();
@@ -46,7 +65,10 @@ pub fn world() -> World {
     let mut stats = Vec::new();
     for r in REGIONS {
         let config = ProviderConfig::aws(r);
-        let sdk = m.sdk_config(r).unwrap();
+        let sdk = match &via {
+            Some(endpoint) => infra_testkit::loopback_sdk_config(endpoint, r).unwrap(),
+            None => m.sdk_config(r).unwrap(),
+        };
         let inst = AwsProvider::with_sdk_config(&config, sdk);
         stats.push((config.key.clone(), inst.stats.clone()));
         registry.insert(inst.instance);
@@ -74,8 +96,13 @@ pub fn stack(name: &str) -> (Stack, ProviderKey, ProviderKey) {
 
 impl World {
     pub async fn run(&self, stack: &Stack, mode: Mode) -> (Outcome, Vec<Event>) {
+        self.run_with(stack, mode, true).await
+    }
+
+    /// [`World::run`], with or without the refresh first.
+    pub async fn run_with(&self, stack: &Stack, mode: Mode, refresh: bool) -> (Outcome, Vec<Event>) {
         let (events, mut rx) = Events::channel();
-        let options = RunOptions { mode, lock_timeout: Duration::from_secs(5), refresh: true };
+        let options = RunOptions { mode, lock_timeout: Duration::from_secs(5), refresh };
         let backend: Arc<dyn Backend> = self.backend.clone();
         let outcome = run(&self.executor, backend, stack, &options, &events, &Interrupt::new())
             .await
@@ -108,6 +135,21 @@ impl World {
         let (o, _) = self.run(stack, Mode::Destroy { targets: vec![] }).await;
         assert!(o.report.success(), "destroy failed: {:?}", o.report);
         o
+    }
+
+    /// What a refreshing plan shows without writing anything: the plan,
+    /// and the orphans (resources with the stack's tags not in its state).
+    pub async fn preview(&self, stack: &Stack) -> infra_engine::Preview {
+        infra_engine::preview(
+            self.executor.registry(),
+            self.backend.as_ref(),
+            stack,
+            &infra_engine::PreviewMode::Apply(PlanOptions::default()),
+            true,
+            &Events::none(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("preview failed: {e}"))
     }
 
     pub async fn state(&self, stack: &str) -> State {

@@ -1,0 +1,214 @@
+//! A fault-injecting HTTP proxy for tests: it sits between the SDK and the
+//! emulator on loopback and, for the requests a rule matches, loses the
+//! response after the emulator acted, or answers a throttling or
+//! server error without forwarding — the faults a real endpoint shows.
+//!
+//! Every response is sent with `Connection: close`, so a dropped
+//! connection is always a lost answer, never a stale pooled one.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use crate::Error;
+
+/// What a rule does to a matching request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Forward it (the emulator acts), then close the connection without
+    /// answering: the caller cannot know what happened.
+    LoseResponse,
+    /// Answer EC2's throttling error (`RequestLimitExceeded`, HTTP 503)
+    /// without forwarding.
+    Throttle,
+    /// Answer HTTP 503 with no body without forwarding.
+    Unavailable,
+}
+
+/// A rule: the `nth` (1-based) request whose body or `X-Amz-Target`
+/// names `action` (e.g. `Action=CreateVpc`, or `CreateVpc`) gets `effect`.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub action: String,
+    pub nth: usize,
+    pub effect: Effect,
+}
+
+impl Fault {
+    /// The `nth` request of `action` gets `effect`.
+    pub fn new(action: &str, nth: usize, effect: Effect) -> Self {
+        Fault { action: action.to_owned(), nth, effect }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    rules: Vec<Fault>,
+    seen: std::collections::BTreeMap<String, usize>,
+    /// What was injected: (action, effect).
+    injected: Vec<(String, Effect)>,
+}
+
+/// A running proxy. It stops accepting when dropped (its threads end with
+/// the test process).
+#[derive(Debug, Clone)]
+pub struct FaultProxy {
+    port: u16,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl FaultProxy {
+    /// A proxy on 127.0.0.1 in front of `upstream` (a loopback endpoint
+    /// such as the emulator's).
+    pub fn start(upstream: &str) -> Result<Self, Error> {
+        let target = upstream.strip_prefix("http://").unwrap_or(upstream).trim_end_matches('/').to_owned();
+        if !(target.starts_with("127.0.0.1:") || target.starts_with("localhost:")) {
+            return Err(Error::NotLoopback(upstream.to_owned()));
+        }
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(Error::Start)?;
+        let port = listener.local_addr().map_err(Error::Start)?.port();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let state = shared.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let state = state.clone();
+                let target = target.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &target, &state);
+                });
+            }
+        });
+        Ok(FaultProxy { port, shared })
+    }
+
+    /// The proxy's endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Replaces the rules and forgets what was seen.
+    pub fn set(&self, rules: Vec<Fault>) {
+        let mut s = self.lock();
+        s.rules = rules;
+        s.seen.clear();
+        s.injected.clear();
+    }
+
+    /// The faults injected so far: (action, effect).
+    pub fn injected(&self) -> Vec<(String, Effect)> {
+        self.lock().injected.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Reads one HTTP/1.1 request: head and body (by `Content-Length`).
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<(Vec<String>, Vec<u8>)>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let length = head
+        .iter()
+        .find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some((head, body)))
+}
+
+fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut client = conn;
+    let Some((head, body)) = read_request(&mut reader)? else { return Ok(()) };
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let amz_target = head
+        .iter()
+        .find_map(|h| h.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("x-amz-target")))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let effect = {
+        let mut s = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rules = s.rules.clone();
+        let mut chosen = None;
+        for rule in rules {
+            let names = text.split('&').any(|p| p == format!("Action={}", rule.action))
+                || amz_target.ends_with(&format!(".{}", rule.action));
+            if names {
+                let n = s.seen.entry(rule.action.clone()).or_default();
+                *n += 1;
+                if *n == rule.nth && chosen.is_none() {
+                    chosen = Some(rule.effect);
+                    s.injected.push((rule.action.clone(), rule.effect));
+                }
+            }
+        }
+        chosen
+    };
+    match effect {
+        Some(Effect::Throttle) => {
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
+            let reply = format!(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                xml.len()
+            );
+            return client.write_all(reply.as_bytes());
+        }
+        Some(Effect::Unavailable) => {
+            return client
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+        Some(Effect::LoseResponse) | None => {}
+    }
+    // Forward with `Connection: close` and read the whole answer.
+    let mut upstream = TcpStream::connect(target)?;
+    let mut request = Vec::new();
+    for (i, h) in head.iter().enumerate() {
+        if i > 0 && h.split_once(':').is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("connection")) {
+            continue;
+        }
+        request.extend_from_slice(h.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"Connection: close\r\n\r\n");
+    request.extend_from_slice(&body);
+    upstream.write_all(&request)?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    if effect == Some(Effect::LoseResponse) {
+        // The emulator acted; the caller never hears of it.
+        return client.shutdown(std::net::Shutdown::Both);
+    }
+    client.write_all(&with_connection_close(&answer))
+}
+
+/// The response with its `Connection` header replaced by `close`.
+fn with_connection_close(answer: &[u8]) -> Vec<u8> {
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(answer.len(), |p| p + 4);
+    let head = String::from_utf8_lossy(&answer[..split]);
+    let mut out = String::new();
+    for (i, line) in head.split("\r\n").filter(|l| !l.is_empty()).enumerate() {
+        if i > 0 && line.split_once(':').is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("connection")) {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&answer[split..]);
+    bytes
+}
