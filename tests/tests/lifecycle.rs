@@ -443,7 +443,12 @@ async fn lost_creates_are_adopted_or_redone_with_the_same_token() {
         .unwrap();
     assert_eq!(again.id, u_new.id);
     let found = provider
-        .find(FindRequest { address: addr("u"), token: "infra-lost-token".into(), tags: Default::default(), inputs: Default::default() })
+        .find(FindRequest {
+            address: addr("u"),
+            token: "infra-lost-token".into(),
+            tags: Default::default(),
+            inputs: Default::default(),
+        })
         .await
         .unwrap();
     assert_eq!(found.map(|o| o.id), Some(u_new.id));

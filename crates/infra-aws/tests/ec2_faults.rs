@@ -67,7 +67,11 @@ async fn a_vpc_create_whose_answers_are_lost_or_refused_leaves_exactly_one_vpc()
         let (stack, _) = vpc_stack(&name);
         proxy().set(vec![Fault::new(action, 1, effect)]);
         let (o, _) = w.apply(&stack).await;
-        assert_eq!(proxy().injected(), vec![(action.to_owned(), effect)], "{action} {effect:?}: no fault hit");
+        assert_eq!(
+            proxy().injected(),
+            vec![(action.to_owned(), effect)],
+            "{action} {effect:?}: no fault hit"
+        );
         proxy().set(Vec::new());
         let held = vpcs_of(&w, &name).await;
         assert_eq!(held.len(), 1, "{action} {effect:?}: the cloud holds {held:?}");
@@ -115,7 +119,10 @@ async fn drift_lists_a_resource_with_the_stacks_tags_that_is_not_in_its_state() 
     let p = w.preview(&stack).await;
     assert_eq!(p.orphans.len(), 1, "{:?}", p.orphans);
     let o = &p.orphans[0];
-    assert_eq!((o.id.as_str(), o.address.as_deref(), o.type_name.as_deref()), (id.as_str(), Some("lost-vpc"), Some("aws:ec2:Vpc")));
+    assert_eq!(
+        (o.id.as_str(), o.address.as_deref(), o.type_name.as_deref()),
+        (id.as_str(), Some("lost-vpc"), Some("aws:ec2:Vpc"))
+    );
     assert!(p.plan.is_empty(), "an orphan is a warning, not a change");
 
     // Another stack's resources are not this stack's orphans.

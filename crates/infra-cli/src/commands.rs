@@ -634,7 +634,9 @@ async fn drift_cmd(ctx: &Ctx<'_>, json: bool) -> Result<u8> {
         for o in orphans {
             let kind = o.type_name.as_deref().unwrap_or("resource");
             let hint = match o.address.as_deref() {
-                Some(a) if Address::parse(a).ok().and_then(|x| stack.resource(&x)).is_some() => format!("adopt it with `import {a} {}`", o.id),
+                Some(a) if Address::parse(a).ok().and_then(|x| stack.resource(&x)).is_some() => {
+                    format!("adopt it with `import {a} {}`", o.id)
+                }
                 Some(a) => format!("it was made for {a}, which is no longer declared: delete it"),
                 None => "import it into its address, or delete it".to_owned(),
             };

@@ -119,7 +119,11 @@ impl Schema {
                 if b.is_none() && self.is_secret(name) {
                     return false;
                 }
-                if self.is_set(name) { b.map(crate::Value::sorted) != a.map(crate::Value::sorted) } else { b != a }
+                if self.is_set(name) {
+                    b.map(crate::Value::sorted) != a.map(crate::Value::sorted)
+                } else {
+                    b != a
+                }
             })
             .cloned()
             .collect()

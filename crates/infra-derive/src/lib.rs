@@ -279,7 +279,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     for f in fields {
         let Some(ident) = &f.ident else { continue };
         let ty = &f.ty;
-        let serde_attrs: Vec<&syn::Attribute> = f.attrs.iter().filter(|a| a.path().is_ident("serde")).collect();
+        let serde_attrs: Vec<&syn::Attribute> =
+            f.attrs.iter().filter(|a| a.path().is_ident("serde")).collect();
         // A field that may be left out when serialized is defaulted when
         // read back.
         let default = may_be_omitted(f).then(|| quote!(#[serde(default)]));

@@ -520,7 +520,8 @@ impl Run<'_> {
             token: token.clone(),
             tags: tags.clone(),
         };
-        let find = FindRequest { address: step.address.clone(), token: token.clone(), tags, inputs: inputs.clone() };
+        let find =
+            FindRequest { address: step.address.clone(), token: token.clone(), tags, inputs: inputs.clone() };
         let address = step.address.clone();
         let (observed, adopted) = match self.create_call(i, &t, &req, &find).await {
             Ok(made) => made,
@@ -728,7 +729,9 @@ impl Run<'_> {
         let poll = PollRequest {
             id: prior.id.clone(),
             inputs,
-            outputs: self.store.read(|s| s.resources.get(&step.address).map(|r| r.outputs.clone()).unwrap_or_default()),
+            outputs: self
+                .store
+                .read(|s| s.resources.get(&step.address).map(|r| r.outputs.clone()).unwrap_or_default()),
         };
         self.await_ready(i, &t, poll, decl.options.timeouts.update).await
     }
@@ -795,8 +798,11 @@ impl Run<'_> {
             Ok(Deletion::Gone) => Ok(()),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
             Ok(Deletion::Pending { status }) => {
-                let poll =
-                    PollRequest { id: object.id.clone(), inputs: object.inputs.clone(), outputs: object.outputs.clone() };
+                let poll = PollRequest {
+                    id: object.id.clone(),
+                    inputs: object.inputs.clone(),
+                    outputs: object.outputs.clone(),
+                };
                 let timeout = self.stack.resource(&step.address).and_then(|d| d.options.timeouts.delete);
                 self.await_gone(i, &t, poll, status, timeout).await
             }

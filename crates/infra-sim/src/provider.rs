@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use infra_core::{Address, Fields, ProviderConfig};
 use infra_engine::{
-    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, PollRequest, FindRequest, Observed, Operation, ProviderError,
-    ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry, ResourceProvider, Timings,
-    UpdateRequest,
+    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Observed, Operation,
+    PollRequest, ProviderError, ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry,
+    ResourceProvider, Timings, UpdateRequest,
 };
 use std::sync::Arc;
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 use common::*;
 use infra_core::{Fields, Value};
 use infra_engine::provider::{TAG_ADDRESS, TAG_STACK, TAG_TOKEN};
-use infra_engine::{PollRequest, 
-    ApiClass, CreateRequest, ErrorKind, FindRequest, Operation, ProviderError, ReadRequest, Readiness,
-    ResourceProvider,
+use infra_engine::{
+    ApiClass, CreateRequest, ErrorKind, FindRequest, Operation, PollRequest, ProviderError, ReadRequest,
+    Readiness, ResourceProvider,
 };
 use infra_sim::{
     CallOutcome, Error, FailureRule, Profile, RateLimit, RateLimits, SimCloud, SimConfig, SimStatus,
@@ -51,11 +51,20 @@ async fn create_poll_read_update_delete_find_round_trip() {
     assert_eq!(obs.outputs.get("name"), Some(&Value::string("vpc")));
 
     // Ready exactly 5 s (10 s scaled) after the create returned.
-    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "creating".into() });
+    assert_eq!(
+        vpc.poll(PollRequest::id(&obs.id)).await.unwrap(),
+        Readiness::Pending { status: "creating".into() }
+    );
     sleep(secs(5) - ms(1)).await;
-    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "creating".into() });
+    assert_eq!(
+        vpc.poll(PollRequest::id(&obs.id)).await.unwrap(),
+        Readiness::Pending { status: "creating".into() }
+    );
     sleep(ms(1)).await;
-    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Ready { outputs: obs.outputs.clone() });
+    assert_eq!(
+        vpc.poll(PollRequest::id(&obs.id)).await.unwrap(),
+        Readiness::Ready { outputs: obs.outputs.clone() }
+    );
 
     // One read for many IDs answers those that exist.
     let found = vpc.read(read(&[&obs.id, "sim-0000ffff"])).await.unwrap().found;
@@ -67,7 +76,10 @@ async fn create_poll_read_update_delete_find_round_trip() {
     let outputs = vpc.update(update("net.vpc", &obs.id, inputs.clone(), after.clone())).await.unwrap();
     assert_eq!(t1.elapsed(), secs(1));
     assert_eq!(outputs, obs.outputs);
-    assert_eq!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "modifying".into() });
+    assert_eq!(
+        vpc.poll(PollRequest::id(&obs.id)).await.unwrap(),
+        Readiness::Pending { status: "modifying".into() }
+    );
     sleep(secs(5)).await;
     assert!(matches!(vpc.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Ready { .. }));
     let stored = cloud.resource(&obs.id).unwrap();
@@ -137,7 +149,10 @@ async fn a_delete_shows_deleting_and_completes_even_when_its_caller_is_dropped()
     let obs = nat.create(create("net.nat", "tok", Fields::new())).await.unwrap();
     assert!(timeout(secs(4), nat.delete(delete("net.nat", &obs.id))).await.is_err());
     assert_eq!(cloud.resource(&obs.id).unwrap().status, SimStatus::Deleting);
-    assert_eq!(nat.poll(PollRequest::id(&obs.id)).await.unwrap(), Readiness::Pending { status: "deleting".into() });
+    assert_eq!(
+        nat.poll(PollRequest::id(&obs.id)).await.unwrap(),
+        Readiness::Pending { status: "deleting".into() }
+    );
     assert_eq!(
         nat.find(find("net.nat", "tok")).await.unwrap(),
         None,

@@ -168,8 +168,9 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
             return client.write_all(reply.as_bytes());
         }
         Some(Effect::Unavailable) => {
-            return client
-                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            return client.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
         Some(Effect::LoseResponse) | None => {}
     }

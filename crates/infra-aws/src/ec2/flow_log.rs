@@ -77,7 +77,9 @@ fn defaults_unset(f: &mut FlowLog) {
 #[cfg(feature = "ec2")]
 pub(crate) mod imp {
     use async_trait::async_trait;
-    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType, UnsuccessfulItem};
+    use aws_sdk_ec2::types::{
+        FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType, UnsuccessfulItem,
+    };
     use infra_core::Input;
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
@@ -111,7 +113,8 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "flow-log-id", |_| None) else { return Ok(Vec::new()) };
             let logs = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_flow_logs().set_filter(Some(filters.clone())).set_next_token(next);
+                    let call =
+                        cx.ec2().describe_flow_logs().set_filter(Some(filters.clone())).set_next_token(next);
                     async move {
                         let out = cx.send("DescribeFlowLogs", Operation::Read, call.send()).await?;
                         Ok((out.flow_logs.unwrap_or_default(), out.next_token))
@@ -140,7 +143,13 @@ pub(crate) mod imp {
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &FlowLog, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &FlowLog,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             let call = cx
                 .ec2()
                 .create_flow_logs()
@@ -159,7 +168,13 @@ pub(crate) mod imp {
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &FlowLog) -> Result<(), ProviderError> {
-            let out = cx.send("DeleteFlowLogs", Operation::Delete, cx.ec2().delete_flow_logs().flow_log_ids(id).send()).await?;
+            let out = cx
+                .send(
+                    "DeleteFlowLogs",
+                    Operation::Delete,
+                    cx.ec2().delete_flow_logs().flow_log_ids(id).send(),
+                )
+                .await?;
             failed(out.unsuccessful(), "the delete failed")
         }
     }

@@ -118,7 +118,9 @@ pub(crate) mod imp {
     fn vpcs_of(igw: &aws_sdk_ec2::types::InternetGateway) -> Vec<String> {
         igw.attachments()
             .iter()
-            .filter(|a| a.state().is_none_or(|s| matches!(s.as_str(), "available" | "attached" | "attaching")))
+            .filter(|a| {
+                a.state().is_none_or(|s| matches!(s.as_str(), "available" | "attached" | "attaching"))
+            })
             .filter_map(|a| a.vpc_id().map(str::to_owned))
             .collect()
     }
@@ -130,11 +132,21 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Ec2;
         const TIMINGS: Timings = Timings::secs(2, 3, 4, 2, 300);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, InternetGateway>) -> Result<Vec<Seen<Self>>, ProviderError> {
-            let Some(filters) = lookup_filters(&by, "internet-gateway-id", |_| None) else { return Ok(Vec::new()) };
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, InternetGateway>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "internet-gateway-id", |_| None) else {
+                return Ok(Vec::new());
+            };
             let igws = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_internet_gateways().set_filters(Some(filters.clone())).set_next_token(next);
+                    let call = cx
+                        .ec2()
+                        .describe_internet_gateways()
+                        .set_filters(Some(filters.clone()))
+                        .set_next_token(next);
                     async move {
                         let out = cx.send("DescribeInternetGateways", Operation::Read, call.send()).await?;
                         Ok((out.internet_gateways.unwrap_or_default(), out.next_token))
@@ -143,7 +155,8 @@ pub(crate) mod imp {
                 .await?;
             igws.iter()
                 .map(|igw| {
-                    let id = igw.internet_gateway_id().ok_or_else(|| missing("internet gateway ID"))?.to_owned();
+                    let id =
+                        igw.internet_gateway_id().ok_or_else(|| missing("internet gateway ID"))?.to_owned();
                     let tags = tag_map(igw.tags());
                     let decl = InternetGateway {
                         vpc_id: vpcs_of(igw).into_iter().next().map(|v| Input::Value(VpcId::new(v))),
@@ -159,19 +172,38 @@ pub(crate) mod imp {
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &InternetGateway, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &InternetGateway,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             // CreateInternetGateway takes no ClientToken: a lost create is
             // found by its token tag.
-            let call = cx.ec2().create_internet_gateway().tag_specifications(tags_spec(ResourceType::InternetGateway, tags));
+            let call = cx
+                .ec2()
+                .create_internet_gateway()
+                .tag_specifications(tags_spec(ResourceType::InternetGateway, tags));
             let out = cx.send("CreateInternetGateway", Operation::Create, call.send()).await?;
-            let id = out.internet_gateway.and_then(|g| g.internet_gateway_id).ok_or_else(|| missing("internet gateway ID"))?;
+            let id = out
+                .internet_gateway
+                .and_then(|g| g.internet_gateway_id)
+                .ok_or_else(|| missing("internet gateway ID"))?;
             if let Some(vpc) = &d.vpc_id {
                 attach(cx, &id, vpc.id(), Operation::Create).await?;
             }
             Ok(id)
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, _: &InternetGateway, after: &InternetGateway, _: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &InternetGateway,
+            after: &InternetGateway,
+            _: &[String],
+        ) -> Result<(), ProviderError> {
             // Only `vpc_id` is updatable. From what is attached now, not what
             // was recorded, so a half-done earlier update converges.
             let wanted = after.vpc_id.as_ref().map(|v| v.id().to_owned());
@@ -222,20 +254,38 @@ pub(crate) mod imp {
                         id: AllocationId::new(&id),
                         public_ip: a.public_ip().unwrap_or_default().to_owned(),
                     };
-                    Ok(Seen { id, decl: ElasticIp { tags: user_tags(&tags) }, out, tags, status: Status::Ready })
+                    Ok(Seen {
+                        id,
+                        decl: ElasticIp { tags: user_tags(&tags) },
+                        out,
+                        tags,
+                        status: Status::Ready,
+                    })
                 })
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, _: &ElasticIp, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            _: &ElasticIp,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             // AllocateAddress takes no ClientToken: found by its token tag.
-            let call = cx.ec2().allocate_address().domain(DomainType::Vpc).tag_specifications(tags_spec(ResourceType::ElasticIp, tags));
+            let call = cx
+                .ec2()
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(tags_spec(ResourceType::ElasticIp, tags));
             let out = cx.send("AllocateAddress", Operation::Create, call.send()).await?;
             out.allocation_id.ok_or_else(|| missing("allocation ID"))
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &ElasticIp) -> Result<(), ProviderError> {
-            cx.send("ReleaseAddress", Operation::Delete, cx.ec2().release_address().allocation_id(id).send()).await.map(|_| ())
+            cx.send("ReleaseAddress", Operation::Delete, cx.ec2().release_address().allocation_id(id).send())
+                .await
+                .map(|_| ())
         }
     }
 
@@ -264,10 +314,16 @@ pub(crate) mod imp {
         }
 
         async fn list(&self, cx: &Ctx, by: Lookup<'_, NatGateway>) -> Result<Vec<Seen<Self>>, ProviderError> {
-            let Some(filters) = lookup_filters(&by, "nat-gateway-id", |_| None) else { return Ok(Vec::new()) };
+            let Some(filters) = lookup_filters(&by, "nat-gateway-id", |_| None) else {
+                return Ok(Vec::new());
+            };
             let nats = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_nat_gateways().set_filter(Some(filters.clone())).set_next_token(next);
+                    let call = cx
+                        .ec2()
+                        .describe_nat_gateways()
+                        .set_filter(Some(filters.clone()))
+                        .set_next_token(next);
                     async move {
                         let out = cx.send("DescribeNatGateways", Operation::Read, call.send()).await?;
                         Ok((out.nat_gateways.unwrap_or_default(), out.next_token))
@@ -282,9 +338,14 @@ pub(crate) mod imp {
                     let tags = tag_map(nat.tags());
                     let decl = NatGateway {
                         subnet_id: Input::Value(SubnetId::new(nat.subnet_id().unwrap_or_default())),
-                        allocation_id: addr.and_then(|a| a.allocation_id()).map(|a| Input::Value(AllocationId::new(a))),
+                        allocation_id: addr
+                            .and_then(|a| a.allocation_id())
+                            .map(|a| Input::Value(AllocationId::new(a))),
                         // `public` is the default, recorded as unset.
-                        connectivity_type: nat.connectivity_type().map(|c| c.as_str().to_owned()).filter(|c| c != "public"),
+                        connectivity_type: nat
+                            .connectivity_type()
+                            .map(|c| c.as_str().to_owned())
+                            .filter(|c| c != "public"),
                         tags: user_tags(&tags),
                     };
                     let out = NatGatewayOut {
@@ -308,7 +369,13 @@ pub(crate) mod imp {
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &NatGateway, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &NatGateway,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             let mut call = cx
                 .ec2()
                 .create_nat_gateway()
@@ -326,7 +393,13 @@ pub(crate) mod imp {
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &NatGateway) -> Result<(), ProviderError> {
-            cx.send("DeleteNatGateway", Operation::Delete, cx.ec2().delete_nat_gateway().nat_gateway_id(id).send()).await.map(|_| ())
+            cx.send(
+                "DeleteNatGateway",
+                Operation::Delete,
+                cx.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
+            )
+            .await
+            .map(|_| ())
         }
     }
 }

@@ -138,18 +138,28 @@ pub(crate) mod imp {
                         .set_encrypted(e.encrypted)
                         .build()
                 });
-                LaunchTemplateBlockDeviceMappingRequest::builder().device_name(&b.device_name).set_ebs(ebs).build()
+                LaunchTemplateBlockDeviceMappingRequest::builder()
+                    .device_name(&b.device_name)
+                    .set_ebs(ebs)
+                    .build()
             })
             .collect();
         let meta = d.metadata_options.as_ref().filter(|m| **m != MetadataOptions::default()).map(|m| {
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
-                .set_http_endpoint(m.http_endpoint.as_deref().map(LaunchTemplateInstanceMetadataEndpointState::from))
+                .set_http_endpoint(
+                    m.http_endpoint.as_deref().map(LaunchTemplateInstanceMetadataEndpointState::from),
+                )
                 .set_http_tokens(m.http_tokens.as_deref().map(LaunchTemplateHttpTokensState::from))
                 .build()
         });
         let instance_tags = (!d.instance_tags.is_empty()).then(|| {
             let tags = d.instance_tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-            vec![LaunchTemplateTagSpecificationRequest::builder().resource_type(ResourceType::Instance).set_tags(Some(tags)).build()]
+            vec![
+                LaunchTemplateTagSpecificationRequest::builder()
+                    .resource_type(ResourceType::Instance)
+                    .set_tags(Some(tags))
+                    .build(),
+            ]
         });
         let profile = d.iam_instance_profile.as_ref().map(|p| {
             LaunchTemplateIamInstanceProfileSpecificationRequest::builder().name(p.as_str()).build()
@@ -163,7 +173,9 @@ pub(crate) mod imp {
             .set_ebs_optimized(d.ebs_optimized)
             .set_security_group_ids((!sgs.is_empty()).then_some(sgs))
             .set_iam_instance_profile(profile)
-            .set_monitoring(d.monitoring.map(|m| LaunchTemplatesMonitoringRequest::builder().enabled(m).build()))
+            .set_monitoring(
+                d.monitoring.map(|m| LaunchTemplatesMonitoringRequest::builder().enabled(m).build()),
+            )
             .set_block_device_mappings((!devices.is_empty()).then_some(devices))
             .set_metadata_options(meta)
             .set_tag_specifications(instance_tags)
@@ -195,8 +207,15 @@ pub(crate) mod imp {
             image_id: d.image_id().map(str::to_owned),
             instance_type: d.instance_type().map(|t| t.as_str().to_owned()),
             key_name: d.key_name().map(str::to_owned),
-            vpc_security_group_ids: d.security_group_ids().iter().map(|s| Input::Value(SecurityGroupId::new(s))).collect(),
-            iam_instance_profile: d.iam_instance_profile().and_then(|p| p.name()).map(|p| Input::Value(p.to_owned())),
+            vpc_security_group_ids: d
+                .security_group_ids()
+                .iter()
+                .map(|s| Input::Value(SecurityGroupId::new(s)))
+                .collect(),
+            iam_instance_profile: d
+                .iam_instance_profile()
+                .and_then(|p| p.name())
+                .map(|p| Input::Value(p.to_owned())),
             user_data: d.user_data().map(str::to_owned),
             ebs_optimized: d.ebs_optimized(),
             block_device_mappings: devices.collect(),
@@ -239,7 +258,11 @@ pub(crate) mod imp {
         }
         let tags = cx
             .paged(|next| {
-                let call = cx.ec2().describe_tags().filters(filter("resource-id", ids.to_vec())).set_next_token(next);
+                let call = cx
+                    .ec2()
+                    .describe_tags()
+                    .filters(filter("resource-id", ids.to_vec()))
+                    .set_next_token(next);
                 async move {
                     let out = cx.send("DescribeTags", Operation::Read, call.send()).await?;
                     Ok((out.tags.unwrap_or_default(), out.next_token))
@@ -249,7 +272,10 @@ pub(crate) mod imp {
         let mut by_id: BTreeMap<String, Tags> = BTreeMap::new();
         for t in &tags {
             if let (Some(id), Some(k)) = (t.resource_id(), t.key()) {
-                by_id.entry(id.to_owned()).or_default().insert(k.to_owned(), t.value().unwrap_or_default().to_owned());
+                by_id
+                    .entry(id.to_owned())
+                    .or_default()
+                    .insert(k.to_owned(), t.value().unwrap_or_default().to_owned());
             }
         }
         Ok(by_id)
@@ -262,7 +288,11 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Ec2;
         const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, LaunchTemplate>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, LaunchTemplate>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let by_filter = |name: &str, value: &str| Some(vec![filter(name, [value.to_owned()])]);
             let templates = match by {
                 // There is no ID filter.
@@ -271,7 +301,8 @@ pub(crate) mod imp {
                 // The name is unique per region.
                 Lookup::Key(d) => describe(cx, None, by_filter("launch-template-name", &d.name)).await?,
             };
-            let ids: Vec<String> = templates.iter().filter_map(|t| t.launch_template_id().map(str::to_owned)).collect();
+            let ids: Vec<String> =
+                templates.iter().filter_map(|t| t.launch_template_id().map(str::to_owned)).collect();
             let mut tags_by_id = tags_of(cx, &ids).await?;
             let mut seen = Vec::new();
             for t in &templates {
@@ -279,11 +310,13 @@ pub(crate) mod imp {
                 // A template's data lives in its default version: one call
                 // per template (the API takes one template's versions at a
                 // time).
-                let call = cx.ec2().describe_launch_template_versions().launch_template_id(&id).versions("$Default");
-                let versions = match cx.send("DescribeLaunchTemplateVersions", Operation::Read, call.send()).await {
-                    Err(e) if e.kind == ErrorKind::NotFound => continue, // deleted meanwhile
-                    other => other?,
-                };
+                let call =
+                    cx.ec2().describe_launch_template_versions().launch_template_id(&id).versions("$Default");
+                let versions =
+                    match cx.send("DescribeLaunchTemplateVersions", Operation::Read, call.send()).await {
+                        Err(e) if e.kind == ErrorKind::NotFound => continue, // deleted meanwhile
+                        other => other?,
+                    };
                 let data = versions.launch_template_versions().first().and_then(|v| v.launch_template_data());
                 let tags = tags_by_id.remove(&id).unwrap_or_default();
                 let decl = declared(t.launch_template_name().unwrap_or_default(), data, &tags);
@@ -298,7 +331,13 @@ pub(crate) mod imp {
             Ok(seen)
         }
 
-        async fn create(&self, cx: &Ctx, d: &LaunchTemplate, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &LaunchTemplate,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             // The emulator ignores the ClientToken: a retried create fails
             // with `AlreadyExists`, and the engine finds the template by its
             // name.
@@ -310,10 +349,19 @@ pub(crate) mod imp {
                 .client_token(token)
                 .tag_specifications(tags_spec(ResourceType::LaunchTemplate, tags));
             let out = cx.send("CreateLaunchTemplate", Operation::Create, call.send()).await?;
-            out.launch_template.and_then(|t| t.launch_template_id).ok_or_else(|| missing("launch template ID"))
+            out.launch_template
+                .and_then(|t| t.launch_template_id)
+                .ok_or_else(|| missing("launch template ID"))
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, _: &LaunchTemplate, after: &LaunchTemplate, _: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &LaunchTemplate,
+            after: &LaunchTemplate,
+            _: &[String],
+        ) -> Result<(), ProviderError> {
             // New data is a new version, made the default. Its ClientToken
             // comes from the template and the data, so a retried update
             // returns the version it made instead of adding another.
@@ -326,8 +374,12 @@ pub(crate) mod imp {
                 .launch_template_data(data(after))
                 .client_token(format!("{id}-{:016x}", h.finish()));
             let out = cx.send("CreateLaunchTemplateVersion", Operation::Update, call.send()).await?;
-            let number = out.launch_template_version.and_then(|v| v.version_number).ok_or_else(|| missing("version"))?;
-            let call = cx.ec2().modify_launch_template().launch_template_id(id).default_version(number.to_string());
+            let number = out
+                .launch_template_version
+                .and_then(|v| v.version_number)
+                .ok_or_else(|| missing("version"))?;
+            let call =
+                cx.ec2().modify_launch_template().launch_template_id(id).default_version(number.to_string());
             cx.send("ModifyLaunchTemplate", Operation::Update, call.send()).await.map(|_| ())
         }
 

@@ -69,7 +69,8 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
 
     use crate::kit::{Kind, Kit};
 
-    let mut inventory: BTreeMap<&'static str, Vec<(&'static str, Arc<dyn ResourceProvider>)>> = BTreeMap::new();
+    let mut inventory: BTreeMap<&'static str, Vec<(&'static str, Arc<dyn ResourceProvider>)>> =
+        BTreeMap::new();
     let mut add = |tag_type: Option<&'static str>, type_name: &'static str, p: Arc<dyn ResourceProvider>| {
         instance.register(type_name, p.clone());
         if let Some(t) = tag_type {
@@ -99,7 +100,8 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
         (Some("network-acl"), kit(ctx, nacl::imp::NetworkAclKind)),
         (Some("vpc-flow-log"), kit(ctx, flow_log::imp::FlowLogKind)),
         (Some("launch-template"), kit(ctx, launch_template::imp::LaunchTemplateKind)),
-        // register: ported
+        (Some("security-group"), kit(ctx, security_group::imp::SecurityGroupKind)),
+        (Some("security-group-rule"), kit(ctx, security_group::imp::SecurityGroupRuleKind)),
     ];
     for (tag_type, (type_name, p)) in kinds {
         add(tag_type, type_name, p);

@@ -240,7 +240,8 @@ pub(crate) mod imp {
         new: &[NetworkAclRuleSpec],
     ) -> Result<(), ProviderError> {
         for r in old.iter().filter(|r| !new.contains(r)) {
-            let call = cx.ec2().delete_network_acl_entry().network_acl_id(id).rule_number(r.rule_no).egress(egress);
+            let call =
+                cx.ec2().delete_network_acl_entry().network_acl_id(id).rule_number(r.rule_no).egress(egress);
             cx.send("DeleteNetworkAclEntry", Operation::Update, call.send()).await?;
         }
         for r in new.iter().filter(|r| !old.contains(r)) {
@@ -267,12 +268,16 @@ pub(crate) mod imp {
         if subnets.is_empty() {
             return Ok(());
         }
-        let call = cx.ec2().describe_network_acls().filters(filter("association.subnet-id", subnets.to_vec()));
+        let call =
+            cx.ec2().describe_network_acls().filters(filter("association.subnet-id", subnets.to_vec()));
         let current = cx.send("DescribeNetworkAcls", Operation::Update, call.send()).await?;
         for a in current.network_acls().iter().flat_map(|n| n.associations()) {
-            let (Some(subnet), Some(assoc)) = (a.subnet_id(), a.network_acl_association_id()) else { continue };
+            let (Some(subnet), Some(assoc)) = (a.subnet_id(), a.network_acl_association_id()) else {
+                continue;
+            };
             if subnets.iter().any(|s| s == subnet) && a.network_acl_id() != Some(acl) {
-                let call = cx.ec2().replace_network_acl_association().association_id(assoc).network_acl_id(acl);
+                let call =
+                    cx.ec2().replace_network_acl_association().association_id(assoc).network_acl_id(acl);
                 cx.send("ReplaceNetworkAclAssociation", Operation::Update, call.send()).await?;
             }
         }
@@ -287,7 +292,11 @@ pub(crate) mod imp {
         let filters = vec![filter("vpc-id", [vpc.to_owned()]), filter("default", ["true".to_owned()])];
         let call = cx.ec2().describe_network_acls().set_filters(Some(filters));
         let out = cx.send("DescribeNetworkAcls", Operation::Update, call.send()).await?;
-        let default = out.network_acls().first().and_then(|n| n.network_acl_id()).ok_or_else(|| missing("default network ACL"))?;
+        let default = out
+            .network_acls()
+            .first()
+            .and_then(|n| n.network_acl_id())
+            .ok_or_else(|| missing("default network ACL"))?;
         associate(cx, default, subnets).await
     }
 
@@ -306,13 +315,21 @@ pub(crate) mod imp {
             let acls = match by {
                 // The emulator has no `network-acl-id` filter.
                 Lookup::Ids(ids) => by_id_list(ids, |ids| describe(cx, Some(ids), None)).await?,
-                Lookup::Tag(k, v) => describe(cx, None, Some(vec![filter(&format!("tag:{k}"), [v.to_owned()])])).await?,
+                Lookup::Tag(k, v) => {
+                    describe(cx, None, Some(vec![filter(&format!("tag:{k}"), [v.to_owned()])])).await?
+                }
                 Lookup::Key(_) => return Ok(Vec::new()),
             };
             acls.iter().map(|acl| seen(cx, acl)).collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &NetworkAcl, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &NetworkAcl,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             let call = cx
                 .ec2()
                 .create_network_acl()
@@ -320,19 +337,28 @@ pub(crate) mod imp {
                 .client_token(token)
                 .tag_specifications(tags_spec(ResourceType::NetworkAcl, tags));
             let out = cx.send("CreateNetworkAcl", Operation::Create, call.send()).await?;
-            let id = out.network_acl.and_then(|n| n.network_acl_id).ok_or_else(|| missing("network ACL ID"))?;
+            let id =
+                out.network_acl.and_then(|n| n.network_acl_id).ok_or_else(|| missing("network ACL ID"))?;
             sync_rules(cx, &id, false, &[], &d.ingress).await?;
             sync_rules(cx, &id, true, &[], &d.egress).await?;
             associate(cx, &id, &ids(&d.subnet_ids)).await?;
             Ok(id)
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, before: &NetworkAcl, after: &NetworkAcl, changed: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            before: &NetworkAcl,
+            after: &NetworkAcl,
+            changed: &[String],
+        ) -> Result<(), ProviderError> {
             sync_rules(cx, id, false, &before.ingress, &after.ingress).await?;
             sync_rules(cx, id, true, &before.egress, &after.egress).await?;
             if changed.iter().any(|c| c == "subnet_ids") {
                 let wanted = ids(&after.subnet_ids);
-                let dropped: Vec<String> = ids(&before.subnet_ids).into_iter().filter(|s| !wanted.contains(s)).collect();
+                let dropped: Vec<String> =
+                    ids(&before.subnet_ids).into_iter().filter(|s| !wanted.contains(s)).collect();
                 release(cx, after.vpc_id.id(), &dropped).await?;
                 associate(cx, id, &wanted).await?;
             }
@@ -343,7 +369,13 @@ pub(crate) mod imp {
             // An ACL with subnets cannot be deleted: they go back to the
             // VPC's default ACL first.
             release(cx, d.vpc_id.id(), &ids(&d.subnet_ids)).await?;
-            cx.send("DeleteNetworkAcl", Operation::Delete, cx.ec2().delete_network_acl().network_acl_id(id).send()).await.map(|_| ())
+            cx.send(
+                "DeleteNetworkAcl",
+                Operation::Delete,
+                cx.ec2().delete_network_acl().network_acl_id(id).send(),
+            )
+            .await
+            .map(|_| ())
         }
     }
 }

@@ -184,7 +184,9 @@ pub(crate) mod imp {
         VpcPeeringConnectionAccepter, VpcPeeringConnectionAccepterOut, VpcPeeringConnectionOut,
     };
     use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
-    use crate::ids::{AccountId, TransitGatewayAttachmentId, TransitGatewayId, VpcId, VpcPeeringConnectionId};
+    use crate::ids::{
+        AccountId, TransitGatewayAttachmentId, TransitGatewayId, VpcId, VpcPeeringConnectionId,
+    };
     use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
 
     /// One side of a peering: its transit gateway or VPC, region, account.
@@ -323,7 +325,9 @@ pub(crate) mod imp {
             let wanted = |p: &Peering| match by {
                 Lookup::Ids(ids) => ids.contains(&p.id),
                 Lookup::Tag(k, v) => p.tags.get(k).is_some_and(|t| t == v),
-                Lookup::Key(d) => A::key(d) == [&p.requester.id, &p.accepter.id, &p.accepter.region].map(String::as_str),
+                Lookup::Key(d) => {
+                    A::key(d) == [&p.requester.id, &p.accepter.id, &p.accepter.region].map(String::as_str)
+                }
             };
             let found = A::describe(cx, filters).await?;
             Ok(found
@@ -403,7 +407,14 @@ pub(crate) mod imp {
             Ok(id.to_owned())
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, _: &A::Acc, after: &A::Acc, _: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &A::Acc,
+            after: &A::Acc,
+            _: &[String],
+        ) -> Result<(), ProviderError> {
             // `auto_accept` turned on accepts; turned off changes nothing (an
             // acceptance cannot be undone). Other fields are force-new.
             if A::accepts(after).1 {
@@ -436,13 +447,17 @@ pub(crate) mod imp {
         const ID_FILTER: &'static str = "transit-gateway-attachment-id";
         const KEY_FILTER: &'static str = "transit-gateway-id";
         const STATES: States = States {
-            requester: [&["pendingAcceptance", "pending", "available", "modifying"], &["initiating", "initiatingRequest"]],
+            requester: [
+                &["pendingAcceptance", "pending", "available", "modifying"],
+                &["initiating", "initiatingRequest"],
+            ],
             // pendingAcceptance: the acceptance is not visible yet.
             accepter: [&["available"], &["pendingAcceptance", "pending", "modifying"]],
             awaiting: "pendingAcceptance",
             accepted: &["pending", "available", "modifying"],
         };
-        const TIMINGS: [Timings; 2] = [Timings::secs(30, 2, 120, 5, 1200), Timings::secs(300, 2, 1, 15, 1200)];
+        const TIMINGS: [Timings; 2] =
+            [Timings::secs(30, 2, 120, 5, 1200), Timings::secs(300, 2, 1, 15, 1200)];
 
         async fn describe(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<Peering>, ProviderError> {
             let found = cx
@@ -450,7 +465,9 @@ pub(crate) mod imp {
                     let call = cx.ec2().describe_transit_gateway_peering_attachments();
                     let call = call.set_filters(Some(filters.clone())).set_next_token(next);
                     async move {
-                        let out = cx.send("DescribeTransitGatewayPeeringAttachments", Operation::Read, call.send()).await?;
+                        let out = cx
+                            .send("DescribeTransitGatewayPeeringAttachments", Operation::Read, call.send())
+                            .await?;
                         Ok((out.transit_gateway_peering_attachments.unwrap_or_default(), out.next_token))
                     }
                 })
@@ -462,10 +479,17 @@ pub(crate) mod imp {
                 .filter(|a| a.requester_tgw_info().is_some())
                 .map(|a| {
                     let info = |i: Option<&aws_sdk_ec2::types::PeeringTgwInfo>| {
-                        side(i.and_then(|i| i.transit_gateway_id()), i.and_then(|i| i.region()), i.and_then(|i| i.owner_id()))
+                        side(
+                            i.and_then(|i| i.transit_gateway_id()),
+                            i.and_then(|i| i.region()),
+                            i.and_then(|i| i.owner_id()),
+                        )
                     };
                     Ok(Peering {
-                        id: a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned(),
+                        id: a
+                            .transit_gateway_attachment_id()
+                            .ok_or_else(|| missing("attachment ID"))?
+                            .to_owned(),
                         state: a.state().map_or("pending", |s| s.as_str()).to_owned(),
                         message: a.status().and_then(|s| s.message()).unwrap_or_default().to_owned(),
                         requester: info(a.requester_tgw_info()),
@@ -485,7 +509,8 @@ pub(crate) mod imp {
                 .peer_region(&d.peer_region)
                 .peer_account_id(d.peer_account_id.id())
                 .tag_specifications(tags_spec(ResourceType::TransitGatewayAttachment, tags));
-            let out = cx.send("CreateTransitGatewayPeeringAttachment", Operation::Create, call.send()).await?;
+            let out =
+                cx.send("CreateTransitGatewayPeeringAttachment", Operation::Create, call.send()).await?;
             out.transit_gateway_peering_attachment
                 .and_then(|a| a.transit_gateway_attachment_id)
                 .ok_or_else(|| missing("attachment ID"))
@@ -565,7 +590,8 @@ pub(crate) mod imp {
                     let call = cx.ec2().describe_vpc_peering_connections().set_filters(Some(filters.clone()));
                     let call = call.set_next_token(next);
                     async move {
-                        let out = cx.send("DescribeVpcPeeringConnections", Operation::Read, call.send()).await?;
+                        let out =
+                            cx.send("DescribeVpcPeeringConnections", Operation::Read, call.send()).await?;
                         Ok((out.vpc_peering_connections.unwrap_or_default(), out.next_token))
                     }
                 })
@@ -574,11 +600,18 @@ pub(crate) mod imp {
                 .iter()
                 .map(|p| {
                     let info = |i: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
-                        side(i.and_then(|i| i.vpc_id()), i.and_then(|i| i.region()), i.and_then(|i| i.owner_id()))
+                        side(
+                            i.and_then(|i| i.vpc_id()),
+                            i.and_then(|i| i.region()),
+                            i.and_then(|i| i.owner_id()),
+                        )
                     };
                     let code = p.status().and_then(|s| s.code()).map_or("initiating-request", |c| c.as_str());
                     Ok(Peering {
-                        id: p.vpc_peering_connection_id().ok_or_else(|| missing("peering connection ID"))?.to_owned(),
+                        id: p
+                            .vpc_peering_connection_id()
+                            .ok_or_else(|| missing("peering connection ID"))?
+                            .to_owned(),
                         state: code.to_owned(),
                         message: p.status().and_then(|s| s.message()).unwrap_or_default().to_owned(),
                         requester: info(p.requester_vpc_info()),

@@ -110,7 +110,8 @@ pub(crate) mod imp {
     /// Route tables matching `filters`: one paginated `DescribeRouteTables`.
     async fn route_tables(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<AwsRouteTable>, ProviderError> {
         cx.paged(|next| {
-            let call = cx.ec2().describe_route_tables().set_filters(Some(filters.clone())).set_next_token(next);
+            let call =
+                cx.ec2().describe_route_tables().set_filters(Some(filters.clone())).set_next_token(next);
             async move {
                 let out = cx.send("DescribeRouteTables", Operation::Read, call.send()).await?;
                 Ok((out.route_tables.unwrap_or_default(), out.next_token))
@@ -152,7 +153,9 @@ pub(crate) mod imp {
         const TIMINGS: Timings = TIMINGS;
 
         async fn list(&self, cx: &Ctx, by: Lookup<'_, RouteTable>) -> Result<Vec<Seen<Self>>, ProviderError> {
-            let Some(filters) = lookup_filters(&by, "route-table-id", |_| None) else { return Ok(Vec::new()) };
+            let Some(filters) = lookup_filters(&by, "route-table-id", |_| None) else {
+                return Ok(Vec::new());
+            };
             route_tables(cx, filters)
                 .await?
                 .iter()
@@ -161,12 +164,24 @@ pub(crate) mod imp {
                     let tags = tag_map(t.tags());
                     let vpc_id = Input::Value(VpcId::new(t.vpc_id().unwrap_or_default()));
                     let decl = RouteTable { vpc_id, tags: user_tags(&tags) };
-                    Ok(Seen { out: RouteTableOut { id: RouteTableId::new(&id) }, id, decl, tags, status: Status::Ready })
+                    Ok(Seen {
+                        out: RouteTableOut { id: RouteTableId::new(&id) },
+                        id,
+                        decl,
+                        tags,
+                        status: Status::Ready,
+                    })
                 })
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &RouteTable, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &RouteTable,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             let call = cx
                 .ec2()
                 .create_route_table()
@@ -178,7 +193,13 @@ pub(crate) mod imp {
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &RouteTable) -> Result<(), ProviderError> {
-            cx.send("DeleteRouteTable", Operation::Delete, cx.ec2().delete_route_table().route_table_id(id).send()).await.map(|_| ())
+            cx.send(
+                "DeleteRouteTable",
+                Operation::Delete,
+                cx.ec2().delete_route_table().route_table_id(id).send(),
+            )
+            .await
+            .map(|_| ())
         }
     }
 
@@ -230,7 +251,8 @@ pub(crate) mod imp {
     /// The routes with these IDs that exist.
     async fn routes(cx: &Ctx, ids: &[String]) -> Result<Vec<Seen<RouteKind>>, ProviderError> {
         let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let tables: BTreeSet<String> = ids.iter().filter_map(|id| split_route_id(id)).map(|(t, _)| t.to_owned()).collect();
+        let tables: BTreeSet<String> =
+            ids.iter().filter_map(|id| split_route_id(id)).map(|(t, _)| t.to_owned()).collect();
         if tables.is_empty() {
             return Ok(Vec::new());
         }
@@ -247,12 +269,25 @@ pub(crate) mod imp {
                     route_table_id: Input::Value(RouteTableId::new(table_id)),
                     destination_cidr_block: destination.to_owned(),
                     // `local` is the VPC's own route, not a gateway.
-                    gateway_id: r.gateway_id().filter(|g| *g != "local").map(|g| Input::Value(InternetGatewayId::new(g))),
+                    gateway_id: r
+                        .gateway_id()
+                        .filter(|g| *g != "local")
+                        .map(|g| Input::Value(InternetGatewayId::new(g))),
                     nat_gateway_id: r.nat_gateway_id().map(|g| Input::Value(NatGatewayId::new(g))),
-                    transit_gateway_id: r.transit_gateway_id().map(|g| Input::Value(TransitGatewayId::new(g))),
-                    vpc_peering_connection_id: r.vpc_peering_connection_id().map(|p| Input::Value(VpcPeeringConnectionId::new(p))),
+                    transit_gateway_id: r
+                        .transit_gateway_id()
+                        .map(|g| Input::Value(TransitGatewayId::new(g))),
+                    vpc_peering_connection_id: r
+                        .vpc_peering_connection_id()
+                        .map(|p| Input::Value(VpcPeeringConnectionId::new(p))),
                 };
-                seen.push(Seen { out: RouteOut { id: id.clone() }, id, decl, tags: Tags::new(), status: Status::Ready });
+                seen.push(Seen {
+                    out: RouteOut { id: id.clone() },
+                    id,
+                    decl,
+                    tags: Tags::new(),
+                    status: Status::Ready,
+                });
             }
         }
         Ok(seen)
@@ -284,17 +319,26 @@ pub(crate) mod imp {
         async fn create(&self, cx: &Ctx, d: &Route, _: &Tags, _: &str) -> Result<String, ProviderError> {
             let call = route_call!(cx.ec2().create_route(), d);
             let sent = cx.send("CreateRoute", Operation::Create, call.send()).await;
-            or_adopt(self, cx, d, sent.map(|_| route_id(d.route_table_id.id(), &d.destination_cidr_block))).await
+            or_adopt(self, cx, d, sent.map(|_| route_id(d.route_table_id.id(), &d.destination_cidr_block)))
+                .await
         }
 
-        async fn update(&self, cx: &Ctx, _: &str, _: &Route, after: &Route, _: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            _: &str,
+            _: &Route,
+            after: &Route,
+            _: &[String],
+        ) -> Result<(), ProviderError> {
             // Only the target is updatable: in place with ReplaceRoute.
             let call = route_call!(cx.ec2().replace_route(), after);
             cx.send("ReplaceRoute", Operation::Update, call.send()).await.map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, d: &Route) -> Result<(), ProviderError> {
-            let (table, destination) = split_route_id(id).unwrap_or((d.route_table_id.id(), &d.destination_cidr_block));
+            let (table, destination) =
+                split_route_id(id).unwrap_or((d.route_table_id.id(), &d.destination_cidr_block));
             let call = cx.ec2().delete_route().route_table_id(table).destination_cidr_block(destination);
             cx.send("DeleteRoute", Operation::Delete, call.send()).await.map(|_| ())
         }
@@ -314,7 +358,10 @@ pub(crate) mod imp {
     pub(crate) struct RouteTableAssociationKind;
 
     /// The current association of each of `subnets` that has one.
-    async fn associations(cx: &Ctx, subnets: &[String]) -> Result<Vec<Seen<RouteTableAssociationKind>>, ProviderError> {
+    async fn associations(
+        cx: &Ctx,
+        subnets: &[String],
+    ) -> Result<Vec<Seen<RouteTableAssociationKind>>, ProviderError> {
         if subnets.is_empty() {
             return Ok(Vec::new());
         }
@@ -322,13 +369,16 @@ pub(crate) mod imp {
         for table in route_tables(cx, vec![filter("association.subnet-id", subnets.iter().cloned())]).await? {
             let Some(table_id) = table.route_table_id() else { continue };
             for a in table.associations() {
-                let state = a.association_state().and_then(|s| s.state()).map_or("associated", |s| s.as_str());
+                let state =
+                    a.association_state().and_then(|s| s.state()).map_or("associated", |s| s.as_str());
                 let status = match state {
                     "associated" => Status::Ready,
                     "associating" => Status::Pending(state.to_owned()),
                     _ => continue,
                 };
-                let (Some(subnet), Some(id)) = (a.subnet_id(), a.route_table_association_id()) else { continue };
+                let (Some(subnet), Some(id)) = (a.subnet_id(), a.route_table_association_id()) else {
+                    continue;
+                };
                 if !subnets.iter().any(|s| s == subnet) {
                     continue;
                 }
@@ -346,8 +396,11 @@ pub(crate) mod imp {
     /// The association of `subnet` now (`NotFound` when it has none).
     async fn current(cx: &Ctx, subnet: &str) -> Result<Seen<RouteTableAssociationKind>, ProviderError> {
         associations(cx, &[subnet.to_owned()]).await?.into_iter().next().ok_or_else(|| {
-            ProviderError::new(ErrorKind::NotFound, format!("the route table association of subnet {subnet} does not exist"))
-                .with_code("NotFound")
+            ProviderError::new(
+                ErrorKind::NotFound,
+                format!("the route table association of subnet {subnet} does not exist"),
+            )
+            .with_code("NotFound")
         })
     }
 
@@ -360,20 +413,37 @@ pub(crate) mod imp {
         const TAGGED: bool = false;
         const TIMINGS: Timings = TIMINGS;
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, RouteTableAssociation>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, RouteTableAssociation>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             match by {
                 Lookup::Ids(subnets) => associations(cx, subnets).await,
                 Lookup::Tag(..) => Ok(Vec::new()),
                 // The subnet's association, if it is with the same table.
                 Lookup::Key(d) => {
                     let found = associations(cx, &[d.subnet_id.id().to_owned()]).await?;
-                    Ok(found.into_iter().filter(|s| s.decl.route_table_id.id() == d.route_table_id.id()).collect())
+                    Ok(found
+                        .into_iter()
+                        .filter(|s| s.decl.route_table_id.id() == d.route_table_id.id())
+                        .collect())
                 }
             }
         }
 
-        async fn create(&self, cx: &Ctx, d: &RouteTableAssociation, _: &Tags, _: &str) -> Result<String, ProviderError> {
-            let call = cx.ec2().associate_route_table().route_table_id(d.route_table_id.id()).subnet_id(d.subnet_id.id());
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &RouteTableAssociation,
+            _: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
+            let call = cx
+                .ec2()
+                .associate_route_table()
+                .route_table_id(d.route_table_id.id())
+                .subnet_id(d.subnet_id.id());
             let sent = cx.send("AssociateRouteTable", Operation::Create, call.send()).await;
             or_adopt(self, cx, d, sent.map(|_| d.subnet_id.id().to_owned())).await
         }
@@ -393,12 +463,17 @@ pub(crate) mod imp {
             if now.decl.route_table_id.id() == table {
                 return Ok(());
             }
-            let call = cx.ec2().replace_route_table_association().association_id(now.out.id.as_str()).route_table_id(table);
+            let call = cx
+                .ec2()
+                .replace_route_table_association()
+                .association_id(now.out.id.as_str())
+                .route_table_id(table);
             cx.send("ReplaceRouteTableAssociation", Operation::Update, call.send()).await.map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &RouteTableAssociation) -> Result<(), ProviderError> {
-            let call = cx.ec2().disassociate_route_table().association_id(current(cx, id).await?.out.id.as_str());
+            let call =
+                cx.ec2().disassociate_route_table().association_id(current(cx, id).await?.out.id.as_str());
             cx.send("DisassociateRouteTable", Operation::Delete, call.send()).await.map(|_| ())
         }
     }

@@ -252,10 +252,24 @@ fn split(r: &SecurityGroupRuleSpec) -> Vec<SecurityGroupRuleSpec> {
     let description = r.description.clone().filter(|d| !d.is_empty());
     let base = SecurityGroupRuleSpec { protocol, from_port, to_port, description, ..Default::default() };
     let mut out: Vec<SecurityGroupRuleSpec> = Vec::new();
-    out.extend(r.cidr_blocks.iter().map(|c| SecurityGroupRuleSpec { cidr_blocks: vec![c.clone()], ..base.clone() }));
-    out.extend(r.ipv6_cidr_blocks.iter().map(|c| SecurityGroupRuleSpec { ipv6_cidr_blocks: vec![c.clone()], ..base.clone() }));
-    out.extend(r.prefix_list_ids.iter().map(|p| SecurityGroupRuleSpec { prefix_list_ids: vec![p.clone()], ..base.clone() }));
-    out.extend(r.security_groups.iter().map(|g| SecurityGroupRuleSpec { security_groups: vec![g.clone()], ..base.clone() }));
+    out.extend(
+        r.cidr_blocks.iter().map(|c| SecurityGroupRuleSpec { cidr_blocks: vec![c.clone()], ..base.clone() }),
+    );
+    out.extend(
+        r.ipv6_cidr_blocks
+            .iter()
+            .map(|c| SecurityGroupRuleSpec { ipv6_cidr_blocks: vec![c.clone()], ..base.clone() }),
+    );
+    out.extend(
+        r.prefix_list_ids
+            .iter()
+            .map(|p| SecurityGroupRuleSpec { prefix_list_ids: vec![p.clone()], ..base.clone() }),
+    );
+    out.extend(
+        r.security_groups
+            .iter()
+            .map(|g| SecurityGroupRuleSpec { security_groups: vec![g.clone()], ..base.clone() }),
+    );
     if r.self_ {
         out.push(SecurityGroupRuleSpec { self_: true, ..base });
     }
@@ -270,7 +284,8 @@ fn rule_key(r: &SecurityGroupRuleSpec) -> String {
 
 /// Rules in canonical form: split one per source, sorted, deduplicated.
 fn canonical_rules(rules: &mut Vec<SecurityGroupRuleSpec>) {
-    let mut keyed: Vec<(String, SecurityGroupRuleSpec)> = rules.iter().flat_map(split).map(|r| (rule_key(&r), r)).collect();
+    let mut keyed: Vec<(String, SecurityGroupRuleSpec)> =
+        rules.iter().flat_map(split).map(|r| (rule_key(&r), r)).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     keyed.dedup_by(|a, b| a.0 == b.0);
     *rules = keyed.into_iter().map(|(_, r)| r).collect();
@@ -299,14 +314,17 @@ pub(crate) mod imp {
 
     use async_trait::async_trait;
     use aws_sdk_ec2::types::{
-        Filter, IpPermission, IpRange, Ipv6Range, PrefixListId as AwsPrefixList, ResourceType, SecurityGroupRule as AwsRule,
-        SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
+        Filter, IpPermission, IpRange, Ipv6Range, PrefixListId as AwsPrefixList, ResourceType,
+        SecurityGroupRule as AwsRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
     };
     use infra_core::Input;
     use infra_engine::provider::TAG_TOKEN;
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
-    use super::{SecurityGroup, SecurityGroupOut, SecurityGroupRule, SecurityGroupRuleOut, SecurityGroupRuleSpec as Spec};
+    use super::{
+        SecurityGroup, SecurityGroupOut, SecurityGroupRule, SecurityGroupRuleOut,
+        SecurityGroupRuleSpec as Spec,
+    };
     use super::{canonical_ports, has_ports, rule_key, split};
     use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
     use crate::ids::{Arn, PrefixListId, SecurityGroupId, SecurityGroupRuleId, VpcId};
@@ -324,9 +342,17 @@ pub(crate) mod imp {
         if has_ports(&r.protocol) {
             b = b.from_port(r.from_port).to_port(r.to_port);
         }
-        let b = r.cidr_blocks.iter().fold(b, |b, c| b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d()).build()));
-        let b = r.ipv6_cidr_blocks.iter().fold(b, |b, c| b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d()).build()));
-        let list = |p: &Input<PrefixListId>| AwsPrefixList::builder().prefix_list_id(p.id()).set_description(d()).build();
+        let b = r
+            .cidr_blocks
+            .iter()
+            .fold(b, |b, c| b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d()).build()));
+        let b = r
+            .ipv6_cidr_blocks
+            .iter()
+            .fold(b, |b, c| b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d()).build()));
+        let list = |p: &Input<PrefixListId>| {
+            AwsPrefixList::builder().prefix_list_id(p.id()).set_description(d()).build()
+        };
         let b = r.prefix_list_ids.iter().fold(b, |b, p| b.prefix_list_ids(list(p)));
         let pair = |g: &str| UserIdGroupPair::builder().group_id(g).set_description(d()).build();
         let groups = r.security_groups.iter().map(Input::id).chain(r.self_.then_some(own));
@@ -336,13 +362,25 @@ pub(crate) mod imp {
     /// The canonical rules of one of group `own`'s `IpPermissions`.
     fn rules_of(p: &IpPermission, own: &str) -> Vec<Spec> {
         let (from_port, to_port) = (p.from_port().unwrap_or(0), p.to_port().unwrap_or(0));
-        let base = Spec { protocol: p.ip_protocol().unwrap_or("-1").to_owned(), from_port, to_port, ..Spec::default() };
+        let base = Spec {
+            protocol: p.ip_protocol().unwrap_or("-1").to_owned(),
+            from_port,
+            to_port,
+            ..Spec::default()
+        };
         let one = |d: Option<&str>| Spec { description: d.map(str::to_owned), ..base.clone() };
         let mut out = Vec::new();
-        out.extend(p.ip_ranges().iter().filter_map(|r| Some(Spec { cidr_blocks: vec![r.cidr_ip()?.to_owned()], ..one(r.description()) })));
-        out.extend(p.ipv6_ranges().iter().filter_map(|r| Some(Spec { ipv6_cidr_blocks: vec![r.cidr_ipv6()?.to_owned()], ..one(r.description()) })));
+        let v4 =
+            |r: &IpRange| Some(Spec { cidr_blocks: vec![r.cidr_ip()?.to_owned()], ..one(r.description()) });
+        let v6 = |r: &Ipv6Range| {
+            Some(Spec { ipv6_cidr_blocks: vec![r.cidr_ipv6()?.to_owned()], ..one(r.description()) })
+        };
+        out.extend(p.ip_ranges().iter().filter_map(v4).chain(p.ipv6_ranges().iter().filter_map(v6)));
         out.extend(p.prefix_list_ids().iter().filter_map(|r| {
-            Some(Spec { prefix_list_ids: vec![Input::Value(PrefixListId::new(r.prefix_list_id()?))], ..one(r.description()) })
+            Some(Spec {
+                prefix_list_ids: vec![Input::Value(PrefixListId::new(r.prefix_list_id()?))],
+                ..one(r.description())
+            })
         }));
         out.extend(p.user_id_group_pairs().iter().filter_map(|r| {
             let g = r.group_id()?;
@@ -391,7 +429,11 @@ pub(crate) mod imp {
     /// Standalone rules matching `filters` (one paginated call).
     async fn describe_rules(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<AwsRule>, ProviderError> {
         cx.paged(|next| {
-            let call = cx.ec2().describe_security_group_rules().set_filters(Some(filters.clone())).set_next_token(next);
+            let call = cx
+                .ec2()
+                .describe_security_group_rules()
+                .set_filters(Some(filters.clone()))
+                .set_next_token(next);
             async move {
                 let out = cx.send("DescribeSecurityGroupRules", Operation::Read, call.send()).await?;
                 Ok((out.security_group_rules.unwrap_or_default(), out.next_token))
@@ -404,7 +446,9 @@ pub(crate) mod imp {
     /// `have` into `want` (rules are the same when all but their
     /// descriptions are).
     fn diff(have: &[Spec], want: &[Spec], id: &str) -> [Vec<IpPermission>; 3] {
-        let keyed = |rules: &[Spec]| -> BTreeMap<String, Spec> { rules.iter().flat_map(split).map(|r| (key(&r), r)).collect() };
+        let keyed = |rules: &[Spec]| -> BTreeMap<String, Spec> {
+            rules.iter().flat_map(split).map(|r| (key(&r), r)).collect()
+        };
         let (cur, wanted) = (keyed(have), keyed(want));
         let perms = |from: &BTreeMap<String, Spec>, keep: &dyn Fn(&String, &Spec) -> bool| {
             from.iter().filter(|(k, r)| keep(k, r)).map(|(_, r)| permission(r, id)).collect()
@@ -419,25 +463,49 @@ pub(crate) mod imp {
     /// Makes the inline rules of group `id` (now `have`) those of `want`:
     /// revokes exactly what is not wanted, authorizes exactly what is
     /// missing, re-describes what differs only by description.
-    async fn sync(cx: &Ctx, id: &str, have: &SecurityGroup, want: &SecurityGroup, creating: bool) -> Result<(), ProviderError> {
+    async fn sync(
+        cx: &Ctx,
+        id: &str,
+        have: &SecurityGroup,
+        want: &SecurityGroup,
+        creating: bool,
+    ) -> Result<(), ProviderError> {
         let op = if creating { Operation::Create } else { Operation::Update };
         // One rules call, through `settle` while creating.
         macro_rules! call {
             ($perms:expr, $name:literal, $method:ident) => {
                 if !$perms.is_empty() {
-                    let once = || cx.send($name, op, cx.ec2().$method().group_id(id).set_ip_permissions(Some($perms.clone())).send());
-                    if creating { settle(once).await?; } else { once().await?; }
+                    let once = || {
+                        cx.send(
+                            $name,
+                            op,
+                            cx.ec2().$method().group_id(id).set_ip_permissions(Some($perms.clone())).send(),
+                        )
+                    };
+                    if creating {
+                        settle(once).await?;
+                    } else {
+                        once().await?;
+                    }
                 }
             };
         }
         let [revoke, authorize, describe] = diff(&have.ingress, &want.ingress, id);
         call!(revoke, "RevokeSecurityGroupIngress", revoke_security_group_ingress);
         call!(authorize, "AuthorizeSecurityGroupIngress", authorize_security_group_ingress);
-        call!(describe, "UpdateSecurityGroupRuleDescriptionsIngress", update_security_group_rule_descriptions_ingress);
+        call!(
+            describe,
+            "UpdateSecurityGroupRuleDescriptionsIngress",
+            update_security_group_rule_descriptions_ingress
+        );
         let [revoke, authorize, describe] = diff(&have.egress, &want.egress, id);
         call!(revoke, "RevokeSecurityGroupEgress", revoke_security_group_egress);
         call!(authorize, "AuthorizeSecurityGroupEgress", authorize_security_group_egress);
-        call!(describe, "UpdateSecurityGroupRuleDescriptionsEgress", update_security_group_rule_descriptions_egress);
+        call!(
+            describe,
+            "UpdateSecurityGroupRuleDescriptionsEgress",
+            update_security_group_rule_descriptions_egress
+        );
         Ok(())
     }
 
@@ -447,8 +515,10 @@ pub(crate) mod imp {
 
     /// The group `id` as it is now.
     async fn now(cx: &Ctx, id: &str) -> Result<SecurityGroup, ProviderError> {
-        let found = SecurityGroupKind.list(cx, Lookup::Ids(&[id.to_owned()])).await?.into_iter().find(|s| s.id == id);
-        let gone = || ProviderError::new(ErrorKind::NotFound, format!("security group {id} does not exist")).with_code("InvalidGroup.NotFound");
+        let found =
+            SecurityGroupKind.list(cx, Lookup::Ids(&[id.to_owned()])).await?.into_iter().find(|s| s.id == id);
+        let gone = format!("security group {id} does not exist");
+        let gone = || ProviderError::new(ErrorKind::NotFound, gone).with_code("InvalidGroup.NotFound");
         found.map(|s| s.decl).ok_or_else(gone)
     }
 
@@ -463,12 +533,25 @@ pub(crate) mod imp {
         /// `DescribeSecurityGroupRules` on the groups found to tell apart the
         /// rules that standalone rule resources manage. A group name is
         /// unique per VPC: the natural key.
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, SecurityGroup>) -> Result<Vec<Seen<Self>>, ProviderError> {
-            let natural = |d: &SecurityGroup| Some(vec![filter("vpc-id", [d.vpc_id.id().to_owned()]), filter("group-name", [d.name.clone()])]);
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, SecurityGroup>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let natural = |d: &SecurityGroup| {
+                Some(vec![
+                    filter("vpc-id", [d.vpc_id.id().to_owned()]),
+                    filter("group-name", [d.name.clone()]),
+                ])
+            };
             let Some(filters) = lookup_filters(&by, "group-id", natural) else { return Ok(Vec::new()) };
             let groups = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_security_groups().set_filters(Some(filters.clone())).set_next_token(next);
+                    let call = cx
+                        .ec2()
+                        .describe_security_groups()
+                        .set_filters(Some(filters.clone()))
+                        .set_next_token(next);
                     async move {
                         let out = cx.send("DescribeSecurityGroups", Operation::Read, call.send()).await?;
                         Ok((out.security_groups.unwrap_or_default(), out.next_token))
@@ -478,7 +561,8 @@ pub(crate) mod imp {
             if groups.is_empty() {
                 return Ok(Vec::new());
             }
-            let ids: BTreeSet<String> = groups.iter().filter_map(|g| g.group_id().map(str::to_owned)).collect();
+            let ids: BTreeSet<String> =
+                groups.iter().filter_map(|g| g.group_id().map(str::to_owned)).collect();
             // Rules managed by standalone rule resources: (group, egress, key).
             let managed: BTreeSet<(String, bool, String)> = describe_rules(cx, vec![filter("group-id", ids)])
                 .await?
@@ -505,7 +589,9 @@ pub(crate) mod imp {
                         tags: user_tags(&tags),
                     };
                     let arn = g.security_group_arn().map(str::to_owned);
-                    let arn = arn.unwrap_or_else(|| cx.arn("ec2", g.owner_id().unwrap_or_default(), &format!("security-group/{id}")));
+                    let arn = arn.unwrap_or_else(|| {
+                        cx.arn("ec2", g.owner_id().unwrap_or_default(), &format!("security-group/{id}"))
+                    });
                     let out = SecurityGroupOut { id: SecurityGroupId::new(&id), arn: Arn::new(arn) };
                     Ok(Seen { id, decl, out, tags, status: Status::Ready })
                 })
@@ -514,8 +600,19 @@ pub(crate) mod imp {
 
         /// Then the rules: AWS gives a new group an allow-all egress rule,
         /// which is revoked unless declared.
-        async fn create(&self, cx: &Ctx, d: &SecurityGroup, tags: &Tags, _token: &str) -> Result<String, ProviderError> {
-            let call = cx.ec2().create_security_group().group_name(&d.name).description(&d.description).vpc_id(d.vpc_id.id());
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &SecurityGroup,
+            tags: &Tags,
+            _token: &str,
+        ) -> Result<String, ProviderError> {
+            let call = cx
+                .ec2()
+                .create_security_group()
+                .group_name(&d.name)
+                .description(&d.description)
+                .vpc_id(d.vpc_id.id());
             let call = call.tag_specifications(tags_spec(ResourceType::SecurityGroup, tags));
             let out = cx.send("CreateSecurityGroup", Operation::Create, call.send()).await?;
             let id = out.group_id.ok_or_else(|| missing("group ID"))?;
@@ -524,11 +621,18 @@ pub(crate) mod imp {
             Ok(id)
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, _: &SecurityGroup, after: &SecurityGroup, changed: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &SecurityGroup,
+            d: &SecurityGroup,
+            changed: &[String],
+        ) -> Result<(), ProviderError> {
             if changed.iter().any(|c| c == "ingress" || c == "egress") {
                 // The difference is taken against the group as it is now,
                 // so rules added outside infra are revoked.
-                sync(cx, id, &now(cx, id).await?, after, false).await?;
+                sync(cx, id, &now(cx, id).await?, d, false).await?;
             }
             Ok(())
         }
@@ -537,7 +641,13 @@ pub(crate) mod imp {
         /// group still in use fails with `DependencyViolation`, which the
         /// executor retries.
         async fn delete(&self, cx: &Ctx, id: &str, _: &SecurityGroup) -> Result<(), ProviderError> {
-            cx.send("DeleteSecurityGroup", Operation::Delete, cx.ec2().delete_security_group().group_id(id).send()).await.map(|_| ())
+            cx.send(
+                "DeleteSecurityGroup",
+                Operation::Delete,
+                cx.ec2().delete_security_group().group_id(id).send(),
+            )
+            .await
+            .map(|_| ())
         }
     }
 
@@ -556,16 +666,26 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Ec2;
         const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, SecurityGroupRule>) -> Result<Vec<Seen<Self>>, ProviderError> {
-            let natural = |d: &SecurityGroupRule| Some(vec![filter("group-id", [d.security_group_id.id().to_owned()])]);
-            let Some(filters) = lookup_filters(&by, "security-group-rule-id", natural) else { return Ok(Vec::new()) };
-            let wanted = if let Lookup::Key(d) = by { Some((d.direction.as_str(), key(&as_spec(d)))) } else { None };
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, SecurityGroupRule>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let natural =
+                |d: &SecurityGroupRule| Some(vec![filter("group-id", [d.security_group_id.id().to_owned()])]);
+            let Some(filters) = lookup_filters(&by, "security-group-rule-id", natural) else {
+                return Ok(Vec::new());
+            };
+            let wanted =
+                if let Lookup::Key(d) = by { Some((d.direction.as_str(), key(&as_spec(d)))) } else { None };
             let mut seen = Vec::new();
             for r in describe_rules(cx, filters).await? {
                 let id = r.security_group_rule_id().ok_or_else(|| missing("rule ID"))?.to_owned();
                 let (decl, tags) = (observed_rule(&r), tag_map(r.tags()));
                 if let Some((direction, k)) = &wanted
-                    && (*direction != decl.direction || *k != key(&as_spec(&decl)) || !tags.contains_key(TAG_TOKEN))
+                    && (*direction != decl.direction
+                        || *k != key(&as_spec(&decl))
+                        || !tags.contains_key(TAG_TOKEN))
                 {
                     continue;
                 }
@@ -575,35 +695,78 @@ pub(crate) mod imp {
             Ok(seen)
         }
 
-        async fn create(&self, cx: &Ctx, d: &SecurityGroupRule, tags: &Tags, _token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &SecurityGroupRule,
+            tags: &Tags,
+            _token: &str,
+        ) -> Result<String, ProviderError> {
             let (ec2, group) = (cx.ec2(), d.security_group_id.id());
-            let (perm, spec) = (permission(&as_spec(d), group), tags_spec(ResourceType::SecurityGroupRule, tags));
+            let (perm, spec) =
+                (permission(&as_spec(d), group), tags_spec(ResourceType::SecurityGroupRule, tags));
             let rules = if d.direction == "egress" {
-                let call = ec2.authorize_security_group_egress().group_id(group).ip_permissions(perm).tag_specifications(spec);
-                cx.send("AuthorizeSecurityGroupEgress", Operation::Create, call.send()).await?.security_group_rules
+                let call = ec2
+                    .authorize_security_group_egress()
+                    .group_id(group)
+                    .ip_permissions(perm)
+                    .tag_specifications(spec);
+                cx.send("AuthorizeSecurityGroupEgress", Operation::Create, call.send())
+                    .await?
+                    .security_group_rules
             } else {
-                let call = ec2.authorize_security_group_ingress().group_id(group).ip_permissions(perm).tag_specifications(spec);
-                cx.send("AuthorizeSecurityGroupIngress", Operation::Create, call.send()).await?.security_group_rules
+                let call = ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group)
+                    .ip_permissions(perm)
+                    .tag_specifications(spec);
+                cx.send("AuthorizeSecurityGroupIngress", Operation::Create, call.send())
+                    .await?
+                    .security_group_rules
             };
-            rules.unwrap_or_default().into_iter().find_map(|r| r.security_group_rule_id).ok_or_else(|| missing("rule ID"))
+            rules
+                .unwrap_or_default()
+                .into_iter()
+                .find_map(|r| r.security_group_rule_id)
+                .ok_or_else(|| missing("rule ID"))
         }
 
         /// Only the description changes in place (ModifySecurityGroupRules,
         /// which restates the whole rule).
-        async fn update(&self, cx: &Ctx, id: &str, _: &SecurityGroupRule, after: &SecurityGroupRule, changed: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &SecurityGroupRule,
+            r: &SecurityGroupRule,
+            changed: &[String],
+        ) -> Result<(), ProviderError> {
             if !changed.iter().any(|c| c == "description") {
                 return Ok(());
             }
-            let r = after;
             let (protocol, from, to) = canonical_ports(&r.protocol, r.from_port, r.to_port);
             // AWS states the ports of a rule without ports as -1.
             let (from, to) = if has_ports(&protocol) { (from, to) } else { (-1, -1) };
-            let (list, group) = (r.prefix_list_id.as_ref().map(|p| p.id().to_owned()), r.referenced_security_group_id.as_ref());
-            let rule = SecurityGroupRuleRequest::builder().ip_protocol(protocol).from_port(from).to_port(to).set_description(r.description.clone());
-            let rule = rule.set_cidr_ipv4(r.cidr_ipv4.clone()).set_cidr_ipv6(r.cidr_ipv6.clone()).set_prefix_list_id(list);
+            let (list, group) = (
+                r.prefix_list_id.as_ref().map(|p| p.id().to_owned()),
+                r.referenced_security_group_id.as_ref(),
+            );
+            let rule = SecurityGroupRuleRequest::builder().ip_protocol(protocol).from_port(from).to_port(to);
+            let rule = rule.set_description(r.description.clone());
+            let rule = rule
+                .set_cidr_ipv4(r.cidr_ipv4.clone())
+                .set_cidr_ipv6(r.cidr_ipv6.clone())
+                .set_prefix_list_id(list);
             let rule = rule.set_referenced_group_id(group.map(|g| g.id().to_owned())).build();
-            let update = SecurityGroupRuleUpdate::builder().security_group_rule_id(id).security_group_rule(rule).build();
-            let call = cx.ec2().modify_security_group_rules().group_id(r.security_group_id.id()).security_group_rules(update);
+            let update = SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(id)
+                .security_group_rule(rule)
+                .build();
+            let call = cx
+                .ec2()
+                .modify_security_group_rules()
+                .group_id(r.security_group_id.id())
+                .security_group_rules(update);
             cx.send("ModifySecurityGroupRules", Operation::Update, call.send()).await.map(|_| ())
         }
 
@@ -630,20 +793,25 @@ pub(crate) mod imp {
 
         fn canonical(ingress: Vec<Spec>, egress: Vec<Spec>) -> SecurityGroup {
             let tags = Default::default();
-            let mut g = SecurityGroup { name: "g".into(), description: "d".into(), vpc_id: VpcId::new("vpc-1").into(), ingress, egress, tags };
+            let vpc_id = VpcId::new("vpc-1").into();
+            let mut g =
+                SecurityGroup { name: "g".into(), description: "d".into(), vpc_id, ingress, egress, tags };
             canonical_group(&mut g);
             g
         }
 
         #[test]
         fn any_grouping_reads_back_as_declared() {
-            let web = Spec { ipv6_cidr_blocks: vec!["::/0".into()], description: Some("web".into()), ..Spec::tcp_from_cidrs(443, &["192.168.0.0/16", "10.0.0.0/8"]) };
-            let dns = Spec { protocol: "17".into(), self_: true, ..Spec::tcp_from_groups(53, vec![SecurityGroupId::new("sg-other").into()]) };
+            let web = Spec::tcp_from_cidrs(443, &["192.168.0.0/16", "10.0.0.0/8"]);
+            let web = Spec { ipv6_cidr_blocks: vec!["::/0".into()], description: Some("web".into()), ..web };
+            let dns = Spec::tcp_from_groups(53, vec![SecurityGroupId::new("sg-other").into()]);
+            let dns = Spec { protocol: "17".into(), self_: true, ..dns };
             let all = Spec { protocol: "all".into(), from_port: 5, to_port: 9, ..Spec::all_to_anywhere() };
             let declared = canonical(vec![web, dns.clone(), dns], vec![all, Spec::all_to_anywhere()]);
             assert_eq!((declared.ingress.len(), declared.egress.len()), (5, 1));
             // Authorized one permission per rule, read back through AWS's grouping.
-            let read = |rules: &[Spec]| rules.iter().flat_map(|r| rules_of(&permission(r, OWN), OWN)).collect();
+            let read =
+                |rules: &[Spec]| rules.iter().flat_map(|r| rules_of(&permission(r, OWN), OWN)).collect();
             let observed = canonical(read(&declared.ingress), read(&declared.egress));
             assert_eq!(format!("{observed:?}"), format!("{declared:?}"));
         }
@@ -651,10 +819,13 @@ pub(crate) mod imp {
         #[test]
         fn aws_grouping_is_split_per_source_with_canonical_ports() {
             let range = |c: &str| IpRange::builder().cidr_ip(c).description("x").build();
-            let p = IpPermission::builder().ip_protocol("-1").from_port(-1).to_port(-1).ip_ranges(range("0.0.0.0/0")).ip_ranges(range("10.0.0.0/8"));
-            let rules = rules_of(&p.build(), OWN);
+            let p = IpPermission::builder().ip_protocol("-1").from_port(-1).to_port(-1);
+            let rules =
+                rules_of(&p.ip_ranges(range("0.0.0.0/0")).ip_ranges(range("10.0.0.0/8")).build(), OWN);
             assert_eq!(rules.len(), 2);
-            assert!(rules.iter().all(|r| (r.protocol.as_str(), r.from_port, r.to_port, r.cidr_blocks.len()) == ("-1", 0, 0, 1)));
+            assert!(rules.iter().all(
+                |r| (r.protocol.as_str(), r.from_port, r.to_port, r.cidr_blocks.len()) == ("-1", 0, 0, 1)
+            ));
         }
     }
 }

@@ -70,7 +70,8 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "subnet-id", |_| None) else { return Ok(Vec::new()) };
             let subnets = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_subnets().set_filters(Some(filters.clone())).set_next_token(next);
+                    let call =
+                        cx.ec2().describe_subnets().set_filters(Some(filters.clone())).set_next_token(next);
                     async move {
                         let out = cx.send("DescribeSubnets", Operation::Read, call.send()).await?;
                         Ok((out.subnets.unwrap_or_default(), out.next_token))
@@ -121,7 +122,14 @@ pub(crate) mod imp {
             Ok(id)
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, _: &Subnet, after: &Subnet, _: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &Subnet,
+            after: &Subnet,
+            _: &[String],
+        ) -> Result<(), ProviderError> {
             // Only `map_public_ip_on_launch` is updatable.
             set_map_public_ip(cx, id, after.map_public_ip_on_launch, Operation::Update).await
         }
@@ -129,7 +137,9 @@ pub(crate) mod imp {
         async fn delete(&self, cx: &Ctx, id: &str, _: &Subnet) -> Result<(), ProviderError> {
             // A `DependencyViolation` (an ENI of a NAT gateway or load
             // balancer still being released) is retried by the executor.
-            cx.send("DeleteSubnet", Operation::Delete, cx.ec2().delete_subnet().subnet_id(id).send()).await.map(|_| ())
+            cx.send("DeleteSubnet", Operation::Delete, cx.ec2().delete_subnet().subnet_id(id).send())
+                .await
+                .map(|_| ())
         }
     }
 }

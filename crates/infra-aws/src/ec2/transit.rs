@@ -226,7 +226,9 @@ pub(crate) mod imp {
             s if ready.contains(&s) => Status::Ready,
             "deleting" => Status::Deleting("deleting".into()),
             "deleted" => Status::Gone,
-            s @ ("pending" | "modifying" | "initiating" | "initiatingRequest") => Status::Pending(s.to_owned()),
+            s @ ("pending" | "modifying" | "initiating" | "initiatingRequest") => {
+                Status::Pending(s.to_owned())
+            }
             s => Status::Failed(format!("{what} {id} is {s}")),
         }
     }
@@ -246,11 +248,21 @@ pub(crate) mod imp {
         /// The delete returns while the gateway is `deleting`.
         const DELETE_WAITS: bool = true;
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, TransitGateway>) -> Result<Vec<Seen<Self>>, ProviderError> {
-            let Some(filters) = lookup_filters(&by, "transit-gateway-id", |_| None) else { return Ok(Vec::new()) };
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, TransitGateway>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
+            let Some(filters) = lookup_filters(&by, "transit-gateway-id", |_| None) else {
+                return Ok(Vec::new());
+            };
             let tgws = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_transit_gateways().set_filters(Some(filters.clone())).set_next_token(next);
+                    let call = cx
+                        .ec2()
+                        .describe_transit_gateways()
+                        .set_filters(Some(filters.clone()))
+                        .set_next_token(next);
                     async move {
                         let out = cx.send("DescribeTransitGateways", Operation::Read, call.send()).await?;
                         Ok((out.transit_gateways.unwrap_or_default(), out.next_token))
@@ -259,12 +271,15 @@ pub(crate) mod imp {
                 .await?;
             tgws.iter()
                 .map(|tgw| {
-                    let id = tgw.transit_gateway_id().ok_or_else(|| missing("transit gateway ID"))?.to_owned();
+                    let id =
+                        tgw.transit_gateway_id().ok_or_else(|| missing("transit gateway ID"))?.to_owned();
                     let o = tgw.options();
                     let tags = tag_map(tgw.tags());
                     let decl = TransitGateway {
                         description: tgw.description().filter(|d| !d.is_empty()).map(str::to_owned),
-                        amazon_side_asn: o.and_then(|o| o.amazon_side_asn()).unwrap_or(DEFAULT_AMAZON_SIDE_ASN),
+                        amazon_side_asn: o
+                            .and_then(|o| o.amazon_side_asn())
+                            .unwrap_or(DEFAULT_AMAZON_SIDE_ASN),
                         auto_accept_shared_attachments: enabled(
                             o.and_then(|o| o.auto_accept_shared_attachments()).map(|v| v.as_str()),
                             false,
@@ -278,7 +293,10 @@ pub(crate) mod imp {
                             true,
                         ),
                         dns_support: enabled(o.and_then(|o| o.dns_support()).map(|v| v.as_str()), true),
-                        vpn_ecmp_support: enabled(o.and_then(|o| o.vpn_ecmp_support()).map(|v| v.as_str()), true),
+                        vpn_ecmp_support: enabled(
+                            o.and_then(|o| o.vpn_ecmp_support()).map(|v| v.as_str()),
+                            true,
+                        ),
                         tags: user_tags(&tags),
                     };
                     let owner = tgw.owner_id().unwrap_or_default();
@@ -290,17 +308,28 @@ pub(crate) mod imp {
                     let out = TransitGatewayOut {
                         id: TransitGatewayId::new(&id),
                         arn: Arn::new(arn),
-                        association_default_route_table_id: table(o.and_then(|o| o.association_default_route_table_id())),
-                        propagation_default_route_table_id: table(o.and_then(|o| o.propagation_default_route_table_id())),
+                        association_default_route_table_id: table(
+                            o.and_then(|o| o.association_default_route_table_id()),
+                        ),
+                        propagation_default_route_table_id: table(
+                            o.and_then(|o| o.propagation_default_route_table_id()),
+                        ),
                         owner_id: AccountId::new(owner),
                     };
-                    let status = status("transit gateway", &id, tgw.state().map(|s| s.as_str()), &["available"]);
+                    let status =
+                        status("transit gateway", &id, tgw.state().map(|s| s.as_str()), &["available"]);
                     Ok(Seen { id, decl, out, tags, status })
                 })
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &TransitGateway, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &TransitGateway,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             // CreateTransitGateway takes no ClientToken: a lost create is
             // found by its token tag.
             let options = TransitGatewayRequestOptions::builder()
@@ -318,7 +347,9 @@ pub(crate) mod imp {
                 .set_description(d.description.clone())
                 .tag_specifications(tags_spec(ResourceType::TransitGateway, tags));
             let out = cx.send("CreateTransitGateway", Operation::Create, call.send()).await?;
-            out.transit_gateway.and_then(|t| t.transit_gateway_id).ok_or_else(|| missing("transit gateway ID"))
+            out.transit_gateway
+                .and_then(|t| t.transit_gateway_id)
+                .ok_or_else(|| missing("transit gateway ID"))
         }
 
         async fn update(
@@ -340,14 +371,20 @@ pub(crate) mod imp {
                     "auto_accept_shared_attachments" => options.auto_accept_shared_attachments(
                         AutoAcceptSharedAttachmentsValue::from(enable(after.auto_accept_shared_attachments)),
                     ),
-                    "default_route_table_association" => options.default_route_table_association(
-                        DefaultRouteTableAssociationValue::from(enable(after.default_route_table_association)),
-                    ),
-                    "default_route_table_propagation" => options.default_route_table_propagation(
-                        DefaultRouteTablePropagationValue::from(enable(after.default_route_table_propagation)),
-                    ),
+                    "default_route_table_association" => {
+                        options.default_route_table_association(DefaultRouteTableAssociationValue::from(
+                            enable(after.default_route_table_association),
+                        ))
+                    }
+                    "default_route_table_propagation" => {
+                        options.default_route_table_propagation(DefaultRouteTablePropagationValue::from(
+                            enable(after.default_route_table_propagation),
+                        ))
+                    }
                     "dns_support" => options.dns_support(DnsSupportValue::from(enable(after.dns_support))),
-                    "vpn_ecmp_support" => options.vpn_ecmp_support(VpnEcmpSupportValue::from(enable(after.vpn_ecmp_support))),
+                    "vpn_ecmp_support" => {
+                        options.vpn_ecmp_support(VpnEcmpSupportValue::from(enable(after.vpn_ecmp_support)))
+                    }
                     _ => options,
                 };
             }
@@ -380,10 +417,14 @@ pub(crate) mod imp {
         filters: Vec<Filter>,
     ) -> Result<Vec<aws_sdk_ec2::types::TransitGatewayVpcAttachment>, ProviderError> {
         cx.paged(|next| {
-            let call =
-                cx.ec2().describe_transit_gateway_vpc_attachments().set_filters(Some(filters.clone())).set_next_token(next);
+            let call = cx
+                .ec2()
+                .describe_transit_gateway_vpc_attachments()
+                .set_filters(Some(filters.clone()))
+                .set_next_token(next);
             async move {
-                let out = cx.send("DescribeTransitGatewayVpcAttachments", Operation::Read, call.send()).await?;
+                let out =
+                    cx.send("DescribeTransitGatewayVpcAttachments", Operation::Read, call.send()).await?;
                 Ok((out.transit_gateway_vpc_attachments.unwrap_or_default(), out.next_token))
             }
         })
@@ -418,20 +459,28 @@ pub(crate) mod imp {
                     filter("vpc-id", [d.vpc_id.id().to_owned()]),
                 ])
             };
-            let Some(filters) = lookup_filters(&by, "transit-gateway-attachment-id", key) else { return Ok(Vec::new()) };
+            let Some(filters) = lookup_filters(&by, "transit-gateway-attachment-id", key) else {
+                return Ok(Vec::new());
+            };
             let mut seen = vpc_attachments(cx, filters)
                 .await?
                 .iter()
                 .map(|a| {
-                    let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
+                    let id =
+                        a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
                     let mut subnets = a.subnet_ids().to_vec();
                     subnets.sort();
                     let tags = tag_map(a.tags());
                     let decl = TransitGatewayVpcAttachment {
-                        transit_gateway_id: Input::Value(TransitGatewayId::new(a.transit_gateway_id().unwrap_or_default())),
+                        transit_gateway_id: Input::Value(TransitGatewayId::new(
+                            a.transit_gateway_id().unwrap_or_default(),
+                        )),
                         vpc_id: Input::Value(VpcId::new(a.vpc_id().unwrap_or_default())),
                         subnet_ids: subnets.into_iter().map(|s| Input::Value(SubnetId::new(s))).collect(),
-                        dns_support: enabled(a.options().and_then(|o| o.dns_support()).map(|v| v.as_str()), true),
+                        dns_support: enabled(
+                            a.options().and_then(|o| o.dns_support()).map(|v| v.as_str()),
+                            true,
+                        ),
                         tags: user_tags(&tags),
                     };
                     let owner = a.vpc_owner_id().unwrap_or_default();
@@ -444,14 +493,16 @@ pub(crate) mod imp {
                     // another account accepts it there; nothing to wait for
                     // here.
                     let state = a.state().map(|s| s.as_str());
-                    let status = status("transit gateway attachment", &id, state, &["available", "pendingAcceptance"]);
+                    let status =
+                        status("transit gateway attachment", &id, state, &["available", "pendingAcceptance"]);
                     Ok(Seen { id, decl, out, tags, status })
                 })
                 .collect::<Result<Vec<_>, ProviderError>>()?;
             // Checked again on the client: the emulator ignores some filters.
             if let Lookup::Key(d) = by {
                 seen.retain(|s: &Seen<Self>| {
-                    s.decl.transit_gateway_id.id() == d.transit_gateway_id.id() && s.decl.vpc_id.id() == d.vpc_id.id()
+                    s.decl.transit_gateway_id.id() == d.transit_gateway_id.id()
+                        && s.decl.vpc_id.id() == d.vpc_id.id()
                 });
             }
             Ok(seen)
@@ -466,8 +517,9 @@ pub(crate) mod imp {
         ) -> Result<String, ProviderError> {
             // No ClientToken: a lost create is found by its token tag, or by
             // its natural key when the tags were lost too.
-            let options =
-                CreateTransitGatewayVpcAttachmentRequestOptions::builder().dns_support(enable(d.dns_support).into()).build();
+            let options = CreateTransitGatewayVpcAttachmentRequestOptions::builder()
+                .dns_support(enable(d.dns_support).into())
+                .build();
             let call = cx
                 .ec2()
                 .create_transit_gateway_vpc_attachment()
@@ -511,7 +563,9 @@ pub(crate) mod imp {
             let dns = changed.iter().any(|c| c == "dns_support");
             if dns {
                 let dns = DnsSupportValue::from(enable(after.dns_support));
-                call = call.options(ModifyTransitGatewayVpcAttachmentRequestOptions::builder().dns_support(dns).build());
+                call = call.options(
+                    ModifyTransitGatewayVpcAttachmentRequestOptions::builder().dns_support(dns).build(),
+                );
             }
             if was == now && !dns {
                 return Ok(());
@@ -519,14 +573,21 @@ pub(crate) mod imp {
             cx.send("ModifyTransitGatewayVpcAttachment", Operation::Update, call.send()).await.map(|_| ())
         }
 
-        async fn delete(&self, cx: &Ctx, id: &str, _: &TransitGatewayVpcAttachment) -> Result<(), ProviderError> {
+        async fn delete(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _: &TransitGatewayVpcAttachment,
+        ) -> Result<(), ProviderError> {
             let call = cx.ec2().delete_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id);
             match cx.send("DeleteTransitGatewayVpcAttachment", Operation::Delete, call.send()).await {
                 Ok(_) => Ok(()),
                 // Already being deleted (an earlier attempt): the engine
                 // waits for it.
                 Err(e) if e.kind == ErrorKind::Conflict => {
-                    let found = vpc_attachments(cx, vec![filter("transit-gateway-attachment-id", [id.to_owned()])]).await?;
+                    let found =
+                        vpc_attachments(cx, vec![filter("transit-gateway-attachment-id", [id.to_owned()])])
+                            .await?;
                     let a = found.iter().find(|a| a.transit_gateway_attachment_id() == Some(id));
                     let state = a.and_then(|a| a.state()).map(|s| s.as_str());
                     if state.is_some() && !attachment_gone(state) { Err(e) } else { Ok(()) }
@@ -557,7 +618,11 @@ pub(crate) mod imp {
     }
 
     /// The static routes to `cidrs` in route table `table`, in every state.
-    async fn routes(cx: &Ctx, table: &str, cidrs: Vec<String>) -> Result<Vec<Seen<TransitGatewayRouteKind>>, ProviderError> {
+    async fn routes(
+        cx: &Ctx,
+        table: &str,
+        cidrs: Vec<String>,
+    ) -> Result<Vec<Seen<TransitGatewayRouteKind>>, ProviderError> {
         let found = cx
             .paged(|next| {
                 let call = cx
@@ -583,7 +648,8 @@ pub(crate) mod imp {
             let cidr = r.destination_cidr_block()?;
             let state = r.state().map(|s| s.as_str());
             let id = format!("{table}_{cidr}");
-            let attachment = r.transit_gateway_attachments().iter().find_map(|a| a.transit_gateway_attachment_id());
+            let attachment =
+                r.transit_gateway_attachments().iter().find_map(|a| a.transit_gateway_attachment_id());
             // An active route always has a target; when the answer leaves
             // it out (the emulator does), say it is unknown, so the recorded
             // target is kept rather than erased.
@@ -613,7 +679,11 @@ pub(crate) mod imp {
         const TAGGED: bool = false;
         const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, TransitGatewayRoute>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, TransitGatewayRoute>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             match by {
                 Lookup::Ids(ids) => {
                     // One search per route table in the batch (routes have
@@ -638,7 +708,12 @@ pub(crate) mod imp {
                     // target (one to an attachment the answer leaves out
                     // is not adopted).
                     fn target(r: &TransitGatewayRoute) -> (bool, Option<Option<&str>>) {
-                        (r.blackhole, r.transit_gateway_attachment_id.as_ref().map(|a| a.value().map(Identifier::as_str)))
+                        (
+                            r.blackhole,
+                            r.transit_gateway_attachment_id
+                                .as_ref()
+                                .map(|a| a.value().map(Identifier::as_str)),
+                        )
                     }
                     seen.retain(|s| target(&s.decl) == target(d));
                     Ok(seen)
@@ -646,14 +721,22 @@ pub(crate) mod imp {
             }
         }
 
-        async fn create(&self, cx: &Ctx, d: &TransitGatewayRoute, _: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &TransitGatewayRoute,
+            _: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             let table = d.transit_gateway_route_table_id.id();
             let call = cx
                 .ec2()
                 .create_transit_gateway_route()
                 .transit_gateway_route_table_id(table)
                 .destination_cidr_block(&d.destination_cidr_block)
-                .set_transit_gateway_attachment_id(d.transit_gateway_attachment_id.as_ref().map(|a| a.id().to_owned()))
+                .set_transit_gateway_attachment_id(
+                    d.transit_gateway_attachment_id.as_ref().map(|a| a.id().to_owned()),
+                )
                 .set_blackhole(d.blackhole.then_some(true));
             cx.send("CreateTransitGatewayRoute", Operation::Create, call.send()).await?;
             Ok(format!("{table}_{}", d.destination_cidr_block))
@@ -661,8 +744,11 @@ pub(crate) mod imp {
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &TransitGatewayRoute) -> Result<(), ProviderError> {
             let (table, cidr) = split_route_id(id)?;
-            let call =
-                cx.ec2().delete_transit_gateway_route().transit_gateway_route_table_id(table).destination_cidr_block(cidr);
+            let call = cx
+                .ec2()
+                .delete_transit_gateway_route()
+                .transit_gateway_route_table_id(table)
+                .destination_cidr_block(cidr);
             cx.send("DeleteTransitGatewayRoute", Operation::Delete, call.send()).await.map(|_| ())
         }
     }

@@ -86,14 +86,22 @@ pub(crate) mod imp {
     async fn set_attribute(cx: &Ctx, id: &str, name: &str, on: bool) -> Result<(), ProviderError> {
         let v = AttributeBooleanValue::builder().value(on).build();
         let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
-        let call = if name == "enable_dns_support" { call.enable_dns_support(v) } else { call.enable_dns_hostnames(v) };
+        let call = if name == "enable_dns_support" {
+            call.enable_dns_support(v)
+        } else {
+            call.enable_dns_hostnames(v)
+        };
         settle(|| cx.send("ModifyVpcAttribute", Operation::Update, call.clone().send())).await.map(|_| ())
     }
 
     async fn attribute(cx: &Ctx, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
         let call = cx.ec2().describe_vpc_attribute().vpc_id(id).attribute(name.clone());
         let out = cx.send("DescribeVpcAttribute", Operation::Read, call.send()).await?;
-        let v = if name == VpcAttributeName::EnableDnsSupport { out.enable_dns_support } else { out.enable_dns_hostnames };
+        let v = if name == VpcAttributeName::EnableDnsSupport {
+            out.enable_dns_support
+        } else {
+            out.enable_dns_hostnames
+        };
         Ok(v.and_then(|a| a.value).unwrap_or(false))
     }
 
@@ -102,7 +110,9 @@ pub(crate) mod imp {
         let primary = vpc.cidr_block().unwrap_or_default();
         vpc.cidr_block_association_set()
             .iter()
-            .filter(|a| a.cidr_block_state().and_then(|s| s.state()).is_some_and(|s| s.as_str() == "associated"))
+            .filter(|a| {
+                a.cidr_block_state().and_then(|s| s.state()).is_some_and(|s| s.as_str() == "associated")
+            })
             .filter_map(|a| Some((a.cidr_block()?.to_owned(), a.association_id()?.to_owned())))
             .filter(|(c, _)| c != primary)
             .collect()
@@ -116,21 +126,45 @@ pub(crate) mod imp {
         }
         let vpc_filter = filter("vpc-id", vpcs.iter().cloned());
         Ok(if sg {
-            let call = cx.ec2().describe_security_groups().filters(vpc_filter).filters(filter("group-name", ["default".into()]));
+            let call = cx
+                .ec2()
+                .describe_security_groups()
+                .filters(vpc_filter)
+                .filters(filter("group-name", ["default".into()]));
             let out = cx.send("DescribeSecurityGroups", Operation::Read, call.send()).await?;
-            out.security_groups().iter().filter_map(|g| Some((g.vpc_id()?.to_owned(), g.group_id()?.to_owned()))).collect()
+            out.security_groups()
+                .iter()
+                .filter_map(|g| Some((g.vpc_id()?.to_owned(), g.group_id()?.to_owned())))
+                .collect()
         } else {
-            let call = cx.ec2().describe_route_tables().filters(vpc_filter).filters(filter("association.main", ["true".into()]));
+            let call = cx
+                .ec2()
+                .describe_route_tables()
+                .filters(vpc_filter)
+                .filters(filter("association.main", ["true".into()]));
             let out = cx.send("DescribeRouteTables", Operation::Read, call.send()).await?;
-            out.route_tables().iter().filter_map(|r| Some((r.vpc_id()?.to_owned(), r.route_table_id()?.to_owned()))).collect()
+            out.route_tables()
+                .iter()
+                .filter_map(|r| Some((r.vpc_id()?.to_owned(), r.route_table_id()?.to_owned())))
+                .collect()
         })
     }
 
-    async fn sync_secondary(cx: &Ctx, id: &str, have: &BTreeMap<String, String>, wanted: &[String]) -> Result<(), ProviderError> {
+    async fn sync_secondary(
+        cx: &Ctx,
+        id: &str,
+        have: &BTreeMap<String, String>,
+        wanted: &[String],
+    ) -> Result<(), ProviderError> {
         let ec2 = cx.ec2();
         for (cidr, assoc) in have.iter().filter(|(c, _)| !wanted.contains(c)) {
             let _ = cidr;
-            cx.send("DisassociateVpcCidrBlock", Operation::Update, ec2.disassociate_vpc_cidr_block().association_id(assoc).send()).await?;
+            cx.send(
+                "DisassociateVpcCidrBlock",
+                Operation::Update,
+                ec2.disassociate_vpc_cidr_block().association_id(assoc).send(),
+            )
+            .await?;
         }
         for cidr in wanted.iter().filter(|c| !have.contains_key(*c)) {
             let call = ec2.associate_vpc_cidr_block().vpc_id(id).cidr_block(cidr);
@@ -150,7 +184,8 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "vpc-id", |_| None) else { return Ok(Vec::new()) };
             let vpcs = cx
                 .paged(|next| {
-                    let call = cx.ec2().describe_vpcs().set_filters(Some(filters.clone())).set_next_token(next);
+                    let call =
+                        cx.ec2().describe_vpcs().set_filters(Some(filters.clone())).set_next_token(next);
                     async move {
                         let out = cx.send("DescribeVpcs", Operation::Read, call.send()).await?;
                         Ok((out.vpcs.unwrap_or_default(), out.next_token))
@@ -170,13 +205,18 @@ pub(crate) mod imp {
                     secondary_cidr_blocks: secondary(vpc).into_keys().collect(),
                     enable_dns_support: attribute(cx, &id, VpcAttributeName::EnableDnsSupport).await?,
                     enable_dns_hostnames: attribute(cx, &id, VpcAttributeName::EnableDnsHostnames).await?,
-                    instance_tenancy: vpc.instance_tenancy().map(|t| t.as_str().to_owned()).filter(|t| t != "default"),
+                    instance_tenancy: vpc
+                        .instance_tenancy()
+                        .map(|t| t.as_str().to_owned())
+                        .filter(|t| t != "default"),
                     tags: user_tags(&tags),
                 };
                 let out = VpcOut {
                     id: VpcId::new(&id),
                     arn: Arn::new(cx.arn("ec2", owner, &format!("vpc/{id}"))),
-                    default_security_group_id: SecurityGroupId::new(default_sgs.get(&id).cloned().unwrap_or_default()),
+                    default_security_group_id: SecurityGroupId::new(
+                        default_sgs.get(&id).cloned().unwrap_or_default(),
+                    ),
                     main_route_table_id: RouteTableId::new(main_rts.get(&id).cloned().unwrap_or_default()),
                     owner_id: AccountId::new(owner),
                 };
@@ -189,8 +229,18 @@ pub(crate) mod imp {
             Ok(seen)
         }
 
-        async fn create(&self, cx: &Ctx, d: &Vpc, tags: &Tags, _token: &str) -> Result<String, ProviderError> {
-            let mut call = cx.ec2().create_vpc().cidr_block(&d.cidr_block).tag_specifications(tags_spec(ResourceType::Vpc, tags));
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &Vpc,
+            tags: &Tags,
+            _token: &str,
+        ) -> Result<String, ProviderError> {
+            let mut call = cx
+                .ec2()
+                .create_vpc()
+                .cidr_block(&d.cidr_block)
+                .tag_specifications(tags_spec(ResourceType::Vpc, tags));
             if let Some(t) = &d.instance_tenancy {
                 call = call.instance_tenancy(Tenancy::from(t.as_str()));
             }
@@ -209,7 +259,14 @@ pub(crate) mod imp {
             Ok(id)
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, _before: &Vpc, after: &Vpc, changed: &[String]) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            _before: &Vpc,
+            after: &Vpc,
+            changed: &[String],
+        ) -> Result<(), ProviderError> {
             for name in changed {
                 match name.as_str() {
                     "enable_dns_support" => set_attribute(cx, id, name, after.enable_dns_support).await?,

@@ -148,7 +148,13 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// included; put them in the create call wherever the API takes them)
     /// and returns its ID. `token` is the idempotency token, for APIs that
     /// take one.
-    async fn create(&self, cx: &Ctx, d: &Self::Decl, tags: &Tags, token: &str) -> Result<String, ProviderError>;
+    async fn create(
+        &self,
+        cx: &Ctx,
+        d: &Self::Decl,
+        tags: &Tags,
+        token: &str,
+    ) -> Result<String, ProviderError>;
 
     /// Changes `changed` fields (other than `tags`, which the kit syncs) in
     /// place.
@@ -209,7 +215,9 @@ fn encode<T: Serialize>(v: &T) -> Result<Fields, ProviderError> {
     match infra_core::value::to_value(v) {
         Ok(Value::Map(m)) => Ok(m),
         Ok(_) => Ok(Fields::new()),
-        Err(e) => Err(ProviderError::new(ErrorKind::Final, format!("observation: {e}")).with_code("Internal")),
+        Err(e) => {
+            Err(ProviderError::new(ErrorKind::Final, format!("observation: {e}")).with_code("Internal"))
+        }
     }
 }
 
@@ -340,8 +348,9 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         // By token tag, checked again here: some endpoints ignore tag
         // filters.
         let by_tag = self.kind.list(&self.cx, Lookup::Tag(TAG_TOKEN, &req.token)).await?;
-        if let Some(s) =
-            by_tag.into_iter().find(|s| live(s) && s.tags.get(TAG_TOKEN).map(String::as_str) == Some(&req.token))
+        if let Some(s) = by_tag
+            .into_iter()
+            .find(|s| live(s) && s.tags.get(TAG_TOKEN).map(String::as_str) == Some(&req.token))
         {
             return Self::observed(s).map(Some);
         }
@@ -390,7 +399,12 @@ impl Ctx {
     /// error tables with the code and request ID kept. `op` says what the
     /// call is part of (a `NotFound` answering a create is eventual
     /// consistency; answering a delete, done).
-    pub async fn send<T, E, Fut>(&self, name: &'static str, op: Operation, call: Fut) -> Result<T, ProviderError>
+    pub async fn send<T, E, Fut>(
+        &self,
+        name: &'static str,
+        op: Operation,
+        call: Fut,
+    ) -> Result<T, ProviderError>
     where
         Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -434,5 +448,6 @@ impl Ctx {
 
 /// A response that lacks a field it always has.
 pub fn missing(what: &str) -> ProviderError {
-    ProviderError::new(ErrorKind::Transient, format!("the response has no {what}")).with_code("IncompleteResponse")
+    ProviderError::new(ErrorKind::Transient, format!("the response has no {what}"))
+        .with_code("IncompleteResponse")
 }

@@ -7,7 +7,6 @@
 //! executor, which slows the budget and retries with backoff.
 
 mod error;
-mod fields;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -17,7 +16,6 @@ use infra_core::ProviderConfig;
 use infra_engine::ProviderInstance;
 
 pub(crate) use error::sdk_error;
-pub(crate) use fields::*;
 
 pub use error::classify;
 

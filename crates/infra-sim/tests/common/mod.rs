@@ -69,5 +69,10 @@ pub fn delete(address: &str, id: &str) -> DeleteRequest {
 }
 
 pub fn find(address: &str, token: &str) -> FindRequest {
-    FindRequest { address: addr(address), token: token.to_owned(), tags: tags(address, token), inputs: Default::default() }
+    FindRequest {
+        address: addr(address),
+        token: token.to_owned(),
+        tags: tags(address, token),
+        inputs: Default::default(),
+    }
 }
