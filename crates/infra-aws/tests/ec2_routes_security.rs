@@ -459,3 +459,46 @@ async fn a_new_process_reads_canonically_declared_rules_without_a_diff() {
     assert!(o.plan.is_empty(), "{}", infra_core::plan::render::render(&o.plan, Default::default()));
     w.destroy(&s).await;
 }
+
+/// Rules written in a grouping the cloud does not keep — several sources
+/// in one rule, one source split over two rules, the same rule twice,
+/// protocols by number and `all` — plan empty in a new process: the
+/// declaration is normalised to the form a read reports (one rule per
+/// source, sorted), with nothing remembered in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_in_a_non_canonical_grouping_plan_empty_in_a_new_process() {
+    let w = world();
+    let (mut s, us, eu) = stack("grouping");
+    for (key, _, octet) in regions(&us, &eu) {
+        let net = vpc(&mut s, key, "vpc", format!("10.{octet}.0.0/16"));
+        let peer = group(&mut s, key, "peer", &net, vec![], vec![]);
+        let https = |cidrs: &[&str]| SecurityGroupRuleSpec {
+            protocol: "6".into(),
+            ..SecurityGroupRuleSpec::tcp_from_cidrs(443, cidrs)
+        };
+        group(
+            &mut s,
+            key,
+            "mixed",
+            &net,
+            vec![
+                https(&["192.168.0.0/16", "10.0.0.0/8"]),
+                https(&["172.16.0.0/12"]),
+                https(&["10.0.0.0/8"]),
+                SecurityGroupRuleSpec {
+                    cidr_blocks: vec!["10.1.0.0/16".into()],
+                    self_: true,
+                    ..SecurityGroupRuleSpec::tcp_from_groups(8080, vec![peer.id().into()])
+                },
+            ],
+            vec![SecurityGroupRuleSpec {
+                protocol: "all".into(),
+                ..SecurityGroupRuleSpec::all_to_anywhere()
+            }],
+        );
+    }
+    w.apply(&s).await;
+    let o = apply_in_a_new_process(&w, &s).await;
+    assert!(o.plan.is_empty(), "{}", infra_core::plan::render::render(&o.plan, Default::default()));
+    w.destroy(&s).await;
+}

@@ -23,6 +23,9 @@ pub enum Effect {
     Throttle,
     /// Answer HTTP 503 with no body without forwarding.
     Unavailable,
+    /// Hold the request without forwarding it, for a minute: the caller
+    /// hangs in that call (a test kills it there), the emulator never acts.
+    Stall,
 }
 
 /// A rule: the `nth` (1-based) request whose body or `X-Amz-Target`
@@ -171,6 +174,10 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
             return client.write_all(
                 b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             );
+        }
+        Some(Effect::Stall) => {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            return Ok(());
         }
         Some(Effect::LoseResponse) | None => {}
     }

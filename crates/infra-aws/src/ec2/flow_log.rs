@@ -84,9 +84,9 @@ pub(crate) mod imp {
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
     use super::{FlowLog, FlowLogOut};
-    use crate::ec2::sdk::{lookup_filters, tag_map, tags_spec};
+    use crate::ec2::sdk::{describe, lookup_filters, tag_map, tags_spec};
     use crate::ids::{Arn, FlowLogId, RoleArn, VpcId};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
+    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Tags, missing, user_tags};
 
     /// `aws:ec2:FlowLog` through the EC2 API.
     #[derive(Debug)]
@@ -111,16 +111,8 @@ pub(crate) mod imp {
 
         async fn list(&self, cx: &Ctx, by: Lookup<'_, FlowLog>) -> Result<Vec<Seen<Self>>, ProviderError> {
             let Some(filters) = lookup_filters(&by, "flow-log-id", |_| None) else { return Ok(Vec::new()) };
-            let logs = cx
-                .paged(|next| {
-                    let call =
-                        cx.ec2().describe_flow_logs().set_filter(Some(filters.clone())).set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeFlowLogs", Operation::Read, call.send()).await?;
-                        Ok((out.flow_logs.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let logs =
+                describe!(cx, describe_flow_logs, set_filter(filters) => flow_logs, "DescribeFlowLogs")?;
             logs.iter()
                 .map(|fl| {
                     let id = fl.flow_log_id().ok_or_else(|| missing("flow log ID"))?.to_owned();
@@ -138,7 +130,7 @@ pub(crate) mod imp {
                         id: FlowLogId::new(&id),
                         arn: Arn::new(cx.arn("ec2", "", &format!("vpc-flow-log/{id}"))),
                     };
-                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                    Ok(Seen::ready(id, decl, out, tags))
                 })
                 .collect()
         }

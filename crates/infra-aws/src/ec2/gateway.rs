@@ -86,8 +86,8 @@ pub(crate) mod imp {
     use infra_engine::{Operation, ProviderError, Timings};
 
     use super::*;
-    use crate::ec2::sdk::{lookup_filters, tag_map, tags_spec};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
+    use crate::ec2::sdk::{describe, lookup_filters, tag_map, tags_spec};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     // ---------------------------------------------------------------- IGW
 
@@ -140,19 +140,7 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "internet-gateway-id", |_| None) else {
                 return Ok(Vec::new());
             };
-            let igws = cx
-                .paged(|next| {
-                    let call = cx
-                        .ec2()
-                        .describe_internet_gateways()
-                        .set_filters(Some(filters.clone()))
-                        .set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeInternetGateways", Operation::Read, call.send()).await?;
-                        Ok((out.internet_gateways.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let igws = describe!(cx, describe_internet_gateways, set_filters(filters) => internet_gateways, "DescribeInternetGateways")?;
             igws.iter()
                 .map(|igw| {
                     let id =
@@ -167,7 +155,7 @@ pub(crate) mod imp {
                         id: InternetGatewayId::new(&id),
                         arn: Arn::new(cx.arn("ec2", owner, &format!("internet-gateway/{id}"))),
                     };
-                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                    Ok(Seen::ready(id, decl, out, tags))
                 })
                 .collect()
         }
@@ -200,10 +188,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            _: &InternetGateway,
-            after: &InternetGateway,
-            _: &[String],
+            change: Change<'_, InternetGateway>,
         ) -> Result<(), ProviderError> {
+            let after = change.after;
             // Only `vpc_id` is updatable. From what is attached now, not what
             // was recorded, so a half-done earlier update converges.
             let wanted = after.vpc_id.as_ref().map(|v| v.id().to_owned());
@@ -254,13 +241,7 @@ pub(crate) mod imp {
                         id: AllocationId::new(&id),
                         public_ip: a.public_ip().unwrap_or_default().to_owned(),
                     };
-                    Ok(Seen {
-                        id,
-                        decl: ElasticIp { tags: user_tags(&tags) },
-                        out,
-                        tags,
-                        status: Status::Ready,
-                    })
+                    Ok(Seen::ready(id, ElasticIp { tags: user_tags(&tags) }, out, tags))
                 })
                 .collect()
         }
@@ -317,19 +298,7 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "nat-gateway-id", |_| None) else {
                 return Ok(Vec::new());
             };
-            let nats = cx
-                .paged(|next| {
-                    let call = cx
-                        .ec2()
-                        .describe_nat_gateways()
-                        .set_filter(Some(filters.clone()))
-                        .set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeNatGateways", Operation::Read, call.send()).await?;
-                        Ok((out.nat_gateways.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let nats = describe!(cx, describe_nat_gateways, set_filter(filters) => nat_gateways, "DescribeNatGateways")?;
             nats.iter()
                 .map(|nat| {
                     let id = nat.nat_gateway_id().ok_or_else(|| missing("NAT gateway ID"))?.to_owned();

@@ -118,7 +118,7 @@ pub(crate) mod imp {
     use crate::ec2::nacl::imp::by_id_list;
     use crate::ec2::sdk::{filter, tags_spec};
     use crate::ids::{Arn, LaunchTemplateId, SecurityGroupId};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, user_tags};
 
     /// `aws:ec2:LaunchTemplate` through the EC2 API.
     #[derive(Debug)]
@@ -326,7 +326,7 @@ pub(crate) mod imp {
                     latest_version: t.latest_version_number().unwrap_or_default(),
                     default_version: t.default_version_number().unwrap_or_default(),
                 };
-                seen.push(Seen { id, decl, out, tags, status: Status::Ready });
+                seen.push(Seen::ready(id, decl, out, tags));
             }
             Ok(seen)
         }
@@ -358,10 +358,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            _: &LaunchTemplate,
-            after: &LaunchTemplate,
-            _: &[String],
+            change: Change<'_, LaunchTemplate>,
         ) -> Result<(), ProviderError> {
+            let after = change.after;
             // New data is a new version, made the default. Its ClientToken
             // comes from the template and the data, so a retried update
             // returns the version it made instead of adding another.

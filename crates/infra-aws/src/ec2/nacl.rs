@@ -146,7 +146,7 @@ pub(crate) mod imp {
     use super::{NetworkAcl, NetworkAclOut, NetworkAclRuleSpec, protocol_number};
     use crate::ec2::sdk::{filter, tag_map, tags_spec};
     use crate::ids::{Arn, NetworkAclId, SubnetId, VpcId};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:NetworkAcl` through the EC2 API.
     #[derive(Debug)]
@@ -228,7 +228,7 @@ pub(crate) mod imp {
             id: NetworkAclId::new(&id),
             arn: Arn::new(cx.arn("ec2", owner, &format!("network-acl/{id}"))),
         };
-        Ok(Seen { id, decl, out, tags, status: Status::Ready })
+        Ok(Seen::ready(id, decl, out, tags))
     }
 
     /// Removes the rules of `old` that `new` lacks, then adds those it gains.
@@ -349,10 +349,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            before: &NetworkAcl,
-            after: &NetworkAcl,
-            changed: &[String],
+            change: Change<'_, NetworkAcl>,
         ) -> Result<(), ProviderError> {
+            let (before, after, changed) = (change.before, change.after, change.fields);
             sync_rules(cx, id, false, &before.ingress, &after.ingress).await?;
             sync_rules(cx, id, true, &before.egress, &after.egress).await?;
             if changed.iter().any(|c| c == "subnet_ids") {

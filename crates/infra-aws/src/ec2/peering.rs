@@ -187,7 +187,7 @@ pub(crate) mod imp {
     use crate::ids::{
         AccountId, TransitGatewayAttachmentId, TransitGatewayId, VpcId, VpcPeeringConnectionId,
     };
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
 
     /// One side of a peering: its transit gateway or VPC, region, account.
     #[derive(Debug)]
@@ -407,14 +407,8 @@ pub(crate) mod imp {
             Ok(id.to_owned())
         }
 
-        async fn update(
-            &self,
-            cx: &Ctx,
-            id: &str,
-            _: &A::Acc,
-            after: &A::Acc,
-            _: &[String],
-        ) -> Result<(), ProviderError> {
+        async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, A::Acc>) -> Result<(), ProviderError> {
+            let after = change.after;
             // `auto_accept` turned on accepts; turned off changes nothing (an
             // acceptance cannot be undone). Other fields are force-new.
             if A::accepts(after).1 {

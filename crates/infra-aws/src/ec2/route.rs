@@ -102,41 +102,14 @@ pub(crate) mod imp {
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
     use super::*;
-    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
+    use crate::ec2::sdk::{describe, filter, lookup_filters, tag_map, tags_spec};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, user_tags};
 
     const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 300);
 
     /// Route tables matching `filters`: one paginated `DescribeRouteTables`.
     async fn route_tables(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<AwsRouteTable>, ProviderError> {
-        cx.paged(|next| {
-            let call =
-                cx.ec2().describe_route_tables().set_filters(Some(filters.clone())).set_next_token(next);
-            async move {
-                let out = cx.send("DescribeRouteTables", Operation::Read, call.send()).await?;
-                Ok((out.route_tables.unwrap_or_default(), out.next_token))
-            }
-        })
-        .await
-    }
-
-    /// A create answered by "already exists" (`RouteAlreadyExists`,
-    /// `Resource.AlreadyAssociated`): routes and associations carry no tags
-    /// or token, so a create repeated after a crash meets its own object
-    /// this way. The one with the same natural key and target is adopted;
-    /// a different one is a conflict.
-    async fn or_adopt<K: Kind>(
-        kind: &K,
-        cx: &Ctx,
-        d: &K::Decl,
-        sent: Result<String, ProviderError>,
-    ) -> Result<String, ProviderError> {
-        match sent {
-            Err(e) if e.kind == ErrorKind::Conflict => {
-                kind.list(cx, Lookup::Key(d)).await?.into_iter().next().map(|s| s.id).ok_or(e)
-            }
-            other => other,
-        }
+        describe!(cx, describe_route_tables, set_filters(filters) => route_tables, "DescribeRouteTables")
     }
 
     // --------------------------------------------------------- route table
@@ -318,19 +291,14 @@ pub(crate) mod imp {
 
         async fn create(&self, cx: &Ctx, d: &Route, _: &Tags, _: &str) -> Result<String, ProviderError> {
             let call = route_call!(cx.ec2().create_route(), d);
-            let sent = cx.send("CreateRoute", Operation::Create, call.send()).await;
-            or_adopt(self, cx, d, sent.map(|_| route_id(d.route_table_id.id(), &d.destination_cidr_block)))
-                .await
+            // "Already exists" (a create repeated after a crash meets its
+            // own route) makes the engine adopt it through `Lookup::Key`.
+            cx.send("CreateRoute", Operation::Create, call.send()).await?;
+            Ok(route_id(d.route_table_id.id(), &d.destination_cidr_block))
         }
 
-        async fn update(
-            &self,
-            cx: &Ctx,
-            _: &str,
-            _: &Route,
-            after: &Route,
-            _: &[String],
-        ) -> Result<(), ProviderError> {
+        async fn update(&self, cx: &Ctx, _: &str, change: Change<'_, Route>) -> Result<(), ProviderError> {
+            let after = change.after;
             // Only the target is updatable: in place with ReplaceRoute.
             let call = route_call!(cx.ec2().replace_route(), after);
             cx.send("ReplaceRoute", Operation::Update, call.send()).await.map(|_| ())
@@ -444,18 +412,17 @@ pub(crate) mod imp {
                 .associate_route_table()
                 .route_table_id(d.route_table_id.id())
                 .subnet_id(d.subnet_id.id());
-            let sent = cx.send("AssociateRouteTable", Operation::Create, call.send()).await;
-            or_adopt(self, cx, d, sent.map(|_| d.subnet_id.id().to_owned())).await
+            cx.send("AssociateRouteTable", Operation::Create, call.send()).await?;
+            Ok(d.subnet_id.id().to_owned())
         }
 
         async fn update(
             &self,
             cx: &Ctx,
             id: &str,
-            _: &RouteTableAssociation,
-            after: &RouteTableAssociation,
-            _: &[String],
+            change: Change<'_, RouteTableAssociation>,
         ) -> Result<(), ProviderError> {
+            let after = change.after;
             // Only `route_table_id` is updatable. From the table the subnet
             // is with now, not what was recorded.
             let table = after.route_table_id.id();

@@ -6,6 +6,24 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use infra_engine::ProviderError;
 
+/// Every object of one paginated EC2 describe, counted and mapped by the
+/// kit: `describe!(cx, describe_subnets, set_filters(filters) => subnets, "DescribeSubnets")`.
+macro_rules! describe {
+    ($cx:expr, $call:ident, $set:ident($filters:expr) => $items:ident, $name:literal) => {{
+        let cx: &$crate::kit::Ctx = $cx;
+        let filters = $filters;
+        cx.paged(|next| {
+            let call = cx.ec2().$call().$set(Some(filters.clone())).set_next_token(next);
+            async move {
+                let out = cx.send($name, infra_engine::Operation::Read, call.send()).await?;
+                Ok((out.$items.unwrap_or_default(), out.next_token))
+            }
+        })
+        .await
+    }};
+}
+pub(crate) use describe;
+
 /// A filter `name` = any of `values`.
 pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
     Filter::builder().name(name).set_values(Some(values.into_iter().collect())).build()

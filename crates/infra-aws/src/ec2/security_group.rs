@@ -326,9 +326,9 @@ pub(crate) mod imp {
         SecurityGroupRuleSpec as Spec,
     };
     use super::{canonical_ports, has_ports, rule_key, split};
-    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
+    use crate::ec2::sdk::{describe, filter, lookup_filters, tag_map, tags_spec};
     use crate::ids::{Arn, PrefixListId, SecurityGroupId, SecurityGroupRuleId, VpcId};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
 
     /// A rule's identity to AWS: the rule without its description.
     fn key(r: &Spec) -> String {
@@ -428,18 +428,7 @@ pub(crate) mod imp {
 
     /// Standalone rules matching `filters` (one paginated call).
     async fn describe_rules(cx: &Ctx, filters: Vec<Filter>) -> Result<Vec<AwsRule>, ProviderError> {
-        cx.paged(|next| {
-            let call = cx
-                .ec2()
-                .describe_security_group_rules()
-                .set_filters(Some(filters.clone()))
-                .set_next_token(next);
-            async move {
-                let out = cx.send("DescribeSecurityGroupRules", Operation::Read, call.send()).await?;
-                Ok((out.security_group_rules.unwrap_or_default(), out.next_token))
-            }
-        })
-        .await
+        describe!(cx, describe_security_group_rules, set_filters(filters) => security_group_rules, "DescribeSecurityGroupRules")
     }
 
     /// The permissions that revoke, authorize and re-describe rules to turn
@@ -545,19 +534,7 @@ pub(crate) mod imp {
                 ])
             };
             let Some(filters) = lookup_filters(&by, "group-id", natural) else { return Ok(Vec::new()) };
-            let groups = cx
-                .paged(|next| {
-                    let call = cx
-                        .ec2()
-                        .describe_security_groups()
-                        .set_filters(Some(filters.clone()))
-                        .set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeSecurityGroups", Operation::Read, call.send()).await?;
-                        Ok((out.security_groups.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let groups = describe!(cx, describe_security_groups, set_filters(filters) => security_groups, "DescribeSecurityGroups")?;
             if groups.is_empty() {
                 return Ok(Vec::new());
             }
@@ -593,7 +570,7 @@ pub(crate) mod imp {
                         cx.arn("ec2", g.owner_id().unwrap_or_default(), &format!("security-group/{id}"))
                     });
                     let out = SecurityGroupOut { id: SecurityGroupId::new(&id), arn: Arn::new(arn) };
-                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                    Ok(Seen::ready(id, decl, out, tags))
                 })
                 .collect()
         }
@@ -625,10 +602,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            _: &SecurityGroup,
-            d: &SecurityGroup,
-            changed: &[String],
+            change: Change<'_, SecurityGroup>,
         ) -> Result<(), ProviderError> {
+            let (d, changed) = (change.after, change.fields);
             if changed.iter().any(|c| c == "ingress" || c == "egress") {
                 // The difference is taken against the group as it is now,
                 // so rules added outside infra are revoked.
@@ -690,7 +666,7 @@ pub(crate) mod imp {
                     continue;
                 }
                 let out = SecurityGroupRuleOut { id: SecurityGroupRuleId::new(&id) };
-                seen.push(Seen { id, decl, out, tags, status: Status::Ready });
+                seen.push(Seen::ready(id, decl, out, tags));
             }
             Ok(seen)
         }
@@ -737,10 +713,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            _: &SecurityGroupRule,
-            r: &SecurityGroupRule,
-            changed: &[String],
+            change: Change<'_, SecurityGroupRule>,
         ) -> Result<(), ProviderError> {
+            let (r, changed) = (change.after, change.fields);
             if !changed.iter().any(|c| c == "description") {
                 return Ok(());
             }

@@ -45,9 +45,9 @@ pub(crate) mod imp {
     use infra_engine::{Operation, ProviderError, Timings};
 
     use super::{Subnet, SubnetOut};
-    use crate::ec2::sdk::{lookup_filters, tag_map, tags_spec};
+    use crate::ec2::sdk::{describe, lookup_filters, tag_map, tags_spec};
     use crate::ids::{Arn, SubnetId, VpcId};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:Subnet` through the EC2 API.
     #[derive(Debug)]
@@ -68,16 +68,8 @@ pub(crate) mod imp {
 
         async fn list(&self, cx: &Ctx, by: Lookup<'_, Subnet>) -> Result<Vec<Seen<Self>>, ProviderError> {
             let Some(filters) = lookup_filters(&by, "subnet-id", |_| None) else { return Ok(Vec::new()) };
-            let subnets = cx
-                .paged(|next| {
-                    let call =
-                        cx.ec2().describe_subnets().set_filters(Some(filters.clone())).set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeSubnets", Operation::Read, call.send()).await?;
-                        Ok((out.subnets.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let subnets =
+                describe!(cx, describe_subnets, set_filters(filters) => subnets, "DescribeSubnets")?;
             subnets
                 .iter()
                 .map(|s| {
@@ -90,16 +82,13 @@ pub(crate) mod imp {
                         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
                         tags: user_tags(&tags),
                     };
-                    let arn = s.subnet_arn().map_or_else(
-                        || cx.arn("ec2", s.owner_id().unwrap_or_default(), &format!("subnet/{id}")),
-                        str::to_owned,
-                    );
+                    let arn = cx.arn("ec2", s.owner_id().unwrap_or_default(), &format!("subnet/{id}"));
                     let out = SubnetOut {
                         id: SubnetId::new(&id),
                         arn: Arn::new(arn),
                         availability_zone_id: s.availability_zone_id().unwrap_or_default().to_owned(),
                     };
-                    Ok(Seen { id, decl, out, tags, status: Status::Ready })
+                    Ok(Seen::ready(id, decl, out, tags))
                 })
                 .collect()
         }
@@ -122,14 +111,8 @@ pub(crate) mod imp {
             Ok(id)
         }
 
-        async fn update(
-            &self,
-            cx: &Ctx,
-            id: &str,
-            _: &Subnet,
-            after: &Subnet,
-            _: &[String],
-        ) -> Result<(), ProviderError> {
+        async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, Subnet>) -> Result<(), ProviderError> {
+            let after = change.after;
             // Only `map_public_ip_on_launch` is updatable.
             set_map_public_ip(cx, id, after.map_public_ip_on_launch, Operation::Update).await
         }

@@ -199,8 +199,8 @@ pub(crate) mod imp {
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
     use super::*;
-    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
+    use crate::ec2::sdk::{describe, filter, lookup_filters, tag_map, tags_spec};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     // ----- helpers (also for peering.rs) --------------------------------
 
@@ -256,19 +256,7 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "transit-gateway-id", |_| None) else {
                 return Ok(Vec::new());
             };
-            let tgws = cx
-                .paged(|next| {
-                    let call = cx
-                        .ec2()
-                        .describe_transit_gateways()
-                        .set_filters(Some(filters.clone()))
-                        .set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeTransitGateways", Operation::Read, call.send()).await?;
-                        Ok((out.transit_gateways.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let tgws = describe!(cx, describe_transit_gateways, set_filters(filters) => transit_gateways, "DescribeTransitGateways")?;
             tgws.iter()
                 .map(|tgw| {
                     let id =
@@ -356,10 +344,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            _: &TransitGateway,
-            after: &TransitGateway,
-            changed: &[String],
+            change: Change<'_, TransitGateway>,
         ) -> Result<(), ProviderError> {
+            let (after, changed) = (change.after, change.fields);
             let mut call = cx.ec2().modify_transit_gateway().transit_gateway_id(id);
             let mut options = ModifyTransitGatewayOptions::builder();
             for name in changed {
@@ -416,19 +403,7 @@ pub(crate) mod imp {
         cx: &Ctx,
         filters: Vec<Filter>,
     ) -> Result<Vec<aws_sdk_ec2::types::TransitGatewayVpcAttachment>, ProviderError> {
-        cx.paged(|next| {
-            let call = cx
-                .ec2()
-                .describe_transit_gateway_vpc_attachments()
-                .set_filters(Some(filters.clone()))
-                .set_next_token(next);
-            async move {
-                let out =
-                    cx.send("DescribeTransitGatewayVpcAttachments", Operation::Read, call.send()).await?;
-                Ok((out.transit_gateway_vpc_attachments.unwrap_or_default(), out.next_token))
-            }
-        })
-        .await
+        describe!(cx, describe_transit_gateway_vpc_attachments, set_filters(filters) => transit_gateway_vpc_attachments, "DescribeTransitGatewayVpcAttachments")
     }
 
     #[async_trait]
@@ -545,10 +520,9 @@ pub(crate) mod imp {
             &self,
             cx: &Ctx,
             id: &str,
-            before: &TransitGatewayVpcAttachment,
-            after: &TransitGatewayVpcAttachment,
-            changed: &[String],
+            change: Change<'_, TransitGatewayVpcAttachment>,
         ) -> Result<(), ProviderError> {
+            let (before, after, changed) = (change.before, change.after, change.fields);
             let subnets = |d: &TransitGatewayVpcAttachment| -> BTreeSet<String> {
                 d.subnet_ids.iter().map(|s| s.id().to_owned()).collect()
             };

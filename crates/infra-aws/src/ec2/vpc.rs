@@ -75,9 +75,9 @@ pub(crate) mod imp {
     use infra_engine::{Operation, ProviderError, Timings};
 
     use super::{Vpc, VpcOut};
-    use crate::ec2::sdk::{filter, lookup_filters, tag_map, tags_spec};
+    use crate::ec2::sdk::{describe, filter, lookup_filters, tag_map, tags_spec};
     use crate::ids::{AccountId, Arn, RouteTableId, SecurityGroupId, VpcId};
-    use crate::kit::{Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
+    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Status, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:Vpc` through the EC2 API.
     #[derive(Debug)]
@@ -182,16 +182,7 @@ pub(crate) mod imp {
 
         async fn list(&self, cx: &Ctx, by: Lookup<'_, Vpc>) -> Result<Vec<Seen<Self>>, ProviderError> {
             let Some(filters) = lookup_filters(&by, "vpc-id", |_| None) else { return Ok(Vec::new()) };
-            let vpcs = cx
-                .paged(|next| {
-                    let call =
-                        cx.ec2().describe_vpcs().set_filters(Some(filters.clone())).set_next_token(next);
-                    async move {
-                        let out = cx.send("DescribeVpcs", Operation::Read, call.send()).await?;
-                        Ok((out.vpcs.unwrap_or_default(), out.next_token))
-                    }
-                })
-                .await?;
+            let vpcs = describe!(cx, describe_vpcs, set_filters(filters) => vpcs, "DescribeVpcs")?;
             let ids: Vec<String> = vpcs.iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect();
             let default_sgs = per_vpc(cx, &ids, true).await?;
             let main_rts = per_vpc(cx, &ids, false).await?;
@@ -259,14 +250,8 @@ pub(crate) mod imp {
             Ok(id)
         }
 
-        async fn update(
-            &self,
-            cx: &Ctx,
-            id: &str,
-            _before: &Vpc,
-            after: &Vpc,
-            changed: &[String],
-        ) -> Result<(), ProviderError> {
+        async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, Vpc>) -> Result<(), ProviderError> {
+            let (after, changed) = (change.after, change.fields);
             for name in changed {
                 match name.as_str() {
                     "enable_dns_support" => set_attribute(cx, id, name, after.enable_dns_support).await?,

@@ -110,6 +110,22 @@ pub struct Seen<K: Kind + ?Sized> {
     pub status: Status,
 }
 
+impl<K: Kind + ?Sized> Seen<K> {
+    /// An object that is available.
+    pub fn ready(id: String, decl: K::Decl, out: K::Out, tags: Tags) -> Self {
+        Seen { id, decl, out, tags, status: Status::Ready }
+    }
+}
+
+/// An in-place update: the declaration as recorded and as wanted, and the
+/// changed top-level fields (other than `tags`, which the kit syncs).
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a, D> {
+    pub before: &'a D,
+    pub after: &'a D,
+    pub fields: &'a [String],
+}
+
 /// What a resource type implements. Everything else comes from [`Kit`].
 #[async_trait]
 pub trait Kind: fmt::Debug + Send + Sync + 'static {
@@ -156,17 +172,9 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
         token: &str,
     ) -> Result<String, ProviderError>;
 
-    /// Changes `changed` fields (other than `tags`, which the kit syncs) in
-    /// place.
-    async fn update(
-        &self,
-        cx: &Ctx,
-        id: &str,
-        before: &Self::Decl,
-        after: &Self::Decl,
-        changed: &[String],
-    ) -> Result<(), ProviderError> {
-        let _ = (cx, id, before, after, changed);
+    /// Changes the changed fields in place.
+    async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, Self::Decl>) -> Result<(), ProviderError> {
+        let _ = (cx, id, change);
         Ok(())
     }
 
@@ -296,7 +304,8 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         let after: K::Decl = decode(&req.after)?;
         let fields: Vec<String> = req.changed.iter().filter(|c| *c != "tags").cloned().collect();
         if !fields.is_empty() {
-            self.kind.update(&self.cx, &req.id, &before, &after, &fields).await?;
+            let change = Change { before: &before, after: &after, fields: &fields };
+            self.kind.update(&self.cx, &req.id, change).await?;
         }
         if req.changed.iter().any(|c| c == "tags") {
             let have = self.one(&req.id).await?.map(|s| s.tags).unwrap_or_default();
