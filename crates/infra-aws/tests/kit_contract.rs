@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use infra_aws::ec2::{Vpc, VpcOut};
 use infra_aws::ids::{AccountId, Arn, RouteTableId, SecurityGroupId, VpcId};
-use infra_aws::kit::{Ctx, Kind, Kit, Lookup, Seen, Service, Status, Tags};
+use infra_aws::kit::{Change, Ctx, Kind, Kit, Lookup, Seen, Service, Status, Tags};
 use infra_aws::sdk::{AwsProvider, classify};
 use infra_core::plan::PlanOptions;
 use infra_core::{Options, ProviderConfig, Resource, Stack};
@@ -82,14 +82,8 @@ impl Kind for Versioned {
 
     /// Reads the current version, then writes naming it, as a CloudFront
     /// or WAF update does.
-    async fn update(
-        &self,
-        _: &Ctx,
-        id: &str,
-        _: &Vpc,
-        after: &Vpc,
-        _: &[String],
-    ) -> Result<(), ProviderError> {
+    async fn update(&self, _: &Ctx, id: &str, change: Change<'_, Vpc>) -> Result<(), ProviderError> {
+        let after = change.after;
         let mut cloud = self.cloud();
         let read = cloud.objects.get(id).map(|(_, v)| *v).unwrap();
         if std::mem::take(&mut cloud.race_once) {

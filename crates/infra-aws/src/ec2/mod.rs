@@ -61,7 +61,6 @@ pub(crate) fn check_az(ctx: &mut ValidationContext<'_>, field: &str, az: &str) {
 /// the EC2 inventory (orphan listing through DescribeTags).
 #[cfg(feature = "ec2")]
 pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std::sync::Arc<crate::sdk::Ctx>) {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use infra_core::Resource;
@@ -69,8 +68,7 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
 
     use crate::kit::{Kind, Kit};
 
-    let mut inventory: BTreeMap<&'static str, Vec<(&'static str, Arc<dyn ResourceProvider>)>> =
-        BTreeMap::new();
+    let mut inventory = sdk::TaggedTypes::new();
     let mut add = |tag_type: Option<&'static str>, type_name: &'static str, p: Arc<dyn ResourceProvider>| {
         instance.register(type_name, p.clone());
         if let Some(t) = tag_type {

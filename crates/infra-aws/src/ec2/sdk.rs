@@ -93,6 +93,11 @@ pub(crate) async fn retag(
     Ok(())
 }
 
+/// EC2 resource type (`vpc`, `natgateway`) → the types it may be, with
+/// their providers.
+pub(crate) type TaggedTypes =
+    BTreeMap<&'static str, Vec<(&'static str, std::sync::Arc<dyn infra_engine::ResourceProvider>)>>;
+
 /// EC2's inventory: everything tagged with a stack, through DescribeTags
 /// (one paginated call per region for every EC2 type), confirmed live by
 /// each type's batched read.
@@ -100,8 +105,7 @@ pub(crate) async fn retag(
 pub(crate) struct Ec2Inventory {
     pub(crate) ctx: std::sync::Arc<crate::sdk::Ctx>,
     /// EC2 resource type (`vpc`, `natgateway`) → the types it may be.
-    pub(crate) types:
-        BTreeMap<&'static str, Vec<(&'static str, std::sync::Arc<dyn infra_engine::ResourceProvider>)>>,
+    pub(crate) types: TaggedTypes,
 }
 
 #[async_trait::async_trait]
