@@ -431,7 +431,6 @@ impl Run<'_> {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        let step = &self.steps[i];
         let policy = self.exec.config.retry;
         let mut attempt: u32 = 0;
         loop {
@@ -445,20 +444,26 @@ impl Run<'_> {
                     if e.kind == ErrorKind::Throttled {
                         self.exec.budget.throttled(key);
                     }
-                    let delay = backoff(policy, attempt, &step.address);
-                    self.events.emit(Event::Retrying {
-                        address: step.address.clone(),
-                        kind: step.kind,
-                        attempt: attempt + 1,
-                        error: e.to_string(),
-                        delay_ms: millis(delay),
-                    });
-                    tokio::time::sleep(delay).await;
+                    self.pause_before_retry(i, attempt, &e).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Reports a retry of step `i` after `error` and waits the backoff.
+    async fn pause_before_retry(&self, i: usize, attempt: u32, error: &ProviderError) {
+        let step = &self.steps[i];
+        let delay = backoff(self.exec.config.retry, attempt, &step.address);
+        self.events.emit(Event::Retrying {
+            address: step.address.clone(),
+            kind: step.kind,
+            attempt: attempt + 1,
+            error: error.to_string(),
+            delay_ms: millis(delay),
+        });
+        tokio::time::sleep(delay).await;
     }
 
     fn provider_error(&self, i: usize, error: ProviderError) -> Error {
@@ -620,15 +625,7 @@ impl Run<'_> {
                 };
                 return Err((e, true));
             }
-            let delay = backoff(policy, attempt, &step.address);
-            self.events.emit(Event::Retrying {
-                address: step.address.clone(),
-                kind: step.kind,
-                attempt: attempt + 1,
-                error: e.to_string(),
-                delay_ms: millis(delay),
-            });
-            tokio::time::sleep(delay).await;
+            self.pause_before_retry(i, attempt, &e).await;
             attempt += 1;
         }
     }

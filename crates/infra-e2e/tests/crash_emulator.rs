@@ -19,14 +19,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::Client;
+use infra_e2e::Rng;
 use infra_testkit::Moto;
 use infra_testkit::faults::{Effect, Fault, FaultProxy};
-use infra_tests::crash::Rng;
 
 const TRIALS: u32 = 30;
 const BETWEEN_CREATE_AND_TAGS: u32 = 5;
 
-#[path = "../../examples/prod_multi_region.rs"]
+#[path = "../../../examples/prod_multi_region.rs"]
 #[allow(dead_code)]
 mod example;
 

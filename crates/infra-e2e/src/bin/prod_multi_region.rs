@@ -2,7 +2,7 @@
 //! binary of the test crate so the emulator crash test can run and kill it.
 
 #[allow(dead_code)]
-#[path = "../../../examples/prod_multi_region.rs"]
+#[path = "../../../../examples/prod_multi_region.rs"]
 mod example;
 
 fn main() -> std::process::ExitCode {
