@@ -284,8 +284,13 @@ fn rule_key(r: &SecurityGroupRuleSpec) -> String {
 
 /// Rules in canonical form: split one per source, sorted, deduplicated.
 fn canonical_rules(rules: &mut Vec<SecurityGroupRuleSpec>) {
-    let mut keyed: Vec<(String, SecurityGroupRuleSpec)> =
-        rules.iter().flat_map(split).map(|r| (rule_key(&r), r)).collect();
+    // Ports in numeric order first, so a plan reads naturally.
+    type Key = (i32, i32, String, String);
+    let mut keyed: Vec<(Key, SecurityGroupRuleSpec)> = rules
+        .iter()
+        .flat_map(split)
+        .map(|r| ((r.from_port, r.to_port, r.protocol.clone(), rule_key(&r)), r))
+        .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     keyed.dedup_by(|a, b| a.0 == b.0);
     *rules = keyed.into_iter().map(|(_, r)| r).collect();
