@@ -290,9 +290,10 @@ impl<K: Kind> ResourceProvider for Kit<K> {
             return Ok(ReadResponse::default());
         }
         let seen = self.kind.list(&self.cx, Lookup::Ids(&req.ids)).await?;
+        let asked: std::collections::BTreeSet<&String> = req.ids.iter().collect();
         let mut out = ReadResponse::default();
         for s in seen {
-            if s.status.live() && req.ids.contains(&s.id) {
+            if s.status.live() && asked.contains(&s.id) {
                 out.found.insert(s.id.clone(), Self::observed(s)?);
             }
         }
