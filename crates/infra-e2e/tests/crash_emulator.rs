@@ -19,9 +19,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::Client;
-use infra_e2e::Rng;
 use infra_testkit::Moto;
 use infra_testkit::faults::{Effect, Fault, FaultProxy};
+use infra_tests::crash::Rng;
 
 const TRIALS: u32 = 30;
 const BETWEEN_CREATE_AND_TAGS: u32 = 5;
