@@ -115,7 +115,7 @@ pub(crate) mod imp {
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
     use super::{BlockDeviceMapping, EbsSpec, LaunchTemplate, LaunchTemplateOut, MetadataOptions};
-    use crate::ec2::nacl::imp::by_id_list;
+    use crate::ec2::sdk::{by_id_list, describe};
     use crate::ec2::sdk::{filter, tags_spec};
     use crate::ids::{Arn, LaunchTemplateId, SecurityGroupId};
     use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, user_tags};
@@ -234,19 +234,7 @@ pub(crate) mod imp {
         ids: Option<Vec<String>>,
         filters: Option<Vec<Filter>>,
     ) -> Result<Vec<aws_sdk_ec2::types::LaunchTemplate>, ProviderError> {
-        cx.paged(|next| {
-            let call = cx
-                .ec2()
-                .describe_launch_templates()
-                .set_launch_template_ids(ids.clone())
-                .set_filters(filters.clone())
-                .set_next_token(next);
-            async move {
-                let out = cx.send("DescribeLaunchTemplates", Operation::Read, call.send()).await?;
-                Ok((out.launch_templates.unwrap_or_default(), out.next_token))
-            }
-        })
-        .await
+        describe!(cx, describe_launch_templates, [set_launch_template_ids(ids), set_filters(filters)] => launch_templates, "DescribeLaunchTemplates")
     }
 
     /// Tags through the tag API, in one call for the batch: it is the

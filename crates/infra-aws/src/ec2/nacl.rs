@@ -136,15 +136,14 @@ fn canonical_rules(n: &mut NetworkAcl) {
 
 #[cfg(feature = "ec2")]
 pub(crate) mod imp {
-    use std::future::Future;
 
     use async_trait::async_trait;
     use aws_sdk_ec2::types::{Filter, PortRange, ResourceType, RuleAction};
     use infra_core::Input;
-    use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
+    use infra_engine::{Operation, ProviderError, Timings};
 
     use super::{NetworkAcl, NetworkAclOut, NetworkAclRuleSpec, protocol_number};
-    use crate::ec2::sdk::{filter, tag_map, tags_spec};
+    use crate::ec2::sdk::{by_id_list, describe, filter, tag_map, tags_spec};
     use crate::ids::{Arn, NetworkAclId, SubnetId, VpcId};
     use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
 
@@ -152,48 +151,12 @@ pub(crate) mod imp {
     #[derive(Debug)]
     pub(crate) struct NetworkAclKind;
 
-    /// Reads by ID list, for describes without an ID filter (in AWS or the
-    /// emulator). AWS fails the whole call when one ID no longer exists;
-    /// then each ID is read on its own and the missing ones left out.
-    pub(crate) async fn by_id_list<T, F, Fut>(ids: &[String], read: F) -> Result<Vec<T>, ProviderError>
-    where
-        F: Fn(Vec<String>) -> Fut,
-        Fut: Future<Output = Result<Vec<T>, ProviderError>>,
-    {
-        match read(ids.to_vec()).await {
-            Err(e) if e.kind == ErrorKind::NotFound => {
-                let mut out = Vec::new();
-                for id in ids {
-                    match read(vec![id.clone()]).await {
-                        Ok(found) => out.extend(found),
-                        Err(e) if e.kind == ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(out)
-            }
-            other => other,
-        }
-    }
-
     async fn describe(
         cx: &Ctx,
         ids: Option<Vec<String>>,
         filters: Option<Vec<Filter>>,
     ) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>, ProviderError> {
-        cx.paged(|next| {
-            let call = cx
-                .ec2()
-                .describe_network_acls()
-                .set_network_acl_ids(ids.clone())
-                .set_filters(filters.clone())
-                .set_next_token(next);
-            async move {
-                let out = cx.send("DescribeNetworkAcls", Operation::Read, call.send()).await?;
-                Ok((out.network_acls.unwrap_or_default(), out.next_token))
-            }
-        })
-        .await
+        describe!(cx, describe_network_acls, [set_network_acl_ids(ids), set_filters(filters)] => network_acls, "DescribeNetworkAcls")
     }
 
     fn seen(cx: &Ctx, acl: &aws_sdk_ec2::types::NetworkAcl) -> Result<Seen<NetworkAclKind>, ProviderError> {

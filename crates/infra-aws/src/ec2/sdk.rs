@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use infra_engine::ProviderError;
+use infra_engine::{ErrorKind, ProviderError};
 
 /// Every object of one paginated EC2 describe, counted and mapped by the
 /// kit: `describe!(cx, describe_subnets, set_filters(filters) => subnets, "DescribeSubnets")`.
 macro_rules! describe {
-    ($cx:expr, $call:ident, $set:ident($filters:expr) => $items:ident, $name:literal) => {{
+    // Setters given `Option` variables (`[set_network_acl_ids(ids), set_filters(filters)]`).
+    ($cx:expr, $call:ident, [$($set:ident($value:ident)),+] => $items:ident, $name:literal) => {{
         let cx: &$crate::kit::Ctx = $cx;
-        let filters = $filters;
         cx.paged(|next| {
-            let call = cx.ec2().$call().$set(Some(filters.clone())).set_next_token(next);
+            let call = cx.ec2().$call()$(.$set($value.clone()))+.set_next_token(next);
             async move {
                 let out = cx.send($name, infra_engine::Operation::Read, call.send()).await?;
                 Ok((out.$items.unwrap_or_default(), out.next_token))
@@ -21,8 +21,36 @@ macro_rules! describe {
         })
         .await
     }};
+    ($cx:expr, $call:ident, $set:ident($filters:expr) => $items:ident, $name:literal) => {{
+        let filters = Some($filters);
+        $crate::ec2::sdk::describe!($cx, $call, [$set(filters)] => $items, $name)
+    }};
 }
 pub(crate) use describe;
+
+/// Reads by ID list, for describes without an ID filter (in AWS or the
+/// emulator). AWS fails the whole call when one ID no longer exists;
+/// then each ID is read on its own and the missing ones left out.
+pub(crate) async fn by_id_list<T, F, Fut>(ids: &[String], read: F) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    match read(ids.to_vec()).await {
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            let mut out = Vec::new();
+            for id in ids {
+                match read(vec![id.clone()]).await {
+                    Ok(found) => out.extend(found),
+                    Err(e) if e.kind == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+        other => other,
+    }
+}
 
 /// A filter `name` = any of `values`.
 pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
