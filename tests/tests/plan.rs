@@ -359,7 +359,7 @@ fn outputs_are_planned_unknown_until_applied() {
 fn inputs_accept_plain_values_and_outputs_of_the_same_type() {
     let s = stack(|s| {
         let a = s.add("a", node("z1", 1));
-        let fixed: Input<infra_tests::NodeId> = infra_tests::NodeId::new("external-1").into();
+        let fixed: Input<infra_tests::NodeId> = infra_tests::NodeId::new("external-1").unwrap().into();
         s.add("b", Node { deps: vec![fixed, a.id().into()], ..node("z1", 1) });
     });
     let g = s.validate().unwrap();

@@ -6,10 +6,10 @@ use infra_aws::ids::{AccountId, Arn, RouteTableId, SecurityGroupId, VpcId};
 
 fn main() {
     let _ = VpcOut {
-        id: VpcId::new("vpc-1"),
-        arn: Arn::new("arn:aws:ec2:us-east-1:1:vpc/vpc-1"),
-        default_security_group: SecurityGroupId::new("sg-1"),
-        main_route_table_id: RouteTableId::new("rtb-1"),
-        owner_id: AccountId::new("1"),
+        id: VpcId::unchecked("vpc-1"),
+        arn: Arn::unchecked("arn:aws:ec2:us-east-1:1:vpc/vpc-1"),
+        default_security_group: SecurityGroupId::unchecked("sg-1"),
+        main_route_table_id: RouteTableId::unchecked("rtb-1"),
+        owner_id: AccountId::unchecked("1"),
     };
 }

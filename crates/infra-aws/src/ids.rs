@@ -1,91 +1,133 @@
 //! Identifier types. Each is a distinct newtype, so an `Output<SubnetId>`
 //! does not fit where an `Input<VpcId>` is expected.
 
-use infra_core::identifier;
+use infra_core::{Shape, identifier};
 
 identifier!(
     /// A VPC ID (`vpc-…`).
-    VpcId
+    VpcId,
+    "a VPC ID",
+    Shape::Prefix(&["vpc-"])
 );
 identifier!(
     /// A subnet ID (`subnet-…`).
-    SubnetId
+    SubnetId,
+    "a subnet ID",
+    Shape::Prefix(&["subnet-"])
 );
 identifier!(
     /// A security group ID (`sg-…`).
-    SecurityGroupId
+    SecurityGroupId,
+    "a security group ID",
+    Shape::Prefix(&["sg-"])
 );
 identifier!(
     /// A security group rule ID (`sgr-…`).
-    SecurityGroupRuleId
+    SecurityGroupRuleId,
+    "a security group rule ID",
+    Shape::Prefix(&["sgr-"])
 );
 identifier!(
     /// An internet gateway ID (`igw-…`).
-    InternetGatewayId
+    InternetGatewayId,
+    "an internet gateway ID",
+    Shape::Prefix(&["igw-"])
 );
 identifier!(
     /// An Elastic IP allocation ID (`eipalloc-…`).
-    AllocationId
+    AllocationId,
+    "an Elastic IP allocation ID",
+    Shape::Prefix(&["eipalloc-"])
 );
 identifier!(
     /// A NAT gateway ID (`nat-…`).
-    NatGatewayId
+    NatGatewayId,
+    "a NAT gateway ID",
+    Shape::Prefix(&["nat-"])
 );
 identifier!(
     /// A route table ID (`rtb-…`).
-    RouteTableId
+    RouteTableId,
+    "a route table ID",
+    Shape::Prefix(&["rtb-"])
 );
 identifier!(
     /// A route table association ID (`rtbassoc-…`).
-    RouteTableAssociationId
+    RouteTableAssociationId,
+    "a route table association ID",
+    Shape::Prefix(&["rtbassoc-"])
 );
 identifier!(
     /// A network ACL ID (`acl-…`).
-    NetworkAclId
+    NetworkAclId,
+    "a network ACL ID",
+    Shape::Prefix(&["acl-"])
 );
 identifier!(
     /// A managed prefix list ID (`pl-…`).
-    PrefixListId
+    PrefixListId,
+    "a managed prefix list ID",
+    Shape::Prefix(&["pl-"])
 );
 identifier!(
     /// A transit gateway ID (`tgw-…`).
-    TransitGatewayId
+    TransitGatewayId,
+    "a transit gateway ID",
+    Shape::Prefix(&["tgw-"])
 );
 identifier!(
     /// A transit gateway attachment ID (`tgw-attach-…`).
-    TransitGatewayAttachmentId
+    TransitGatewayAttachmentId,
+    "a transit gateway attachment ID",
+    Shape::Prefix(&["tgw-attach-"])
 );
 identifier!(
     /// A transit gateway route table ID (`tgw-rtb-…`).
-    TransitGatewayRouteTableId
+    TransitGatewayRouteTableId,
+    "a transit gateway route table ID",
+    Shape::Prefix(&["tgw-rtb-"])
 );
 identifier!(
     /// A VPC peering connection ID (`pcx-…`).
-    VpcPeeringConnectionId
+    VpcPeeringConnectionId,
+    "a VPC peering connection ID",
+    Shape::Prefix(&["pcx-"])
 );
 identifier!(
     /// A launch template ID (`lt-…`).
-    LaunchTemplateId
+    LaunchTemplateId,
+    "a launch template ID",
+    Shape::Prefix(&["lt-"])
 );
 identifier!(
     /// An AMI ID (`ami-…`).
-    AmiId
+    AmiId,
+    "an AMI ID",
+    Shape::Prefix(&["ami-"])
 );
 identifier!(
     /// A flow log ID (`fl-…`).
-    FlowLogId
+    FlowLogId,
+    "a flow log ID",
+    Shape::Prefix(&["fl-"])
 );
 identifier!(
     /// An AWS account ID (12 digits).
-    AccountId
+    AccountId,
+    "an AWS account ID",
+    Shape::Digits(12)
 );
 identifier!(
     /// Any ARN, when no more specific kind applies.
-    Arn
+    Arn,
+    "an ARN",
+    Shape::Arn { service: "", resource: "" }
 );
 identifier!(
     /// An IAM role ARN.
-    RoleArn
+    RoleArn,
+    "an IAM role ARN",
+    Shape::Arn { service: "iam", resource: "role/" }
 );
 identifier!(
     /// An IAM role name.
@@ -93,7 +135,9 @@ identifier!(
 );
 identifier!(
     /// An IAM managed policy ARN.
-    PolicyArn
+    PolicyArn,
+    "an IAM policy ARN",
+    Shape::Arn { service: "iam", resource: "policy/" }
 );
 identifier!(
     /// An IAM instance profile name.
@@ -101,31 +145,45 @@ identifier!(
 );
 identifier!(
     /// A KMS key ARN.
-    KmsKeyArn
+    KmsKeyArn,
+    "a KMS key ARN",
+    Shape::Arn { service: "kms", resource: "" }
 );
 identifier!(
     /// A Secrets Manager secret ARN.
-    SecretArn
+    SecretArn,
+    "a Secrets Manager secret ARN",
+    Shape::Arn { service: "secretsmanager", resource: "secret:" }
 );
 identifier!(
     /// An ACM certificate ARN.
-    CertificateArn
+    CertificateArn,
+    "an ACM certificate ARN",
+    Shape::Arn { service: "acm", resource: "certificate/" }
 );
 identifier!(
     /// An Elastic Load Balancing v2 load balancer ARN.
-    LoadBalancerArn
+    LoadBalancerArn,
+    "a load balancer ARN",
+    Shape::Arn { service: "elasticloadbalancing", resource: "loadbalancer/" }
 );
 identifier!(
     /// A target group ARN.
-    TargetGroupArn
+    TargetGroupArn,
+    "a target group ARN",
+    Shape::Arn { service: "elasticloadbalancing", resource: "targetgroup/" }
 );
 identifier!(
     /// A load balancer listener ARN.
-    ListenerArn
+    ListenerArn,
+    "a listener ARN",
+    Shape::Arn { service: "elasticloadbalancing", resource: "listener/" }
 );
 identifier!(
     /// An SNS topic ARN.
-    TopicArn
+    TopicArn,
+    "an SNS topic ARN",
+    Shape::Arn { service: "sns", resource: "" }
 );
 identifier!(
     /// A CloudWatch Logs log group name.
@@ -133,11 +191,15 @@ identifier!(
 );
 identifier!(
     /// An ECS cluster ARN.
-    EcsClusterArn
+    EcsClusterArn,
+    "an ECS cluster ARN",
+    Shape::Arn { service: "ecs", resource: "cluster/" }
 );
 identifier!(
     /// An ECS task definition ARN.
-    TaskDefinitionArn
+    TaskDefinitionArn,
+    "an ECS task definition ARN",
+    Shape::Arn { service: "ecs", resource: "task-definition/" }
 );
 identifier!(
     /// An ECR repository URL.
@@ -173,11 +235,15 @@ identifier!(
 );
 identifier!(
     /// A WAFv2 web ACL ARN.
-    WebAclArn
+    WebAclArn,
+    "a WAFv2 web ACL ARN",
+    Shape::Arn { service: "wafv2", resource: "" }
 );
 identifier!(
     /// A Route 53 hosted zone ID.
-    HostedZoneId
+    HostedZoneId,
+    "a Route 53 hosted zone ID",
+    Shape::Prefix(&["Z"])
 );
 identifier!(
     /// An Auto Scaling group name.
@@ -185,13 +251,54 @@ identifier!(
 );
 identifier!(
     /// A scaling policy ARN (EC2 Auto Scaling or Application Auto Scaling).
-    ScalingPolicyArn
+    ScalingPolicyArn,
+    "a scaling policy ARN",
+    Shape::Arn { service: "", resource: "" }
 );
 identifier!(
     /// A Cloud Map service ARN.
-    ServiceDiscoveryArn
+    ServiceDiscoveryArn,
+    "a Cloud Map service ARN",
+    Shape::Arn { service: "servicediscovery", resource: "" }
 );
 identifier!(
     /// A DNS name (a load balancer's, a distribution's, an endpoint's).
     DnsName
 );
+
+/// What kind of EC2 ID a string looks like, by its prefix: the type's
+/// public path and what it is (`("infra::aws::ids::SubnetId", "a subnet ID")`).
+/// For messages such as an import of an ID of the wrong type.
+pub fn kind_of(s: &str) -> Option<(String, &'static str)> {
+    use infra_core::typed::public_path;
+    macro_rules! kinds {
+        ($($t:ident => $what:literal),* $(,)?) => {
+            [$((stringify!($t), $what, $t::SHAPE)),*]
+        };
+    }
+    // Longer prefixes first: `tgw-attach-…` before `tgw-…`.
+    let kinds = kinds!(
+        TransitGatewayAttachmentId => "a transit gateway attachment ID",
+        TransitGatewayRouteTableId => "a transit gateway route table ID",
+        TransitGatewayId => "a transit gateway ID",
+        RouteTableAssociationId => "a route table association ID",
+        RouteTableId => "a route table ID",
+        SecurityGroupRuleId => "a security group rule ID",
+        SecurityGroupId => "a security group ID",
+        VpcPeeringConnectionId => "a VPC peering connection ID",
+        VpcId => "a VPC ID",
+        SubnetId => "a subnet ID",
+        InternetGatewayId => "an internet gateway ID",
+        AllocationId => "an Elastic IP allocation ID",
+        NatGatewayId => "a NAT gateway ID",
+        NetworkAclId => "a network ACL ID",
+        PrefixListId => "a managed prefix list ID",
+        LaunchTemplateId => "a launch template ID",
+        AmiId => "an AMI ID",
+        FlowLogId => "a flow log ID",
+    );
+    kinds
+        .into_iter()
+        .find(|(_, _, shape)| shape.accepts(s))
+        .map(|(name, what, _)| (format!("{}::{name}", public_path(module_path!())), what))
+}

@@ -12,6 +12,7 @@ pub mod ids;
 #[cfg(feature = "sdk")]
 pub mod kit;
 pub mod net;
+pub mod rules;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 

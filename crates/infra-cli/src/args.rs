@@ -23,7 +23,7 @@ pub struct Global {
     #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub parallelism: Option<u32>,
     /// How long to wait for another holder's lock, e.g. `30s` or `5m`.
-    #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "0s")]
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
     pub lock_timeout: Duration,
     /// More output: `-v` logs at info, `-vv` at debug (`RUST_LOG` also works).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -208,6 +208,13 @@ impl Command {
                 | Command::Validate
         )
     }
+}
+
+/// A duration as a user writes it (`30s`, `5m`, `1h 30m`), with an error
+/// that shows what one looks like.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|_| format!("{s:?} is not a duration; write a number and a unit, e.g. 30s, 5m or 1h"))
 }
 
 #[cfg(test)]

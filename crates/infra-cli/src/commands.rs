@@ -144,7 +144,14 @@ pub(crate) async fn dispatch(cli: &Cli, program: Option<Program>, ui: Ui) -> Res
         Command::State(sub) => crate::state_cmd::run(&ctx, sub).await,
         Command::ForceUnlock { lock_id } => {
             let name = ctx.stack_name().await?;
-            ctx.backend().await?.force_unlock(&name, lock_id).await?;
+            match ctx.backend().await?.force_unlock(&name, lock_id).await {
+                Err(infra_state::Error::NotLocked { .. }) => {
+                    return Err(Error::Usage(format!(
+                        "stack {name:?} is not locked: there is nothing to unlock"
+                    )));
+                }
+                other => other?,
+            }
             ctx.ui.info(&format!("Stack {name:?} is unlocked (lock {lock_id} cleared)."));
             Ok(OK)
         }
@@ -476,6 +483,13 @@ async fn apply_cmd(
                     "--target cannot be combined with a saved plan (the plan fixes what is applied)".into(),
                 ));
             }
+            // Refused before the lock is taken, so nothing is written; the
+            // executor checks again under the lock.
+            let backend = ctx.backend().await?;
+            let (current, _) = infra_engine::read_state(backend.as_ref(), stack.name()).await?;
+            if let Err(e) = plan.check_fresh(&current) {
+                return Err(Error::File { path: path.to_path_buf(), reason: e.to_string() });
+            }
             Mode::Saved(Box::new(plan))
         }
         None => {
@@ -505,6 +519,12 @@ async fn destroy_cmd(ctx: &Ctx<'_>, yes: bool, json: bool, targets: &[String]) -
         return Err(Error::NeedsConfirmation { command: "destroy", plan_flag: " --destroy" });
     }
     let stack = ctx.stack().await?;
+    // With the program, an invalid stack is refused as for apply (as
+    // Terraform refuses an invalid configuration); without it, destroy
+    // works from the state alone.
+    if ctx.program.is_some() {
+        stack.validate()?;
+    }
     let backend = ctx.backend().await?;
     let stored = infra_engine::read_state(backend.as_ref(), stack.name()).await?.0;
     for t in &targets {
@@ -664,6 +684,22 @@ async fn import_cmd(ctx: &Ctx<'_>, address: &str, id: &str) -> Result<u8> {
         .map_err(|e| Error::Address { argument: address.to_owned(), reason: e.to_string() })?;
     let stack = ctx.stack().await?;
     stack.validate()?;
+    if stack.resource(&address).is_none() {
+        return Err(Error::Engine(infra_engine::Error::NotDeclared { address }));
+    }
+    // An ID of the wrong type is refused before any call or lock.
+    if let Some(decl) = stack.resource(&address)
+        && let Some(problem) = decl.schema.check_id.and_then(|check| check(id))
+    {
+        let found = match infra_aws::ids::kind_of(id) {
+            Some((path, what)) => format!("; it is {what} ({path})"),
+            None => String::new(),
+        };
+        return Err(Error::Usage(format!(
+            "cannot import {id:?} into {address} ({}): {problem}{found}",
+            decl.schema.type_name
+        )));
+    }
     let backend = ctx.backend().await?;
     let (registry, _) = ctx.registry(&stack, None).await?;
     infra_engine::import(&registry, backend, &stack, &address, id, ctx.cli.global.lock_timeout).await?;

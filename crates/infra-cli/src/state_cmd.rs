@@ -226,8 +226,20 @@ async fn edit<T>(
     backend: &dyn infra_state::Backend,
     name: &str,
     operation: &str,
-    change: impl FnOnce(&mut State) -> Result<T>,
+    change: impl Fn(&mut State) -> Result<T>,
 ) -> Result<T> {
+    // A change that would be refused is refused before the lock is taken,
+    // so a refused command writes nothing (not even a lock file).
+    if backend.holder(name).await?.is_none() {
+        match backend.read(name).await? {
+            Some((mut state, _)) => {
+                change(&mut state)?;
+            }
+            None => {
+                return Err(Error::NoStack(format!("stack {name:?} has no state in {}", backend.describe())));
+            }
+        }
+    }
     let timeout: Duration = ctx.cli.global.lock_timeout;
     let lock = backend.lock(name, operation, timeout).await?;
     let result = async {

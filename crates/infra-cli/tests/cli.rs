@@ -414,7 +414,7 @@ fn validate_reports_every_problem_at_once() {
     fails_with(&out, 1, "the stack is invalid: 4 problems");
     let err = stderr(&out);
     for needle in [
-        "vpc: field `secondary_cidr_blocks`: \"10.200.0.0/33\" is not a CIDR block",
+        "vpc: field `secondary_cidr_blocks[0]`: \"10.200.0.0/33\" is not a CIDR block",
         "subnet-a: field `cidr_block`: 192.168.0.0/24 is outside the blocks of its VPC vpc",
         "subnet-b: field `cidr_block`: 192.168.0.0/24 is outside the blocks of its VPC vpc",
         "subnet-b: field `cidr_block`: 192.168.0.0/24 overlaps subnet subnet-a",
@@ -464,6 +464,41 @@ fn drift_is_reported_and_refresh_records_it() {
     assert!(plan.contains("Plan: 1 to add, 1 to change, 0 to destroy."), "{plan}");
     ok(&p.demo(&["apply", "--yes"]));
     assert_eq!(code(&p.demo(&["plan", "--detailed-exitcode"])), 0);
+}
+
+/// The state's serial and its history entries.
+fn serial_and_history(p: &Project) -> (u64, Vec<String>) {
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(p.state_file()).unwrap()).unwrap();
+    let history = p.path().join(".infra/state/history/dev");
+    let mut entries: Vec<String> = std::fs::read_dir(&history)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    (state["serial"].as_u64().unwrap(), entries)
+}
+
+#[test]
+fn a_no_op_apply_and_a_refresh_that_finds_nothing_leave_the_serial_and_history() {
+    let mut p = Project::new();
+    ok(&p.demo(&["apply", "--yes"]));
+    // A plan saved now, with a change in it, must still apply afterwards.
+    let plan = p.path().join("saved.plan");
+    p.set("DEMO_DB_SIZE", "5");
+    ok(&p.demo(&["plan", "--out", plan.to_str().unwrap()]));
+    p.unset("DEMO_DB_SIZE");
+    let before = serial_and_history(&p);
+
+    let out = p.demo(&["apply", "--yes"]);
+    ok(&out);
+    assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
+    assert_eq!(serial_and_history(&p), before, "a no-op apply");
+    ok(&p.demo(&["refresh"]));
+    assert_eq!(serial_and_history(&p), before, "a refresh that found nothing new");
+
+    let out = p.demo(&["apply", plan.to_str().unwrap()]);
+    ok(&out);
+    assert!(stdout(&out).contains("1 changed"), "{}", stdout(&out));
+    assert_eq!(serial_and_history(&p).0, before.0 + 1, "the saved plan applied as one operation");
 }
 
 #[test]

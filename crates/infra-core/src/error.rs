@@ -31,8 +31,10 @@ pub enum Error {
 
     /// A saved plan was made against another state than the current one.
     #[error(
-        "the saved plan is stale: it was made against state lineage {plan_lineage:?} serial {plan_serial}, \
-         but the state is now lineage {state_lineage:?} serial {state_serial}; run plan again"
+        "the saved plan is stale: it was made against state lineage {} serial {plan_serial}, \
+         but the state is now lineage {} serial {state_serial}; run `plan --out FILE` again",
+        plan_lineage.as_deref().unwrap_or("(none)"),
+        state_lineage.as_deref().unwrap_or("(none)")
     )]
     StalePlan {
         plan_lineage: Option<String>,

@@ -31,7 +31,9 @@ pub use resource::{
 };
 pub use stack::{ResourceDecl, Scope, Stack};
 pub use state::{Deposed, OperationKind, PendingOperation, ResourceState, State};
-pub use typed::{Identifier, Input, JsonEncoded, Output, Sensitive, Template, TemplatePart};
+pub use typed::{
+    Identifier, Input, InvalidId, JsonEncoded, Output, Sensitive, Shape, Template, TemplatePart,
+};
 pub use value::{Fields, Reference, Value};
 
 /// Re-exports used by the code that macros generate. Not a public API.

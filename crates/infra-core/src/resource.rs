@@ -69,6 +69,9 @@ pub struct Schema {
     /// VPC's block), run by [`crate::Stack::validate`] for each resource of
     /// the type.
     pub stack_validate: Option<StackValidator>,
+    /// Checks a string given as this type's ID (by `import`): why it is
+    /// not one, naming the ID type; `None` when it may be.
+    pub check_id: Option<fn(&str) -> Option<String>>,
 }
 
 /// A check of one resource against the rest of the stack; returns every
@@ -160,6 +163,12 @@ impl<'a> ValidationContext<'a> {
     /// the first.
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
         self.problems.push(Diagnostic::field(self.address.clone(), field, message));
+    }
+
+    /// Reports a problem with the stack as a whole (e.g. its provider's
+    /// region); the same problem reported by many resources is shown once.
+    pub fn stack_error(&mut self, message: impl Into<String>) {
+        self.problems.push(Diagnostic::stack(message));
     }
 
     /// The region of the bound provider, if any.

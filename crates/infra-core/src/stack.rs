@@ -349,8 +349,12 @@ impl<'s> Scope<'s> {
                 Fields::new()
             }
             Err(e) => {
-                problems
-                    .push(Diagnostic::resource(address.clone(), format!("inputs cannot be serialized: {e}")));
+                problems.push(match e.field() {
+                    Some((field, message)) => Diagnostic::field(address.clone(), field, message),
+                    None => {
+                        Diagnostic::resource(address.clone(), format!("inputs cannot be serialized: {e}"))
+                    }
+                });
                 Fields::new()
             }
         };

@@ -49,6 +49,12 @@ pub struct Deposed {
 }
 
 impl State {
+    /// The address at which an object of `type_name` with cloud ID `id`
+    /// is recorded, if any.
+    pub fn address_of(&self, type_name: &str, id: &str) -> Option<Address> {
+        self.resources.iter().find(|(_, r)| r.type_name == type_name && r.id == id).map(|(a, _)| a.clone())
+    }
+
     /// An empty state with the given lineage and secret key (both random,
     /// chosen by the caller: the core does no IO and has no randomness).
     pub fn new(lineage: impl Into<String>, secret_key: impl Into<String>) -> Self {

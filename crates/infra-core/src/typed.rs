@@ -22,18 +22,160 @@ pub trait Identifier: Clone + fmt::Debug + Serialize + 'static {
     fn as_str(&self) -> &str;
 }
 
+/// A type a resource's `id` output may have: says why a string is not one.
+pub trait IdCheck {
+    /// Why `s` is not an ID of this type; `None` when it may be.
+    fn problem(s: &str) -> Option<String>;
+}
+
+impl IdCheck for String {
+    fn problem(s: &str) -> Option<String> {
+        s.trim().is_empty().then(|| "an ID may not be empty".to_owned())
+    }
+}
+
+/// What a string must look like to be an identifier of some kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Any non-empty string.
+    Any,
+    /// One of these prefixes, then letters and digits only (`vpc-0abc…`;
+    /// so `tgw-attach-…` is not a `tgw-…`).
+    Prefix(&'static [&'static str]),
+    /// An ARN of this service whose resource part starts with this
+    /// (`arn:aws:iam::123456789012:role/…`); an empty resource prefix
+    /// accepts any resource of the service, an empty service any ARN.
+    Arn { service: &'static str, resource: &'static str },
+    /// Exactly this many ASCII digits (an account ID).
+    Digits(usize),
+}
+
+impl Shape {
+    /// What the shape accepts, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Shape::Any => "a non-empty string".into(),
+            Shape::Prefix(p) => p.iter().map(|p| format!("{p}…")).collect::<Vec<_>>().join(" or "),
+            Shape::Arn { service: "", .. } => "an ARN (arn:<partition>:<service>:…)".into(),
+            Shape::Arn { service, resource } => {
+                format!("arn:<partition>:{service}:<region>:<account>:{resource}…")
+            }
+            Shape::Digits(n) => format!("{n} digits"),
+        }
+    }
+
+    /// True when `s` has this shape.
+    pub fn accepts(&self, s: &str) -> bool {
+        match self {
+            Shape::Any => !s.trim().is_empty(),
+            Shape::Prefix(prefixes) => prefixes.iter().any(|p| {
+                s.strip_prefix(p)
+                    .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+            }),
+            Shape::Arn { service, resource } => {
+                let parts: Vec<&str> = s.splitn(6, ':').collect();
+                parts.len() == 6
+                    && parts[0] == "arn"
+                    && parts[1].starts_with("aws")
+                    && (service.is_empty() || parts[2] == *service)
+                    && parts[5].starts_with(resource)
+                    && parts[5].len() > resource.len()
+            }
+            Shape::Digits(n) => s.len() == *n && s.bytes().all(|b| b.is_ascii_digit()),
+        }
+    }
+}
+
+/// A string that is not an identifier of the kind it was given as.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {value:?} is not {what} (expected {expected})")]
+pub struct InvalidId {
+    /// The identifier type's public path (`infra::aws::ids::VpcId`).
+    pub kind: String,
+    /// The string given.
+    pub value: String,
+    /// What the kind is, in words ("a VPC ID").
+    pub what: String,
+    /// The shape it must have.
+    pub expected: String,
+}
+
+/// Checks `value` against `shape` for the identifier type `name` defined
+/// in `module` (used by [`crate::identifier!`]).
+pub fn check_identifier(
+    module: &str,
+    name: &str,
+    what: &str,
+    shape: Shape,
+    value: &str,
+) -> Result<(), InvalidId> {
+    if shape.accepts(value) {
+        return Ok(());
+    }
+    Err(InvalidId {
+        kind: format!("{}::{name}", public_path(module)),
+        value: value.to_owned(),
+        what: what.to_owned(),
+        expected: shape.describe(),
+    })
+}
+
+/// A module path as a user of the `infra` crate writes it
+/// (`infra_aws::ids` → `infra::aws::ids`).
+pub fn public_path(module: &str) -> String {
+    for (internal, public) in [("infra_aws", "infra::aws"), ("infra_core", "infra::core")] {
+        if let Some(rest) = module.strip_prefix(internal) {
+            return format!("{public}{rest}");
+        }
+    }
+    module.to_owned()
+}
+
 /// Defines an identifier newtype over `String` (see [`Identifier`]).
+///
+/// `identifier!(/// docs
+///     VpcId, "a VPC ID", Shape::Prefix(&["vpc-"]))` checks the shape in
+/// `VpcId::new`; without the last two arguments any non-empty string is
+/// accepted.
 #[macro_export]
 macro_rules! identifier {
     ($(#[$meta:meta])* $name:ident) => {
+        $crate::identifier!($(#[$meta])* $name, "an identifier", $crate::typed::Shape::Any);
+    };
+    ($(#[$meta:meta])* $name:ident, $what:literal, $shape:expr) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-        pub struct $name(pub ::std::string::String);
+        pub struct $name(::std::string::String);
 
         impl $name {
-            /// Wraps an existing identifier (e.g. one created outside the stack).
-            pub fn new(s: impl ::std::convert::Into<::std::string::String>) -> Self {
+            /// The shape a string must have to be one.
+            pub const SHAPE: $crate::typed::Shape = $shape;
+
+            /// An identifier from a string (e.g. one created outside the
+            /// stack), checked: a string of another kind is refused.
+            pub fn new(
+                s: impl ::std::convert::Into<::std::string::String>,
+            ) -> ::std::result::Result<Self, $crate::typed::InvalidId> {
+                let s = s.into();
+                $crate::typed::check_identifier(module_path!(), stringify!($name), $what, $shape, &s)?;
+                Ok($name(s))
+            }
+
+            /// Wraps an identifier the cloud returned, unchecked (for
+            /// providers reading responses and state).
+            pub fn unchecked(s: impl ::std::convert::Into<::std::string::String>) -> Self {
                 $name(s.into())
+            }
+        }
+        impl $crate::typed::IdCheck for $name {
+            fn problem(s: &str) -> ::std::option::Option<::std::string::String> {
+                $name::new(s).err().map(|e| e.to_string())
+            }
+        }
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::typed::InvalidId;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                $name::new(s)
             }
         }
         impl $crate::typed::Identifier for $name {
@@ -138,6 +280,16 @@ impl<T: Clone> Clone for Input<T> {
             Input::Expr(e) => Input::Expr(e.clone()),
             Input::Invalid(e) => Input::Invalid(e.clone()),
         }
+    }
+}
+
+/// An input left to `Default` is not set: declaring the resource reports
+/// the field (`field `vpc_id`: a required input was not set`), so a
+/// struct literal may end with `..Default::default()` and still have
+/// every required field checked.
+impl<T> Default for Input<T> {
+    fn default() -> Self {
+        Input::Invalid("a required input was not set".into())
     }
 }
 

@@ -361,6 +361,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
     });
+    let check_id = match attrs.outputs.iter().find(|o| o.name == "id") {
+        Some(o) => {
+            let ty = &o.ty;
+            quote!(::core::option::Option::Some(<#ty as #krate::typed::IdCheck>::problem))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let stack_validate = match &attrs.validate_stack {
         Some(path) => quote!(::core::option::Option::Some(#path)),
         None => quote!(::core::option::Option::None),
@@ -429,6 +436,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 replace_order: #replace,
                 readiness: #readiness,
                 stack_validate: #stack_validate,
+                check_id: #check_id,
             };
             #validate
             #normalise

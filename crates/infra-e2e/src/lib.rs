@@ -2,3 +2,5 @@
 //! (`tests/`), driving the real stack program (`src/bin`). They live in a
 //! crate of their own so that the workspace tests' compile-fail harness
 //! does not build the EC2 SDK.
+
+pub mod invalid;

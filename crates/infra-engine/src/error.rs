@@ -13,7 +13,7 @@ use crate::provider::{ErrorKind, ProviderError};
 pub enum Error {
     /// The state could not be persisted; the run stops at once (every
     /// mutating call is preceded by a durable write, so none is made).
-    #[error("cannot save state: {0}")]
+    #[error("state: {0}")]
     State(#[from] infra_state::Error),
 
     /// Planning failed.
@@ -66,6 +66,16 @@ pub enum Error {
     /// An import named an ID the cloud does not have.
     #[error("{address}: no {type_name} with ID {id:?} exists in the provider's account and region")]
     ImportNotFound { address: Address, id: String, type_name: String },
+
+    /// An import named a string that is not an ID of the resource's type.
+    #[error("{address}: cannot import {id:?}: {problem}")]
+    ImportWrongId { address: Address, id: String, problem: String },
+
+    /// One cloud object may be managed at one address only.
+    #[error(
+        "{address}: {id} is already managed at {other}; one cloud object belongs to one address (`state mv` moves it)"
+    )]
+    ManagedElsewhere { address: Address, id: String, other: Address },
 
     /// The plan was shown and not approved.
     #[error("apply of stack {stack:?} cancelled: the plan was not approved; nothing was changed")]

@@ -607,7 +607,19 @@ impl Run<'_> {
                 self.exec.budget.throttled(&key);
             }
             match self.call(i, &find_key, || t.provider.find(find.clone())).await {
-                Ok(Some(made)) => return Ok((made, true)),
+                Ok(Some(made)) => {
+                    // One cloud object belongs to one address: what another
+                    // address manages is never adopted here.
+                    let elsewhere = self.store.read(|s| s.address_of(&t.type_name, &made.id));
+                    if let Some(other) = elsewhere.filter(|o| o != &step.address) {
+                        let message = format!(
+                            "{} ({}) is already managed at {other}; one cloud object belongs to one address",
+                            made.id, e.message
+                        );
+                        return Err((ProviderError { message, kind: ErrorKind::Final, ..e }, true));
+                    }
+                    return Ok((made, true));
+                }
                 Ok(None) => {}
                 Err(_) => return Err((e, false)),
             }

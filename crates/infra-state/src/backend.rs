@@ -181,6 +181,15 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// alive refuses with [`Error::LockHeldByLiveProcess`].
     async fn force_unlock(&self, stack: &str, lock_id: &str) -> Result<(), Error>;
 
+    /// Who holds the stack's lock, when the backend can tell without
+    /// taking it (`None`: free, or the backend cannot tell). Lets a command
+    /// refuse before locking, writing nothing, when no one else could
+    /// change the state meanwhile.
+    async fn holder(&self, stack: &str) -> Result<Option<LockInfo>, Error> {
+        let _ = stack;
+        Ok(None)
+    }
+
     /// Earlier versions of the stack's state, newest first (the current
     /// version is not included). Empty for an unknown stack.
     async fn history(&self, stack: &str) -> Result<Vec<HistoryEntry>, Error>;

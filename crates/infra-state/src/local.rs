@@ -502,6 +502,11 @@ impl Backend for LocalBackend {
         self.blocking("writing state", move |b| b.write_sync(&handle, &state, expected.as_ref())).await
     }
 
+    async fn holder(&self, stack: &str) -> Result<Option<LockInfo>, Error> {
+        let path = self.lock_path(stack)?;
+        read_lock_info(&path).map_err(|e| lock_file_error(&path, e))
+    }
+
     async fn force_unlock(&self, stack: &str, lock_id: &str) -> Result<(), Error> {
         let stack = stack.to_owned();
         let lock_id = lock_id.to_owned();

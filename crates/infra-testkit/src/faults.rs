@@ -5,6 +5,12 @@
 //!
 //! Every response is sent with `Connection: close`, so a dropped
 //! connection is always a lost answer, never a stale pooled one.
+//!
+//! Two ways to choose what to fault: rules ([`Fault`]: the nth call of an
+//! action) and a random share of every call ([`Shares`]: throttling,
+//! server errors, resets, slow and lost answers, from a fixed seed). The
+//! proxy counts what it forwarded and injected ([`Counts`]) and stops
+//! accepting when its last handle is dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -26,6 +32,43 @@ pub enum Effect {
     /// Hold the request without forwarding it, for a minute: the caller
     /// hangs in that call (a test kills it there), the emulator never acts.
     Stall,
+    /// Answer HTTP 500 `InternalError` without forwarding.
+    ServerError,
+    /// Close the connection without forwarding or answering (a reset).
+    Reset,
+    /// Wait a second, then forward and answer normally.
+    Slow,
+}
+
+/// Shares of calls (0.0–1.0 each) that get each effect, drawn from a
+/// seeded generator so a run can be repeated.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shares {
+    pub seed: u64,
+    /// Answered with the service's throttling error, not forwarded.
+    pub throttle: f64,
+    /// Answered with HTTP 500/503, not forwarded.
+    pub server_error: f64,
+    /// Forwarded; the answer is lost (the emulator acted).
+    pub lost: f64,
+    /// Connection closed before forwarding.
+    pub reset: f64,
+    /// Forwarded after a delay.
+    pub slow: f64,
+}
+
+/// What the proxy did, by effect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests received.
+    pub requests: u64,
+    /// Requests forwarded to the emulator (including slow and lost ones).
+    pub forwarded: u64,
+    pub throttled: u64,
+    pub server_errors: u64,
+    pub lost: u64,
+    pub resets: u64,
+    pub slow: u64,
 }
 
 /// A rule: the `nth` (1-based) request whose body or `X-Amz-Target`
@@ -46,19 +89,40 @@ impl Fault {
 
 #[derive(Debug, Default)]
 struct Shared {
+    shares: Option<Shares>,
+    rng: u64,
+    counts: Counts,
     rules: Vec<Fault>,
     seen: std::collections::BTreeMap<String, usize>,
     /// What was injected: (action, effect).
     injected: Vec<(String, Effect)>,
 }
 
-/// A running proxy. It stops accepting when dropped (its threads end with
-/// the test process).
+/// A running proxy. It stops accepting when its last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct FaultProxy {
     port: u16,
     shared: Arc<Mutex<Shared>>,
+    _stop: Arc<Stopper>,
 }
+
+/// Stops the accept loop when dropped.
+#[derive(Debug)]
+struct Stopper {
+    port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+    }
+}
+
+/// Connections served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 64;
 
 impl FaultProxy {
     /// A proxy on 127.0.0.1 in front of `upstream` (a loopback endpoint
@@ -72,16 +136,46 @@ impl FaultProxy {
         let port = listener.local_addr().map_err(Error::Start)?.port();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let state = shared.clone();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
             for conn in listener.incoming().flatten() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                while active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                active.fetch_add(1, Ordering::SeqCst);
                 let state = state.clone();
                 let target = target.clone();
+                let active = active.clone();
                 std::thread::spawn(move || {
                     let _ = serve(conn, &target, &state);
+                    active.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
-        Ok(FaultProxy { port, shared })
+        Ok(FaultProxy { port, shared, _stop: Arc::new(Stopper { port, stop }) })
+    }
+
+    /// Faults a random share of every call from now on (`None`: none).
+    pub fn set_shares(&self, shares: Option<Shares>) {
+        let mut s = self.lock();
+        s.rng = shares.map_or(0, |x| x.seed | 1);
+        s.shares = shares;
+    }
+
+    /// What the proxy did so far.
+    pub fn counts(&self) -> Counts {
+        self.lock().counts
+    }
+
+    /// Forgets the counts.
+    pub fn reset_counts(&self) {
+        self.lock().counts = Counts::default();
     }
 
     /// The proxy's endpoint URL.
@@ -145,6 +239,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
         .unwrap_or_default();
     let effect = {
         let mut s = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.counts.requests += 1;
         let rules = s.rules.clone();
         let mut chosen = None;
         for rule in rules {
@@ -159,17 +254,66 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
                 }
             }
         }
+        if chosen.is_none()
+            && let Some(shares) = s.shares
+        {
+            // xorshift64*: a fixed sequence per seed.
+            let mut x = s.rng;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            s.rng = x;
+            let draw = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
+            let mut edge = 0.0;
+            for (share, effect) in [
+                (shares.throttle, Effect::Throttle),
+                (shares.server_error, Effect::ServerError),
+                (shares.lost, Effect::LoseResponse),
+                (shares.reset, Effect::Reset),
+                (shares.slow, Effect::Slow),
+            ] {
+                edge += share;
+                if draw < edge {
+                    chosen = Some(effect);
+                    break;
+                }
+            }
+        }
+        match chosen {
+            Some(Effect::Throttle) => s.counts.throttled += 1,
+            Some(Effect::ServerError | Effect::Unavailable) => s.counts.server_errors += 1,
+            Some(Effect::LoseResponse) => s.counts.lost += 1,
+            Some(Effect::Reset) => s.counts.resets += 1,
+            Some(Effect::Slow) => s.counts.slow += 1,
+            Some(Effect::Stall) | None => {}
+        }
+        if matches!(chosen, None | Some(Effect::LoseResponse | Effect::Slow)) {
+            s.counts.forwarded += 1;
+        }
         chosen
     };
+    let json = !amz_target.is_empty();
     match effect {
+        Some(Effect::Throttle) if json => {
+            let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+            return client.write_all(reply("400 Bad Request", "application/x-amz-json-1.0", body).as_bytes());
+        }
         Some(Effect::Throttle) => {
             let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
-            let reply = format!(
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-                xml.len()
-            );
-            return client.write_all(reply.as_bytes());
+            return client.write_all(reply("503 Service Unavailable", "text/xml", xml).as_bytes());
         }
+        Some(Effect::ServerError) if json => {
+            let body = r#"{"__type":"InternalFailure","message":"We encountered an internal error."}"#;
+            return client.write_all(
+                reply("500 Internal Server Error", "application/x-amz-json-1.0", body).as_bytes(),
+            );
+        }
+        Some(Effect::ServerError) => {
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
+            return client.write_all(reply("500 Internal Server Error", "text/xml", xml).as_bytes());
+        }
+        Some(Effect::Reset) => return client.shutdown(std::net::Shutdown::Both),
+        Some(Effect::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),
         Some(Effect::Unavailable) => {
             return client.write_all(
                 b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -201,6 +345,14 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
         return client.shutdown(std::net::Shutdown::Both);
     }
     client.write_all(&with_connection_close(&answer))
+}
+
+/// A whole HTTP response with `body`.
+fn reply(status: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 /// The response with its `Connection` header replaced by `close`.

@@ -9,13 +9,14 @@ use crate::ids::{Arn, FlowLogId, RoleArn, VpcId};
 /// A VPC flow log (`aws_flow_log`) to CloudWatch Logs or S3. A VPC takes one
 /// flow log per destination and configuration, so a replacement deletes the
 /// old one first.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:FlowLog",
     outputs(id: FlowLogId, arn: Arn),
     readiness = "on_id",
     replace = "delete_before_create",
     validate = validate_flow_log,
+    validate_stack = crate::rules::relations,
     normalise = defaults_unset
 )]
 pub struct FlowLog {
@@ -46,6 +47,7 @@ pub struct FlowLog {
 }
 
 fn validate_flow_log(f: &FlowLog, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &f.tags);
     if !matches!(f.traffic_type.as_str(), "ACCEPT" | "REJECT" | "ALL") {
         ctx.error("traffic_type", format!("{:?} must be ACCEPT, REJECT or ALL", f.traffic_type));
     }
@@ -118,17 +120,19 @@ pub(crate) mod imp {
                     let id = fl.flow_log_id().ok_or_else(|| missing("flow log ID"))?.to_owned();
                     let tags = tag_map(fl.tags());
                     let decl = FlowLog {
-                        vpc_id: Input::Value(VpcId::new(fl.resource_id().unwrap_or_default())),
+                        vpc_id: Input::Value(VpcId::unchecked(fl.resource_id().unwrap_or_default())),
                         traffic_type: fl.traffic_type().map_or("ALL", |t| t.as_str()).to_owned(),
                         log_destination_type: fl.log_destination_type().map(|t| t.as_str().to_owned()),
                         log_destination: fl.log_destination().map(|d| Input::Value(d.to_owned())),
-                        iam_role_arn: fl.deliver_logs_permission_arn().map(|r| Input::Value(RoleArn::new(r))),
+                        iam_role_arn: fl
+                            .deliver_logs_permission_arn()
+                            .map(|r| Input::Value(RoleArn::unchecked(r))),
                         max_aggregation_interval: fl.max_aggregation_interval(),
                         tags: user_tags(&tags),
                     };
                     let out = FlowLogOut {
-                        id: FlowLogId::new(&id),
-                        arn: Arn::new(cx.arn("ec2", "", &format!("vpc-flow-log/{id}"))),
+                        id: FlowLogId::unchecked(&id),
+                        arn: Arn::unchecked(cx.arn("ec2", "", &format!("vpc-flow-log/{id}"))),
                     };
                     Ok(Seen::ready(id, decl, out, tags))
                 })
@@ -154,18 +158,16 @@ pub(crate) mod imp {
                 .set_max_aggregation_interval(d.max_aggregation_interval)
                 .client_token(token)
                 .tag_specifications(tags_spec(ResourceType::VpcFlowLog, tags));
-            let out = cx.send("CreateFlowLogs", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateFlowLogs", Operation::Create, || call.clone().send()).await?;
             failed(out.unsuccessful(), "the flow log was not created")?;
             out.flow_log_ids().first().cloned().ok_or_else(|| missing("flow log ID"))
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &FlowLog) -> Result<(), ProviderError> {
             let out = cx
-                .send(
-                    "DeleteFlowLogs",
-                    Operation::Delete,
-                    cx.ec2().delete_flow_logs().flow_log_ids(id).send(),
-                )
+                .send("DeleteFlowLogs", Operation::Delete, || {
+                    cx.ec2().delete_flow_logs().flow_log_ids(id).send()
+                })
                 .await?;
             failed(out.unsuccessful(), "the delete failed")
         }

@@ -7,8 +7,14 @@ use serde::Serialize;
 use crate::ids::{AllocationId, Arn, InternetGatewayId, NatGatewayId, SubnetId, VpcId};
 
 /// An internet gateway (`aws_internet_gateway`), attached to a VPC.
-#[derive(Debug, Clone, Serialize, Resource)]
-#[resource(type = "aws:ec2:InternetGateway", outputs(id: InternetGatewayId, arn: Arn), readiness = "on_id")]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
+#[resource(
+    type = "aws:ec2:InternetGateway",
+    outputs(id: InternetGatewayId, arn: Arn),
+    readiness = "on_id",
+    validate = validate_internet_gateway,
+    validate_stack = crate::rules::relations
+)]
 pub struct InternetGateway {
     /// The VPC it is attached to (attached and detached in place).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -20,7 +26,12 @@ pub struct InternetGateway {
 
 /// An Elastic IP address (`aws_eip`) for use in a VPC.
 #[derive(Debug, Clone, Default, Serialize, Resource)]
-#[resource(type = "aws:ec2:ElasticIp", outputs(id: AllocationId, public_ip: String), readiness = "on_id")]
+#[resource(
+    type = "aws:ec2:ElasticIp",
+    outputs(id: AllocationId, public_ip: String),
+    readiness = "on_id",
+    validate = validate_elastic_ip
+)]
 pub struct ElasticIp {
     /// Tags.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -34,12 +45,13 @@ pub struct ElasticIp {
 /// A replacement creates the new gateway before deleting the old one, and
 /// an Elastic IP backs one NAT gateway at a time: a change of `subnet_id`
 /// needs a new `allocation_id` too (or `Options::delete_before_create`).
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:NatGateway",
     outputs(id: NatGatewayId, public_ip: String, private_ip: String),
     readiness = "on_available",
-    validate = validate_nat_gateway
+    validate = validate_nat_gateway,
+    validate_stack = crate::rules::relations
 )]
 pub struct NatGateway {
     /// The (public) subnet it lives in.
@@ -64,7 +76,16 @@ fn is_public(c: &Option<String>) -> bool {
     c.as_deref().is_none_or(|c| c == "public")
 }
 
+fn validate_internet_gateway(g: &InternetGateway, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &g.tags);
+}
+
+fn validate_elastic_ip(e: &ElasticIp, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &e.tags);
+}
+
 fn validate_nat_gateway(n: &NatGateway, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &n.tags);
     match n.connectivity_type.as_deref() {
         None | Some("public") => {}
         Some("private") => {
@@ -97,21 +118,21 @@ pub(crate) mod imp {
 
     async fn attach(cx: &Ctx, id: &str, vpc: &str, op: Operation) -> Result<(), ProviderError> {
         let call = cx.ec2().attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
-        settle(|| cx.send("AttachInternetGateway", op, call.clone().send())).await.map(|_| ())
+        settle(|| cx.send("AttachInternetGateway", op, || call.clone().send())).await.map(|_| ())
     }
 
     async fn detach(cx: &Ctx, id: &str, vpc: &str, op: Operation) -> Result<(), ProviderError> {
         // `DependencyViolation` (public addresses still mapped in the VPC)
         // is retried by the executor.
         let call = cx.ec2().detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
-        cx.send("DetachInternetGateway", op, call.send()).await.map(|_| ())
+        cx.send("DetachInternetGateway", op, || call.clone().send()).await.map(|_| ())
     }
 
     /// The VPCs the gateway is attached (or attaching) to now. AWS reports
     /// an attached internet gateway's attachment as `available`.
     async fn attached(cx: &Ctx, id: &str, op: Operation) -> Result<Vec<String>, ProviderError> {
         let call = cx.ec2().describe_internet_gateways().internet_gateway_ids(id);
-        let out = cx.send("DescribeInternetGateways", op, call.send()).await?;
+        let out = cx.send("DescribeInternetGateways", op, || call.clone().send()).await?;
         Ok(out.internet_gateways().first().map(vpcs_of).unwrap_or_default())
     }
 
@@ -147,13 +168,13 @@ pub(crate) mod imp {
                         igw.internet_gateway_id().ok_or_else(|| missing("internet gateway ID"))?.to_owned();
                     let tags = tag_map(igw.tags());
                     let decl = InternetGateway {
-                        vpc_id: vpcs_of(igw).into_iter().next().map(|v| Input::Value(VpcId::new(v))),
+                        vpc_id: vpcs_of(igw).into_iter().next().map(|v| Input::Value(VpcId::unchecked(v))),
                         tags: user_tags(&tags),
                     };
                     let owner = igw.owner_id().unwrap_or_default();
                     let out = InternetGatewayOut {
-                        id: InternetGatewayId::new(&id),
-                        arn: Arn::new(cx.arn("ec2", owner, &format!("internet-gateway/{id}"))),
+                        id: InternetGatewayId::unchecked(&id),
+                        arn: Arn::unchecked(cx.arn("ec2", owner, &format!("internet-gateway/{id}"))),
                     };
                     Ok(Seen::ready(id, decl, out, tags))
                 })
@@ -173,7 +194,7 @@ pub(crate) mod imp {
                 .ec2()
                 .create_internet_gateway()
                 .tag_specifications(tags_spec(ResourceType::InternetGateway, tags));
-            let out = cx.send("CreateInternetGateway", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateInternetGateway", Operation::Create, || call.clone().send()).await?;
             let id = out
                 .internet_gateway
                 .and_then(|g| g.internet_gateway_id)
@@ -210,7 +231,7 @@ pub(crate) mod imp {
                 detach(cx, id, &vpc, Operation::Delete).await?;
             }
             let call = cx.ec2().delete_internet_gateway().internet_gateway_id(id);
-            cx.send("DeleteInternetGateway", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DeleteInternetGateway", Operation::Delete, || call.clone().send()).await.map(|_| ())
         }
     }
 
@@ -231,14 +252,14 @@ pub(crate) mod imp {
             let Some(filters) = lookup_filters(&by, "allocation-id", |_| None) else { return Ok(Vec::new()) };
             // DescribeAddresses has no pagination.
             let call = cx.ec2().describe_addresses().set_filters(Some(filters));
-            let out = cx.send("DescribeAddresses", Operation::Read, call.send()).await?;
+            let out = cx.send("DescribeAddresses", Operation::Read, || call.clone().send()).await?;
             out.addresses()
                 .iter()
                 .map(|a| {
                     let id = a.allocation_id().ok_or_else(|| missing("allocation ID"))?.to_owned();
                     let tags = tag_map(a.tags());
                     let out = ElasticIpOut {
-                        id: AllocationId::new(&id),
+                        id: AllocationId::unchecked(&id),
                         public_ip: a.public_ip().unwrap_or_default().to_owned(),
                     };
                     Ok(Seen::ready(id, ElasticIp { tags: user_tags(&tags) }, out, tags))
@@ -259,14 +280,16 @@ pub(crate) mod imp {
                 .allocate_address()
                 .domain(DomainType::Vpc)
                 .tag_specifications(tags_spec(ResourceType::ElasticIp, tags));
-            let out = cx.send("AllocateAddress", Operation::Create, call.send()).await?;
+            let out = cx.send("AllocateAddress", Operation::Create, || call.clone().send()).await?;
             out.allocation_id.ok_or_else(|| missing("allocation ID"))
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &ElasticIp) -> Result<(), ProviderError> {
-            cx.send("ReleaseAddress", Operation::Delete, cx.ec2().release_address().allocation_id(id).send())
-                .await
-                .map(|_| ())
+            cx.send("ReleaseAddress", Operation::Delete, || {
+                cx.ec2().release_address().allocation_id(id).send()
+            })
+            .await
+            .map(|_| ())
         }
     }
 
@@ -306,10 +329,10 @@ pub(crate) mod imp {
                     let addr = addrs.iter().find(|a| a.is_primary() == Some(true)).or_else(|| addrs.first());
                     let tags = tag_map(nat.tags());
                     let decl = NatGateway {
-                        subnet_id: Input::Value(SubnetId::new(nat.subnet_id().unwrap_or_default())),
+                        subnet_id: Input::Value(SubnetId::unchecked(nat.subnet_id().unwrap_or_default())),
                         allocation_id: addr
                             .and_then(|a| a.allocation_id())
-                            .map(|a| Input::Value(AllocationId::new(a))),
+                            .map(|a| Input::Value(AllocationId::unchecked(a))),
                         // `public` is the default, recorded as unset.
                         connectivity_type: nat
                             .connectivity_type()
@@ -318,7 +341,7 @@ pub(crate) mod imp {
                         tags: user_tags(&tags),
                     };
                     let out = NatGatewayOut {
-                        id: NatGatewayId::new(&id),
+                        id: NatGatewayId::unchecked(&id),
                         public_ip: addr.and_then(|a| a.public_ip()).unwrap_or_default().to_owned(),
                         private_ip: addr.and_then(|a| a.private_ip()).unwrap_or_default().to_owned(),
                     };
@@ -357,16 +380,14 @@ pub(crate) mod imp {
             if let Some(c) = &d.connectivity_type {
                 call = call.connectivity_type(ConnectivityType::from(c.as_str()));
             }
-            let out = cx.send("CreateNatGateway", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateNatGateway", Operation::Create, || call.clone().send()).await?;
             out.nat_gateway.and_then(|n| n.nat_gateway_id).ok_or_else(|| missing("NAT gateway ID"))
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &NatGateway) -> Result<(), ProviderError> {
-            cx.send(
-                "DeleteNatGateway",
-                Operation::Delete,
-                cx.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
-            )
+            cx.send("DeleteNatGateway", Operation::Delete, || {
+                cx.ec2().delete_nat_gateway().nat_gateway_id(id).send()
+            })
             .await
             .map(|_| ())
         }

@@ -47,7 +47,8 @@ pub struct MetadataOptions {
     outputs(id: LaunchTemplateId, arn: Arn, latest_version: i64, default_version: i64),
     readiness = "on_id",
     replace = "delete_before_create",
-    validate = validate_template
+    validate = validate_template,
+    validate_stack = crate::rules::relations
 )]
 pub struct LaunchTemplate {
     /// The template's name (unique per region).
@@ -86,6 +87,8 @@ pub struct LaunchTemplate {
 }
 
 fn validate_template(t: &LaunchTemplate, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &t.tags);
+    crate::rules::tags(ctx, "instance_tags", &t.instance_tags);
     if t.name.len() < 3 || t.name.len() > 128 {
         ctx.error("name", "must be 3 to 128 characters");
     }
@@ -210,7 +213,7 @@ pub(crate) mod imp {
             vpc_security_group_ids: d
                 .security_group_ids()
                 .iter()
-                .map(|s| Input::Value(SecurityGroupId::new(s)))
+                .map(|s| Input::Value(SecurityGroupId::unchecked(s)))
                 .collect(),
             iam_instance_profile: d
                 .iam_instance_profile()
@@ -252,7 +255,7 @@ pub(crate) mod imp {
                     .filters(filter("resource-id", ids.to_vec()))
                     .set_next_token(next);
                 async move {
-                    let out = cx.send("DescribeTags", Operation::Read, call.send()).await?;
+                    let out = cx.send("DescribeTags", Operation::Read, || call.clone().send()).await?;
                     Ok((out.tags.unwrap_or_default(), out.next_token))
                 }
             })
@@ -300,17 +303,19 @@ pub(crate) mod imp {
                 // time).
                 let call =
                     cx.ec2().describe_launch_template_versions().launch_template_id(&id).versions("$Default");
-                let versions =
-                    match cx.send("DescribeLaunchTemplateVersions", Operation::Read, call.send()).await {
-                        Err(e) if e.kind == ErrorKind::NotFound => continue, // deleted meanwhile
-                        other => other?,
-                    };
+                let versions = match cx
+                    .send("DescribeLaunchTemplateVersions", Operation::Read, || call.clone().send())
+                    .await
+                {
+                    Err(e) if e.kind == ErrorKind::NotFound => continue, // deleted meanwhile
+                    other => other?,
+                };
                 let data = versions.launch_template_versions().first().and_then(|v| v.launch_template_data());
                 let tags = tags_by_id.remove(&id).unwrap_or_default();
                 let decl = declared(t.launch_template_name().unwrap_or_default(), data, &tags);
                 let out = LaunchTemplateOut {
-                    id: LaunchTemplateId::new(&id),
-                    arn: Arn::new(cx.arn("ec2", "", &format!("launch-template/{id}"))),
+                    id: LaunchTemplateId::unchecked(&id),
+                    arn: Arn::unchecked(cx.arn("ec2", "", &format!("launch-template/{id}"))),
                     latest_version: t.latest_version_number().unwrap_or_default(),
                     default_version: t.default_version_number().unwrap_or_default(),
                 };
@@ -336,7 +341,7 @@ pub(crate) mod imp {
                 .launch_template_data(data(d))
                 .client_token(token)
                 .tag_specifications(tags_spec(ResourceType::LaunchTemplate, tags));
-            let out = cx.send("CreateLaunchTemplate", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateLaunchTemplate", Operation::Create, || call.clone().send()).await?;
             out.launch_template
                 .and_then(|t| t.launch_template_id)
                 .ok_or_else(|| missing("launch template ID"))
@@ -360,19 +365,20 @@ pub(crate) mod imp {
                 .launch_template_id(id)
                 .launch_template_data(data(after))
                 .client_token(format!("{id}-{:016x}", h.finish()));
-            let out = cx.send("CreateLaunchTemplateVersion", Operation::Update, call.send()).await?;
+            let out =
+                cx.send("CreateLaunchTemplateVersion", Operation::Update, || call.clone().send()).await?;
             let number = out
                 .launch_template_version
                 .and_then(|v| v.version_number)
                 .ok_or_else(|| missing("version"))?;
             let call =
                 cx.ec2().modify_launch_template().launch_template_id(id).default_version(number.to_string());
-            cx.send("ModifyLaunchTemplate", Operation::Update, call.send()).await.map(|_| ())
+            cx.send("ModifyLaunchTemplate", Operation::Update, || call.clone().send()).await.map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &LaunchTemplate) -> Result<(), ProviderError> {
             let call = cx.ec2().delete_launch_template().launch_template_id(id);
-            cx.send("DeleteLaunchTemplate", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DeleteLaunchTemplate", Operation::Delete, || call.clone().send()).await.map(|_| ())
         }
     }
 }

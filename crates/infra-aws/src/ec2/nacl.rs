@@ -49,12 +49,13 @@ impl NetworkAclRuleSpec {
 
 /// A network ACL (`aws_network_acl`) with its rules and subnet associations
 /// (a subnet removed from `subnet_ids` goes back to the VPC's default ACL).
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:NetworkAcl",
     outputs(id: NetworkAclId, arn: Arn),
     readiness = "on_id",
     validate = validate_nacl,
+    validate_stack = crate::rules::relations,
     normalise = canonical_rules
 )]
 pub struct NetworkAcl {
@@ -77,22 +78,28 @@ pub struct NetworkAcl {
 }
 
 fn validate_nacl(n: &NetworkAcl, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &n.tags);
     for (field, rules) in [("ingress", &n.ingress), ("egress", &n.egress)] {
         let mut seen = std::collections::BTreeSet::new();
-        for r in rules {
+        for (i, r) in rules.iter().enumerate() {
+            let at = format!("{field}[{i}]");
             if !(1..=32766).contains(&r.rule_no) {
-                ctx.error(field, format!("rule_no {} must be 1 to 32766", r.rule_no));
+                ctx.error(&format!("{at}.rule_no"), format!("rule_no {} must be 1 to 32766", r.rule_no));
             }
             if !seen.insert(r.rule_no) {
-                ctx.error(field, format!("rule_no {} is used twice", r.rule_no));
+                ctx.error(&format!("{at}.rule_no"), format!("rule_no {} is used twice", r.rule_no));
             }
             if r.action != "allow" && r.action != "deny" {
-                ctx.error(field, format!("action {:?} must be \"allow\" or \"deny\"", r.action));
+                ctx.error(&format!("{at}.action"), format!("{:?} must be \"allow\" or \"deny\"", r.action));
             }
             if protocol_number(&r.protocol).is_none() {
-                ctx.error(field, format!("protocol {:?} is not tcp, udp, icmp, -1 or a number", r.protocol));
+                ctx.error(
+                    &format!("{at}.protocol"),
+                    format!("{:?} is not tcp, udp, icmp, -1 or a number", r.protocol),
+                );
             }
-            super::check_cidr(ctx, field, &r.cidr_block);
+            crate::rules::ports(ctx, &at, &r.protocol, r.from_port, r.to_port);
+            super::check_cidr(ctx, &format!("{at}.cidr_block"), &r.cidr_block);
         }
     }
 }
@@ -180,16 +187,16 @@ pub(crate) mod imp {
         subnets.sort_unstable();
         let tags = tag_map(acl.tags());
         let decl = NetworkAcl {
-            vpc_id: Input::Value(VpcId::new(acl.vpc_id().unwrap_or_default())),
-            subnet_ids: subnets.into_iter().map(|s| Input::Value(SubnetId::new(s))).collect(),
+            vpc_id: Input::Value(VpcId::unchecked(acl.vpc_id().unwrap_or_default())),
+            subnet_ids: subnets.into_iter().map(|s| Input::Value(SubnetId::unchecked(s))).collect(),
             ingress: rules(false),
             egress: rules(true),
             tags: user_tags(&tags),
         };
         let owner = acl.owner_id().unwrap_or_default();
         let out = NetworkAclOut {
-            id: NetworkAclId::new(&id),
-            arn: Arn::new(cx.arn("ec2", owner, &format!("network-acl/{id}"))),
+            id: NetworkAclId::unchecked(&id),
+            arn: Arn::unchecked(cx.arn("ec2", owner, &format!("network-acl/{id}"))),
         };
         Ok(Seen::ready(id, decl, out, tags))
     }
@@ -205,7 +212,7 @@ pub(crate) mod imp {
         for r in old.iter().filter(|r| !new.contains(r)) {
             let call =
                 cx.ec2().delete_network_acl_entry().network_acl_id(id).rule_number(r.rule_no).egress(egress);
-            cx.send("DeleteNetworkAclEntry", Operation::Update, call.send()).await?;
+            cx.send("DeleteNetworkAclEntry", Operation::Update, || call.clone().send()).await?;
         }
         for r in new.iter().filter(|r| !old.contains(r)) {
             let protocol = protocol_number(&r.protocol).unwrap_or_else(|| "-1".into());
@@ -221,7 +228,7 @@ pub(crate) mod imp {
             if protocol != "-1" {
                 call = call.port_range(PortRange::builder().from(r.from_port).to(r.to_port).build());
             }
-            settle(|| cx.send("CreateNetworkAclEntry", Operation::Update, call.clone().send())).await?;
+            settle(|| cx.send("CreateNetworkAclEntry", Operation::Update, || call.clone().send())).await?;
         }
         Ok(())
     }
@@ -233,7 +240,7 @@ pub(crate) mod imp {
         }
         let call =
             cx.ec2().describe_network_acls().filters(filter("association.subnet-id", subnets.to_vec()));
-        let current = cx.send("DescribeNetworkAcls", Operation::Update, call.send()).await?;
+        let current = cx.send("DescribeNetworkAcls", Operation::Update, || call.clone().send()).await?;
         for a in current.network_acls().iter().flat_map(|n| n.associations()) {
             let (Some(subnet), Some(assoc)) = (a.subnet_id(), a.network_acl_association_id()) else {
                 continue;
@@ -241,7 +248,7 @@ pub(crate) mod imp {
             if subnets.iter().any(|s| s == subnet) && a.network_acl_id() != Some(acl) {
                 let call =
                     cx.ec2().replace_network_acl_association().association_id(assoc).network_acl_id(acl);
-                cx.send("ReplaceNetworkAclAssociation", Operation::Update, call.send()).await?;
+                cx.send("ReplaceNetworkAclAssociation", Operation::Update, || call.clone().send()).await?;
             }
         }
         Ok(())
@@ -254,7 +261,7 @@ pub(crate) mod imp {
         }
         let filters = vec![filter("vpc-id", [vpc.to_owned()]), filter("default", ["true".to_owned()])];
         let call = cx.ec2().describe_network_acls().set_filters(Some(filters));
-        let out = cx.send("DescribeNetworkAcls", Operation::Update, call.send()).await?;
+        let out = cx.send("DescribeNetworkAcls", Operation::Update, || call.clone().send()).await?;
         let default = out
             .network_acls()
             .first()
@@ -299,7 +306,7 @@ pub(crate) mod imp {
                 .vpc_id(d.vpc_id.id())
                 .client_token(token)
                 .tag_specifications(tags_spec(ResourceType::NetworkAcl, tags));
-            let out = cx.send("CreateNetworkAcl", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateNetworkAcl", Operation::Create, || call.clone().send()).await?;
             let id =
                 out.network_acl.and_then(|n| n.network_acl_id).ok_or_else(|| missing("network ACL ID"))?;
             sync_rules(cx, &id, false, &[], &d.ingress).await?;
@@ -331,11 +338,9 @@ pub(crate) mod imp {
             // An ACL with subnets cannot be deleted: they go back to the
             // VPC's default ACL first.
             release(cx, d.vpc_id.id(), &ids(&d.subnet_ids)).await?;
-            cx.send(
-                "DeleteNetworkAcl",
-                Operation::Delete,
-                cx.ec2().delete_network_acl().network_acl_id(id).send(),
-            )
+            cx.send("DeleteNetworkAcl", Operation::Delete, || {
+                cx.ec2().delete_network_acl().network_acl_id(id).send()
+            })
             .await
             .map(|_| ())
         }

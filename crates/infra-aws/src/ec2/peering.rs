@@ -19,13 +19,8 @@ use crate::ids::{AccountId, TransitGatewayAttachmentId, TransitGatewayId, VpcId,
 /// Reports `field` when `region` does not look like an AWS region name
 /// (`us-east-1`, `eu-west-1`, `ap-southeast-2`, `us-gov-west-1`).
 fn check_region(ctx: &mut ValidationContext<'_>, field: &str, region: &str) {
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty())
-        && parts[..parts.len() - 1].iter().all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
-    if !ok {
-        ctx.error(field, format!("{region:?} is not an AWS region name (e.g. eu-west-1)"));
+    if let Some(problem) = crate::rules::unknown_region(region) {
+        ctx.error(field, problem);
     }
 }
 
@@ -38,7 +33,7 @@ fn check_region(ctx: &mut ValidationContext<'_>, field: &str, region: &str) {
 /// Unlike Terraform, `peer_account_id` is required: give the peer transit
 /// gateway's `owner_id` output, so what is declared and what AWS reports
 /// always agree.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayPeeringAttachment",
     outputs(id: TransitGatewayAttachmentId),
@@ -64,7 +59,13 @@ pub struct TransitGatewayPeeringAttachment {
     pub tags: BTreeMap<String, String>,
 }
 
+/// An accepter checks its own provider's region.
+fn accepter_region<T>(_: &T, ctx: &mut ValidationContext<'_>) {
+    crate::rules::region(ctx);
+}
+
 fn validate_tgw_peering(p: &TransitGatewayPeeringAttachment, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &p.tags);
     check_region(ctx, "peer_region", &p.peer_region);
 }
 
@@ -78,7 +79,7 @@ fn validate_tgw_peering(p: &TransitGatewayPeeringAttachment, ctx: &mut Validatio
 /// [`TransitGatewayPeeringAttachment`] owns the peering (deleting that
 /// tears it down on both sides). Tags of the accepter's side are not
 /// managed.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayPeeringAttachmentAccepter",
     outputs(
@@ -88,7 +89,8 @@ fn validate_tgw_peering(p: &TransitGatewayPeeringAttachment, ctx: &mut Validatio
         peer_region: String,
         peer_account_id: AccountId,
     ),
-    readiness = "on_available"
+    readiness = "on_available",
+    validate = accepter_region
 )]
 pub struct TransitGatewayPeeringAttachmentAccepter {
     /// The peering attachment to accept (the requester's `id`).
@@ -103,7 +105,7 @@ pub struct TransitGatewayPeeringAttachmentAccepter {
 /// Unlike Terraform, `peer_region` and `peer_owner_id` are required (give
 /// the peer VPC's `owner_id` output), so what is declared and what AWS
 /// reports always agree.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:VpcPeeringConnection",
     outputs(id: VpcPeeringConnectionId),
@@ -130,6 +132,7 @@ pub struct VpcPeeringConnection {
 }
 
 fn validate_vpc_peering(p: &VpcPeeringConnection, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &p.tags);
     check_region(ctx, "peer_region", &p.peer_region);
 }
 
@@ -141,7 +144,7 @@ fn validate_vpc_peering(p: &VpcPeeringConnection, ctx: &mut ValidationContext<'_
 /// Its ID is the connection's. Deleting it deletes nothing (as in
 /// Terraform): the requester's [`VpcPeeringConnection`] owns the
 /// connection. Tags of the accepter's side are not managed.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:VpcPeeringConnectionAccepter",
     outputs(
@@ -151,7 +154,8 @@ fn validate_vpc_peering(p: &VpcPeeringConnection, ctx: &mut ValidationContext<'_
         peer_region: String,
         peer_owner_id: AccountId,
     ),
-    readiness = "on_id"
+    readiness = "on_id",
+    validate = accepter_region
 )]
 pub struct VpcPeeringConnectionAccepter {
     /// The connection (the requester's `id`).
@@ -460,7 +464,9 @@ pub(crate) mod imp {
                     let call = call.set_filters(Some(filters.clone())).set_next_token(next);
                     async move {
                         let out = cx
-                            .send("DescribeTransitGatewayPeeringAttachments", Operation::Read, call.send())
+                            .send("DescribeTransitGatewayPeeringAttachments", Operation::Read, || {
+                                call.clone().send()
+                            })
                             .await?;
                         Ok((out.transit_gateway_peering_attachments.unwrap_or_default(), out.next_token))
                     }
@@ -503,8 +509,9 @@ pub(crate) mod imp {
                 .peer_region(&d.peer_region)
                 .peer_account_id(d.peer_account_id.id())
                 .tag_specifications(tags_spec(ResourceType::TransitGatewayAttachment, tags));
-            let out =
-                cx.send("CreateTransitGatewayPeeringAttachment", Operation::Create, call.send()).await?;
+            let out = cx
+                .send("CreateTransitGatewayPeeringAttachment", Operation::Create, || call.clone().send())
+                .await?;
             out.transit_gateway_peering_attachment
                 .and_then(|a| a.transit_gateway_attachment_id)
                 .ok_or_else(|| missing("attachment ID"))
@@ -512,12 +519,14 @@ pub(crate) mod imp {
 
         async fn accept(cx: &Ctx, id: &str, op: Operation) -> Result<(), ProviderError> {
             let call = cx.ec2().accept_transit_gateway_peering_attachment().transit_gateway_attachment_id(id);
-            cx.send("AcceptTransitGatewayPeeringAttachment", op, call.send()).await.map(|_| ())
+            cx.send("AcceptTransitGatewayPeeringAttachment", op, || call.clone().send()).await.map(|_| ())
         }
 
         async fn delete(cx: &Ctx, id: &str) -> Result<(), ProviderError> {
             let call = cx.ec2().delete_transit_gateway_peering_attachment().transit_gateway_attachment_id(id);
-            cx.send("DeleteTransitGatewayPeeringAttachment", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DeleteTransitGatewayPeeringAttachment", Operation::Delete, || call.clone().send())
+                .await
+                .map(|_| ())
         }
 
         fn key(d: &Self::Req) -> [&str; 3] {
@@ -526,13 +535,13 @@ pub(crate) mod imp {
 
         fn requester(p: &Peering) -> (Self::Req, Self::ReqOut) {
             let decl = TransitGatewayPeeringAttachment {
-                transit_gateway_id: Input::Value(TransitGatewayId::new(&p.requester.id)),
-                peer_transit_gateway_id: Input::Value(TransitGatewayId::new(&p.accepter.id)),
+                transit_gateway_id: Input::Value(TransitGatewayId::unchecked(&p.requester.id)),
+                peer_transit_gateway_id: Input::Value(TransitGatewayId::unchecked(&p.accepter.id)),
                 peer_region: p.accepter.region.clone(),
-                peer_account_id: Input::Value(AccountId::new(&p.accepter.owner)),
+                peer_account_id: Input::Value(AccountId::unchecked(&p.accepter.owner)),
                 tags: user_tags(&p.tags),
             };
-            (decl, TransitGatewayPeeringAttachmentOut { id: TransitGatewayAttachmentId::new(&p.id) })
+            (decl, TransitGatewayPeeringAttachmentOut { id: TransitGatewayAttachmentId::unchecked(&p.id) })
         }
 
         fn accepts(d: &Self::Acc) -> (&str, bool) {
@@ -540,13 +549,13 @@ pub(crate) mod imp {
         }
 
         fn accepter(p: &Peering) -> (Self::Acc, Self::AccOut) {
-            let id = TransitGatewayAttachmentId::new(&p.id);
+            let id = TransitGatewayAttachmentId::unchecked(&p.id);
             let out = TransitGatewayPeeringAttachmentAccepterOut {
                 id: id.clone(),
-                transit_gateway_id: TransitGatewayId::new(&p.accepter.id),
-                peer_transit_gateway_id: TransitGatewayId::new(&p.requester.id),
+                transit_gateway_id: TransitGatewayId::unchecked(&p.accepter.id),
+                peer_transit_gateway_id: TransitGatewayId::unchecked(&p.requester.id),
                 peer_region: p.requester.region.clone(),
-                peer_account_id: AccountId::new(&p.requester.owner),
+                peer_account_id: AccountId::unchecked(&p.requester.owner),
             };
             (TransitGatewayPeeringAttachmentAccepter { transit_gateway_attachment_id: Input::Value(id) }, out)
         }
@@ -584,8 +593,9 @@ pub(crate) mod imp {
                     let call = cx.ec2().describe_vpc_peering_connections().set_filters(Some(filters.clone()));
                     let call = call.set_next_token(next);
                     async move {
-                        let out =
-                            cx.send("DescribeVpcPeeringConnections", Operation::Read, call.send()).await?;
+                        let out = cx
+                            .send("DescribeVpcPeeringConnections", Operation::Read, || call.clone().send())
+                            .await?;
                         Ok((out.vpc_peering_connections.unwrap_or_default(), out.next_token))
                     }
                 })
@@ -625,7 +635,8 @@ pub(crate) mod imp {
                 .peer_region(&d.peer_region)
                 .peer_owner_id(d.peer_owner_id.id())
                 .tag_specifications(tags_spec(ResourceType::VpcPeeringConnection, tags));
-            let out = cx.send("CreateVpcPeeringConnection", Operation::Create, call.send()).await?;
+            let out =
+                cx.send("CreateVpcPeeringConnection", Operation::Create, || call.clone().send()).await?;
             out.vpc_peering_connection
                 .and_then(|p| p.vpc_peering_connection_id)
                 .ok_or_else(|| missing("peering connection ID"))
@@ -633,12 +644,12 @@ pub(crate) mod imp {
 
         async fn accept(cx: &Ctx, id: &str, op: Operation) -> Result<(), ProviderError> {
             let call = cx.ec2().accept_vpc_peering_connection().vpc_peering_connection_id(id);
-            cx.send("AcceptVpcPeeringConnection", op, call.send()).await.map(|_| ())
+            cx.send("AcceptVpcPeeringConnection", op, || call.clone().send()).await.map(|_| ())
         }
 
         async fn delete(cx: &Ctx, id: &str) -> Result<(), ProviderError> {
             let call = cx.ec2().delete_vpc_peering_connection().vpc_peering_connection_id(id);
-            cx.send("DeleteVpcPeeringConnection", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DeleteVpcPeeringConnection", Operation::Delete, || call.clone().send()).await.map(|_| ())
         }
 
         fn key(d: &Self::Req) -> [&str; 3] {
@@ -647,13 +658,13 @@ pub(crate) mod imp {
 
         fn requester(p: &Peering) -> (Self::Req, Self::ReqOut) {
             let decl = VpcPeeringConnection {
-                vpc_id: Input::Value(VpcId::new(&p.requester.id)),
-                peer_vpc_id: Input::Value(VpcId::new(&p.accepter.id)),
+                vpc_id: Input::Value(VpcId::unchecked(&p.requester.id)),
+                peer_vpc_id: Input::Value(VpcId::unchecked(&p.accepter.id)),
                 peer_region: p.accepter.region.clone(),
-                peer_owner_id: Input::Value(AccountId::new(&p.accepter.owner)),
+                peer_owner_id: Input::Value(AccountId::unchecked(&p.accepter.owner)),
                 tags: user_tags(&p.tags),
             };
-            (decl, VpcPeeringConnectionOut { id: VpcPeeringConnectionId::new(&p.id) })
+            (decl, VpcPeeringConnectionOut { id: VpcPeeringConnectionId::unchecked(&p.id) })
         }
 
         fn accepts(d: &Self::Acc) -> (&str, bool) {
@@ -661,13 +672,13 @@ pub(crate) mod imp {
         }
 
         fn accepter(p: &Peering) -> (Self::Acc, Self::AccOut) {
-            let id = VpcPeeringConnectionId::new(&p.id);
+            let id = VpcPeeringConnectionId::unchecked(&p.id);
             let out = VpcPeeringConnectionAccepterOut {
                 id: id.clone(),
-                vpc_id: VpcId::new(&p.accepter.id),
-                peer_vpc_id: VpcId::new(&p.requester.id),
+                vpc_id: VpcId::unchecked(&p.accepter.id),
+                peer_vpc_id: VpcId::unchecked(&p.requester.id),
                 peer_region: p.requester.region.clone(),
-                peer_owner_id: AccountId::new(&p.requester.owner),
+                peer_owner_id: AccountId::unchecked(&p.requester.owner),
             };
             // `auto_accept` reads back true once the connection is accepted.
             let auto_accept = Self::STATES.accepted.contains(&p.state.as_str());

@@ -10,8 +10,14 @@ use crate::ids::{
 };
 
 /// A route table (`aws_route_table`); routes are separate [`Route`]s.
-#[derive(Debug, Clone, Serialize, Resource)]
-#[resource(type = "aws:ec2:RouteTable", outputs(id: RouteTableId), readiness = "on_id")]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
+#[resource(
+    type = "aws:ec2:RouteTable",
+    outputs(id: RouteTableId),
+    readiness = "on_id",
+    validate = validate_route_table,
+    validate_stack = crate::rules::relations
+)]
 pub struct RouteTable {
     /// The VPC.
     #[resource(force_new)]
@@ -26,8 +32,14 @@ pub struct RouteTable {
 /// Routes have no ID of their own in EC2: the resource's ID is
 /// `<route table ID>_<destination>` (e.g. `rtb-0abc_0.0.0.0/0`). The target
 /// changes in place (ReplaceRoute).
-#[derive(Debug, Clone, Serialize, Resource)]
-#[resource(type = "aws:ec2:Route", outputs(id: String), readiness = "on_id", validate = validate_route)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
+#[resource(
+    type = "aws:ec2:Route",
+    outputs(id: String),
+    readiness = "on_id",
+    validate = validate_route,
+    validate_stack = crate::rules::relations
+)]
 pub struct Route {
     /// The route table.
     #[resource(force_new)]
@@ -49,7 +61,12 @@ pub struct Route {
     pub vpc_peering_connection_id: Option<Input<VpcPeeringConnectionId>>,
 }
 
+fn validate_route_table(t: &RouteTable, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &t.tags);
+}
+
 fn validate_route(r: &Route, ctx: &mut ValidationContext<'_>) {
+    crate::rules::region(ctx);
     super::check_cidr(ctx, "destination_cidr_block", &r.destination_cidr_block);
     let targets = [
         r.gateway_id.is_some(),
@@ -77,14 +94,24 @@ fn validate_route(r: &Route, ctx: &mut ValidationContext<'_>) {
 /// subnet to another route table in place (ReplaceRouteTableAssociation)
 /// gives the association a new ID, while a resource keeps its ID across an
 /// update.
-#[derive(Debug, Clone, Serialize, Resource)]
-#[resource(type = "aws:ec2:RouteTableAssociation", outputs(id: RouteTableAssociationId), readiness = "on_id")]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
+#[resource(
+    type = "aws:ec2:RouteTableAssociation",
+    outputs(id: RouteTableAssociationId),
+    readiness = "on_id",
+    validate = validate_association,
+    validate_stack = crate::rules::relations
+)]
 pub struct RouteTableAssociation {
     /// The route table (changed in place with ReplaceRouteTableAssociation).
     pub route_table_id: Input<RouteTableId>,
     /// The subnet.
     #[resource(force_new)]
     pub subnet_id: Input<SubnetId>,
+}
+
+fn validate_association(_: &RouteTableAssociation, ctx: &mut ValidationContext<'_>) {
+    crate::rules::region(ctx);
 }
 
 #[cfg(feature = "ec2")]
@@ -135,10 +162,10 @@ pub(crate) mod imp {
                 .map(|t| {
                     let id = t.route_table_id().ok_or_else(|| missing("route table ID"))?.to_owned();
                     let tags = tag_map(t.tags());
-                    let vpc_id = Input::Value(VpcId::new(t.vpc_id().unwrap_or_default()));
+                    let vpc_id = Input::Value(VpcId::unchecked(t.vpc_id().unwrap_or_default()));
                     let decl = RouteTable { vpc_id, tags: user_tags(&tags) };
                     Ok(Seen {
-                        out: RouteTableOut { id: RouteTableId::new(&id) },
+                        out: RouteTableOut { id: RouteTableId::unchecked(&id) },
                         id,
                         decl,
                         tags,
@@ -161,16 +188,14 @@ pub(crate) mod imp {
                 .vpc_id(d.vpc_id.id())
                 .client_token(token)
                 .tag_specifications(tags_spec(ResourceType::RouteTable, tags));
-            let out = cx.send("CreateRouteTable", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateRouteTable", Operation::Create, || call.clone().send()).await?;
             out.route_table.and_then(|t| t.route_table_id).ok_or_else(|| missing("route table ID"))
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &RouteTable) -> Result<(), ProviderError> {
-            cx.send(
-                "DeleteRouteTable",
-                Operation::Delete,
-                cx.ec2().delete_route_table().route_table_id(id).send(),
-            )
+            cx.send("DeleteRouteTable", Operation::Delete, || {
+                cx.ec2().delete_route_table().route_table_id(id).send()
+            })
             .await
             .map(|_| ())
         }
@@ -239,20 +264,20 @@ pub(crate) mod imp {
                     continue;
                 }
                 let decl = Route {
-                    route_table_id: Input::Value(RouteTableId::new(table_id)),
+                    route_table_id: Input::Value(RouteTableId::unchecked(table_id)),
                     destination_cidr_block: destination.to_owned(),
                     // `local` is the VPC's own route, not a gateway.
                     gateway_id: r
                         .gateway_id()
                         .filter(|g| *g != "local")
-                        .map(|g| Input::Value(InternetGatewayId::new(g))),
-                    nat_gateway_id: r.nat_gateway_id().map(|g| Input::Value(NatGatewayId::new(g))),
+                        .map(|g| Input::Value(InternetGatewayId::unchecked(g))),
+                    nat_gateway_id: r.nat_gateway_id().map(|g| Input::Value(NatGatewayId::unchecked(g))),
                     transit_gateway_id: r
                         .transit_gateway_id()
-                        .map(|g| Input::Value(TransitGatewayId::new(g))),
+                        .map(|g| Input::Value(TransitGatewayId::unchecked(g))),
                     vpc_peering_connection_id: r
                         .vpc_peering_connection_id()
-                        .map(|p| Input::Value(VpcPeeringConnectionId::new(p))),
+                        .map(|p| Input::Value(VpcPeeringConnectionId::unchecked(p))),
                 };
                 seen.push(Seen {
                     out: RouteOut { id: id.clone() },
@@ -293,7 +318,7 @@ pub(crate) mod imp {
             let call = route_call!(cx.ec2().create_route(), d);
             // "Already exists" (a create repeated after a crash meets its
             // own route) makes the engine adopt it through `Lookup::Key`.
-            cx.send("CreateRoute", Operation::Create, call.send()).await?;
+            cx.send("CreateRoute", Operation::Create, || call.clone().send()).await?;
             Ok(route_id(d.route_table_id.id(), &d.destination_cidr_block))
         }
 
@@ -301,14 +326,14 @@ pub(crate) mod imp {
             let after = change.after;
             // Only the target is updatable: in place with ReplaceRoute.
             let call = route_call!(cx.ec2().replace_route(), after);
-            cx.send("ReplaceRoute", Operation::Update, call.send()).await.map(|_| ())
+            cx.send("ReplaceRoute", Operation::Update, || call.clone().send()).await.map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, d: &Route) -> Result<(), ProviderError> {
             let (table, destination) =
                 split_route_id(id).unwrap_or((d.route_table_id.id(), &d.destination_cidr_block));
             let call = cx.ec2().delete_route().route_table_id(table).destination_cidr_block(destination);
-            cx.send("DeleteRoute", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DeleteRoute", Operation::Delete, || call.clone().send()).await.map(|_| ())
         }
     }
 
@@ -351,10 +376,10 @@ pub(crate) mod imp {
                     continue;
                 }
                 let decl = RouteTableAssociation {
-                    route_table_id: Input::Value(RouteTableId::new(table_id)),
-                    subnet_id: Input::Value(SubnetId::new(subnet)),
+                    route_table_id: Input::Value(RouteTableId::unchecked(table_id)),
+                    subnet_id: Input::Value(SubnetId::unchecked(subnet)),
                 };
-                let out = RouteTableAssociationOut { id: RouteTableAssociationId::new(id) };
+                let out = RouteTableAssociationOut { id: RouteTableAssociationId::unchecked(id) };
                 seen.push(Seen { id: subnet.to_owned(), decl, out, tags: Tags::new(), status });
             }
         }
@@ -412,7 +437,7 @@ pub(crate) mod imp {
                 .associate_route_table()
                 .route_table_id(d.route_table_id.id())
                 .subnet_id(d.subnet_id.id());
-            cx.send("AssociateRouteTable", Operation::Create, call.send()).await?;
+            cx.send("AssociateRouteTable", Operation::Create, || call.clone().send()).await?;
             Ok(d.subnet_id.id().to_owned())
         }
 
@@ -435,13 +460,15 @@ pub(crate) mod imp {
                 .replace_route_table_association()
                 .association_id(now.out.id.as_str())
                 .route_table_id(table);
-            cx.send("ReplaceRouteTableAssociation", Operation::Update, call.send()).await.map(|_| ())
+            cx.send("ReplaceRouteTableAssociation", Operation::Update, || call.clone().send())
+                .await
+                .map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &RouteTableAssociation) -> Result<(), ProviderError> {
             let call =
                 cx.ec2().disassociate_route_table().association_id(current(cx, id).await?.out.id.as_str());
-            cx.send("DisassociateRouteTable", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DisassociateRouteTable", Operation::Delete, || call.clone().send()).await.map(|_| ())
         }
     }
 }

@@ -15,7 +15,7 @@ macro_rules! describe {
         cx.paged(|next| {
             let call = cx.ec2().$call()$(.$set($value.clone()))+.set_next_token(next);
             async move {
-                let out = cx.send($name, infra_engine::Operation::Read, call.send()).await?;
+                let out = cx.send($name, infra_engine::Operation::Read, || call.clone().send()).await?;
                 Ok((out.$items.unwrap_or_default(), out.next_token))
             }
         })
@@ -101,21 +101,17 @@ pub(crate) async fn retag(
     use infra_engine::Operation;
     let ec2 = ctx.ec2();
     if !remove.is_empty() {
-        let tags = remove.iter().map(|k| Tag::builder().key(*k).build()).collect();
-        ctx.send(
-            "DeleteTags",
-            Operation::Update,
-            ec2.delete_tags().resources(id).set_tags(Some(tags)).send(),
-        )
+        let tags: Vec<Tag> = remove.iter().map(|k| Tag::builder().key(*k).build()).collect();
+        ctx.send("DeleteTags", Operation::Update, || {
+            ec2.delete_tags().resources(id).set_tags(Some(tags.clone())).send()
+        })
         .await?;
     }
     if !add.is_empty() {
-        let tags = add.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
-        ctx.send(
-            "CreateTags",
-            Operation::Update,
-            ec2.create_tags().resources(id).set_tags(Some(tags)).send(),
-        )
+        let tags: Vec<Tag> = add.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+        ctx.send("CreateTags", Operation::Update, || {
+            ec2.create_tags().resources(id).set_tags(Some(tags.clone())).send()
+        })
         .await?;
     }
     Ok(())
@@ -151,7 +147,7 @@ impl infra_engine::Inventory for Ec2Inventory {
                     .filters(filter("value", values.clone()))
                     .set_next_token(next);
                 async move {
-                    let out = ctx.send("DescribeTags", Operation::Read, call.send()).await?;
+                    let out = ctx.send("DescribeTags", Operation::Read, || call.clone().send()).await?;
                     Ok((out.tags.unwrap_or_default(), out.next_token))
                 }
             })
@@ -185,7 +181,7 @@ impl infra_engine::Inventory for Ec2Inventory {
                 .describe_tags()
                 .filters(filter("key", [TAG_ADDRESS.to_owned()]))
                 .filters(filter("resource-id", ids));
-            for t in ctx.send("DescribeTags", Operation::Read, call.send()).await?.tags() {
+            for t in ctx.send("DescribeTags", Operation::Read, || call.clone().send()).await?.tags() {
                 if let (Some(id), Some(v)) = (t.resource_id(), t.value()) {
                     addresses.insert(id.to_owned(), v.to_owned());
                 }

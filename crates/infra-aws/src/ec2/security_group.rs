@@ -83,13 +83,14 @@ impl SecurityGroupRuleSpec {
 /// IPv6 block, prefix list, group or `self` each, with its description),
 /// protocol and ports as AWS reports them, in canonical order: the
 /// declaration and a read agree whatever grouping the user wrote.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:SecurityGroup",
     outputs(id: SecurityGroupId, arn: Arn),
     replace = "delete_before_create",
     readiness = "on_id",
     validate = validate_group,
+    validate_stack = crate::rules::relations,
     normalise = canonical_group
 )]
 pub struct SecurityGroup {
@@ -116,38 +117,49 @@ pub struct SecurityGroup {
 }
 
 fn validate_group(g: &SecurityGroup, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &g.tags);
     if g.name.is_empty() || g.name.len() > 255 {
         ctx.error("name", "must be 1 to 255 characters");
     }
     if g.name.starts_with("sg-") {
         ctx.error("name", "may not start with \"sg-\"");
     }
+    if g.description.len() > 255 {
+        ctx.error("description", "must be at most 255 characters");
+    }
     for (field, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
-        for r in rules {
-            check_rule(ctx, field, &r.protocol, r.from_port, r.to_port, &r.cidr_blocks);
+        for (i, r) in rules.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            check_rule(ctx, &at, &r.protocol, r.from_port, r.to_port);
+            for (j, c) in r.cidr_blocks.iter().enumerate() {
+                super::check_cidr(ctx, &format!("{at}.cidr_blocks[{j}]"), c);
+            }
+            let sources = r.cidr_blocks.len()
+                + r.ipv6_cidr_blocks.len()
+                + r.prefix_list_ids.len()
+                + r.security_groups.len()
+                + usize::from(r.self_);
+            if sources == 0 {
+                ctx.error(
+                    &at,
+                    "a rule needs a source or destination: cidr_blocks, ipv6_cidr_blocks, prefix_list_ids, security_groups or self",
+                );
+            }
         }
     }
 }
 
-fn check_rule(
-    ctx: &mut ValidationContext<'_>,
-    field: &str,
-    protocol: &str,
-    from: i32,
-    to: i32,
-    cidrs: &[String],
-) {
+/// A rule's protocol and ports, each problem under `at` (`ingress[2]`).
+fn check_rule(ctx: &mut ValidationContext<'_>, at: &str, protocol: &str, from: i32, to: i32) {
     if !matches!(protocol, "tcp" | "udp" | "icmp" | "icmpv6" | "-1" | "all")
         && protocol.parse::<u8>().is_err()
     {
-        ctx.error(field, format!("protocol {protocol:?} is not tcp, udp, icmp, -1 or a protocol number"));
+        ctx.error(
+            &format!("{at}.protocol"),
+            format!("{protocol:?} is not tcp, udp, icmp, icmpv6, -1 or a protocol number"),
+        );
     }
-    if protocol != "-1" && protocol != "icmp" && from > to {
-        ctx.error(field, format!("from_port {from} is greater than to_port {to}"));
-    }
-    for c in cidrs {
-        super::check_cidr(ctx, field, c);
-    }
+    crate::rules::ports(ctx, at, protocol, from, to);
 }
 
 /// One standalone rule (`aws_vpc_security_group_ingress_rule` /
@@ -155,12 +167,13 @@ fn check_rule(
 /// Only the description changes in place. The rule carries the engine's
 /// tags, which keeps it out of its group's inline rules. Protocol and ports
 /// are recorded as AWS reports them.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:SecurityGroupRule",
     outputs(id: SecurityGroupRuleId),
     readiness = "on_id",
     validate = validate_rule,
+    validate_stack = crate::rules::relations,
     normalise = canonical_rule
 )]
 pub struct SecurityGroupRule {
@@ -205,8 +218,17 @@ fn validate_rule(r: &SecurityGroupRule, ctx: &mut ValidationContext<'_>) {
     if r.direction != "ingress" && r.direction != "egress" {
         ctx.error("type", format!("{:?} must be \"ingress\" or \"egress\"", r.direction));
     }
-    let cidrs: Vec<String> = r.cidr_ipv4.iter().cloned().collect();
-    check_rule(ctx, "cidr_ipv4", &r.protocol, r.from_port, r.to_port, &cidrs);
+    crate::rules::region(ctx);
+    // The rule's own fields are top-level: `from_port`, not `rule.from_port`.
+    let mut inner = ValidationContext::new(ctx.address, ctx.provider);
+    check_rule(&mut inner, "rule", &r.protocol, r.from_port, r.to_port);
+    for p in inner.into_problems() {
+        let field = p.field.as_deref().unwrap_or("rule").trim_start_matches("rule.").to_owned();
+        ctx.error(&field, p.message);
+    }
+    if let Some(c) = &r.cidr_ipv4 {
+        super::check_cidr(ctx, "cidr_ipv4", c);
+    }
     let sources = [
         r.cidr_ipv4.is_some(),
         r.cidr_ipv6.is_some(),
@@ -383,13 +405,13 @@ pub(crate) mod imp {
         out.extend(p.ip_ranges().iter().filter_map(v4).chain(p.ipv6_ranges().iter().filter_map(v6)));
         out.extend(p.prefix_list_ids().iter().filter_map(|r| {
             Some(Spec {
-                prefix_list_ids: vec![Input::Value(PrefixListId::new(r.prefix_list_id()?))],
+                prefix_list_ids: vec![Input::Value(PrefixListId::unchecked(r.prefix_list_id()?))],
                 ..one(r.description())
             })
         }));
         out.extend(p.user_id_group_pairs().iter().filter_map(|r| {
             let g = r.group_id()?;
-            let groups = if g == own { vec![] } else { vec![Input::Value(SecurityGroupId::new(g))] };
+            let groups = if g == own { vec![] } else { vec![Input::Value(SecurityGroupId::unchecked(g))] };
             Some(Spec { security_groups: groups, self_: g == own, ..one(r.description()) })
         }));
         out.iter().flat_map(split).collect()
@@ -397,7 +419,7 @@ pub(crate) mod imp {
 
     /// A standalone rule as AWS reports it.
     fn observed_rule(r: &AwsRule) -> SecurityGroupRule {
-        let group = |g: &str| Input::Value(SecurityGroupId::new(g));
+        let group = |g: &str| Input::Value(SecurityGroupId::unchecked(g));
         SecurityGroupRule {
             direction: if r.is_egress().unwrap_or(false) { "egress" } else { "ingress" }.to_owned(),
             security_group_id: group(r.group_id().unwrap_or_default()),
@@ -406,7 +428,7 @@ pub(crate) mod imp {
             to_port: r.to_port().unwrap_or(0),
             cidr_ipv4: r.cidr_ipv4().map(str::to_owned),
             cidr_ipv6: r.cidr_ipv6().map(str::to_owned),
-            prefix_list_id: r.prefix_list_id().map(|p| Input::Value(PrefixListId::new(p))),
+            prefix_list_id: r.prefix_list_id().map(|p| Input::Value(PrefixListId::unchecked(p))),
             referenced_security_group_id: r.referenced_group_info().and_then(|g| g.group_id()).map(group),
             description: r.description().map(str::to_owned),
         }
@@ -470,11 +492,9 @@ pub(crate) mod imp {
             ($perms:expr, $name:literal, $method:ident) => {
                 if !$perms.is_empty() {
                     let once = || {
-                        cx.send(
-                            $name,
-                            op,
-                            cx.ec2().$method().group_id(id).set_ip_permissions(Some($perms.clone())).send(),
-                        )
+                        cx.send($name, op, || {
+                            cx.ec2().$method().group_id(id).set_ip_permissions(Some($perms.clone())).send()
+                        })
                     };
                     if creating {
                         settle(once).await?;
@@ -565,7 +585,7 @@ pub(crate) mod imp {
                     let decl = SecurityGroup {
                         name: g.group_name().unwrap_or_default().to_owned(),
                         description: g.description().unwrap_or_default().to_owned(),
-                        vpc_id: Input::Value(VpcId::new(g.vpc_id().unwrap_or_default())),
+                        vpc_id: Input::Value(VpcId::unchecked(g.vpc_id().unwrap_or_default())),
                         ingress: inline(g.ip_permissions(), false),
                         egress: inline(g.ip_permissions_egress(), true),
                         tags: user_tags(&tags),
@@ -574,7 +594,8 @@ pub(crate) mod imp {
                     let arn = arn.unwrap_or_else(|| {
                         cx.arn("ec2", g.owner_id().unwrap_or_default(), &format!("security-group/{id}"))
                     });
-                    let out = SecurityGroupOut { id: SecurityGroupId::new(&id), arn: Arn::new(arn) };
+                    let out =
+                        SecurityGroupOut { id: SecurityGroupId::unchecked(&id), arn: Arn::unchecked(arn) };
                     Ok(Seen::ready(id, decl, out, tags))
                 })
                 .collect()
@@ -596,7 +617,7 @@ pub(crate) mod imp {
                 .description(&d.description)
                 .vpc_id(d.vpc_id.id());
             let call = call.tag_specifications(tags_spec(ResourceType::SecurityGroup, tags));
-            let out = cx.send("CreateSecurityGroup", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateSecurityGroup", Operation::Create, || call.clone().send()).await?;
             let id = out.group_id.ok_or_else(|| missing("group ID"))?;
             let have = settle(|| now(cx, &id)).await?;
             sync(cx, &id, &have, d, true).await?;
@@ -622,11 +643,9 @@ pub(crate) mod imp {
         /// group still in use fails with `DependencyViolation`, which the
         /// executor retries.
         async fn delete(&self, cx: &Ctx, id: &str, _: &SecurityGroup) -> Result<(), ProviderError> {
-            cx.send(
-                "DeleteSecurityGroup",
-                Operation::Delete,
-                cx.ec2().delete_security_group().group_id(id).send(),
-            )
+            cx.send("DeleteSecurityGroup", Operation::Delete, || {
+                cx.ec2().delete_security_group().group_id(id).send()
+            })
             .await
             .map(|_| ())
         }
@@ -670,7 +689,7 @@ pub(crate) mod imp {
                 {
                     continue;
                 }
-                let out = SecurityGroupRuleOut { id: SecurityGroupRuleId::new(&id) };
+                let out = SecurityGroupRuleOut { id: SecurityGroupRuleId::unchecked(&id) };
                 seen.push(Seen::ready(id, decl, out, tags));
             }
             Ok(seen)
@@ -692,7 +711,7 @@ pub(crate) mod imp {
                     .group_id(group)
                     .ip_permissions(perm)
                     .tag_specifications(spec);
-                cx.send("AuthorizeSecurityGroupEgress", Operation::Create, call.send())
+                cx.send("AuthorizeSecurityGroupEgress", Operation::Create, || call.clone().send())
                     .await?
                     .security_group_rules
             } else {
@@ -701,7 +720,7 @@ pub(crate) mod imp {
                     .group_id(group)
                     .ip_permissions(perm)
                     .tag_specifications(spec);
-                cx.send("AuthorizeSecurityGroupIngress", Operation::Create, call.send())
+                cx.send("AuthorizeSecurityGroupIngress", Operation::Create, || call.clone().send())
                     .await?
                     .security_group_rules
             };
@@ -747,17 +766,21 @@ pub(crate) mod imp {
                 .modify_security_group_rules()
                 .group_id(r.security_group_id.id())
                 .security_group_rules(update);
-            cx.send("ModifySecurityGroupRules", Operation::Update, call.send()).await.map(|_| ())
+            cx.send("ModifySecurityGroupRules", Operation::Update, || call.clone().send()).await.map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, d: &SecurityGroupRule) -> Result<(), ProviderError> {
             let (ec2, group) = (cx.ec2(), d.security_group_id.id());
             if d.direction == "egress" {
                 let call = ec2.revoke_security_group_egress().group_id(group).security_group_rule_ids(id);
-                cx.send("RevokeSecurityGroupEgress", Operation::Delete, call.send()).await.map(|_| ())
+                cx.send("RevokeSecurityGroupEgress", Operation::Delete, || call.clone().send())
+                    .await
+                    .map(|_| ())
             } else {
                 let call = ec2.revoke_security_group_ingress().group_id(group).security_group_rule_ids(id);
-                cx.send("RevokeSecurityGroupIngress", Operation::Delete, call.send()).await.map(|_| ())
+                cx.send("RevokeSecurityGroupIngress", Operation::Delete, || call.clone().send())
+                    .await
+                    .map(|_| ())
             }
         }
     }
@@ -773,7 +796,7 @@ pub(crate) mod imp {
 
         fn canonical(ingress: Vec<Spec>, egress: Vec<Spec>) -> SecurityGroup {
             let tags = Default::default();
-            let vpc_id = VpcId::new("vpc-1").into();
+            let vpc_id = VpcId::unchecked("vpc-1").into();
             let mut g =
                 SecurityGroup { name: "g".into(), description: "d".into(), vpc_id, ingress, egress, tags };
             canonical_group(&mut g);
@@ -784,7 +807,7 @@ pub(crate) mod imp {
         fn any_grouping_reads_back_as_declared() {
             let web = Spec::tcp_from_cidrs(443, &["192.168.0.0/16", "10.0.0.0/8"]);
             let web = Spec { ipv6_cidr_blocks: vec!["::/0".into()], description: Some("web".into()), ..web };
-            let dns = Spec::tcp_from_groups(53, vec![SecurityGroupId::new("sg-other").into()]);
+            let dns = Spec::tcp_from_groups(53, vec![SecurityGroupId::unchecked("sg-other").into()]);
             let dns = Spec { protocol: "17".into(), self_: true, ..dns };
             let all = Spec { protocol: "all".into(), from_port: 5, to_port: 9, ..Spec::all_to_anywhere() };
             let declared = canonical(vec![web, dns.clone(), dns], vec![all, Spec::all_to_anywhere()]);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::ids::{Arn, SubnetId, VpcId};
 
 /// A subnet (`aws_subnet`) in one availability zone.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:Subnet",
     outputs(id: SubnetId, arn: Arn, availability_zone_id: String),
@@ -33,7 +33,10 @@ pub struct Subnet {
 }
 
 fn validate_subnet(s: &Subnet, ctx: &mut ValidationContext<'_>) {
-    super::check_cidr(ctx, "cidr_block", &s.cidr_block);
+    crate::rules::common(ctx, &s.tags);
+    if let Some(c) = super::check_cidr(ctx, "cidr_block", &s.cidr_block) {
+        crate::rules::cidr_prefix(ctx, "cidr_block", "subnet", &c);
+    }
     super::check_az(ctx, "availability_zone", &s.availability_zone);
 }
 
@@ -56,7 +59,7 @@ pub(crate) mod imp {
     async fn set_map_public_ip(cx: &Ctx, id: &str, on: bool, op: Operation) -> Result<(), ProviderError> {
         let v = AttributeBooleanValue::builder().value(on).build();
         let call = cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(v);
-        settle(|| cx.send("ModifySubnetAttribute", op, call.clone().send())).await.map(|_| ())
+        settle(|| cx.send("ModifySubnetAttribute", op, || call.clone().send())).await.map(|_| ())
     }
 
     #[async_trait]
@@ -76,7 +79,7 @@ pub(crate) mod imp {
                     let id = s.subnet_id().ok_or_else(|| missing("subnet ID"))?.to_owned();
                     let tags = tag_map(s.tags());
                     let decl = Subnet {
-                        vpc_id: Input::Value(VpcId::new(s.vpc_id().unwrap_or_default())),
+                        vpc_id: Input::Value(VpcId::unchecked(s.vpc_id().unwrap_or_default())),
                         cidr_block: s.cidr_block().unwrap_or_default().to_owned(),
                         availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
                         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
@@ -84,8 +87,8 @@ pub(crate) mod imp {
                     };
                     let arn = cx.arn("ec2", s.owner_id().unwrap_or_default(), &format!("subnet/{id}"));
                     let out = SubnetOut {
-                        id: SubnetId::new(&id),
-                        arn: Arn::new(arn),
+                        id: SubnetId::unchecked(&id),
+                        arn: Arn::unchecked(arn),
                         availability_zone_id: s.availability_zone_id().unwrap_or_default().to_owned(),
                     };
                     Ok(Seen::ready(id, decl, out, tags))
@@ -103,7 +106,7 @@ pub(crate) mod imp {
                 .cidr_block(&d.cidr_block)
                 .availability_zone(&d.availability_zone)
                 .tag_specifications(tags_spec(ResourceType::Subnet, tags));
-            let out = cx.send("CreateSubnet", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateSubnet", Operation::Create, || call.clone().send()).await?;
             let id = out.subnet.and_then(|s| s.subnet_id).ok_or_else(|| missing("subnet ID"))?;
             if d.map_public_ip_on_launch {
                 set_map_public_ip(cx, &id, true, Operation::Create).await?;
@@ -120,7 +123,7 @@ pub(crate) mod imp {
         async fn delete(&self, cx: &Ctx, id: &str, _: &Subnet) -> Result<(), ProviderError> {
             // A `DependencyViolation` (an ENI of a NAT gateway or load
             // balancer still being released) is retried by the executor.
-            cx.send("DeleteSubnet", Operation::Delete, cx.ec2().delete_subnet().subnet_id(id).send())
+            cx.send("DeleteSubnet", Operation::Delete, || cx.ec2().delete_subnet().subnet_id(id).send())
                 .await
                 .map(|_| ())
         }
@@ -144,7 +147,7 @@ fn subnet_in_its_vpc(
         Some(Value::Ref(r)) => Some(r.address.clone()),
         _ => None,
     };
-    let mut out = Vec::new();
+    let mut out = crate::rules::relations(decl, stack);
     let (Some(cidr), Some(vpc_address)) = (cidr_of(decl), vpc_of(decl)) else {
         return out;
     };

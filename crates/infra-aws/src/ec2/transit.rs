@@ -77,6 +77,7 @@ impl Default for TransitGateway {
 }
 
 fn validate_transit_gateway(tgw: &TransitGateway, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &tgw.tags);
     let asn = tgw.amazon_side_asn;
     if !(64512..=65534).contains(&asn) && !(4_200_000_000..=4_294_967_294).contains(&asn) {
         ctx.error(
@@ -94,7 +95,8 @@ fn validate_transit_gateway(tgw: &TransitGateway, ctx: &mut ValidationContext<'_
     type = "aws:ec2:TransitGatewayVpcAttachment",
     outputs(id: TransitGatewayAttachmentId, arn: Arn, vpc_owner_id: AccountId),
     readiness = "on_available",
-    validate = validate_vpc_attachment
+    validate = validate_vpc_attachment,
+    validate_stack = crate::rules::relations
 )]
 pub struct TransitGatewayVpcAttachment {
     /// The transit gateway.
@@ -112,6 +114,20 @@ pub struct TransitGatewayVpcAttachment {
     /// Tags (the stack and address tags are added automatically).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+}
+
+/// AWS's defaults (DNS support on); the gateway, VPC and subnets are
+/// required.
+impl Default for TransitGatewayVpcAttachment {
+    fn default() -> Self {
+        TransitGatewayVpcAttachment {
+            transit_gateway_id: Input::default(),
+            vpc_id: Input::default(),
+            subnet_ids: Vec::new(),
+            dns_support: true,
+            tags: BTreeMap::new(),
+        }
+    }
 }
 
 impl TransitGatewayVpcAttachment {
@@ -133,6 +149,7 @@ impl TransitGatewayVpcAttachment {
 }
 
 fn validate_vpc_attachment(a: &TransitGatewayVpcAttachment, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &a.tags);
     if a.subnet_ids.is_empty() {
         ctx.error("subnet_ids", "an attachment needs at least one subnet");
     }
@@ -144,13 +161,14 @@ fn validate_vpc_attachment(a: &TransitGatewayVpcAttachment, ctx: &mut Validation
 ///
 /// Replaced delete-before-create: a route table holds one route per
 /// destination, so the new route cannot exist beside the old one.
-#[derive(Debug, Clone, Serialize, Resource)]
+#[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayRoute",
     outputs(id: String),
     replace = "delete_before_create",
     readiness = "on_id",
-    validate = validate_transit_gateway_route
+    validate = validate_transit_gateway_route,
+    validate_stack = crate::rules::relations
 )]
 pub struct TransitGatewayRoute {
     /// The destination, e.g. `10.2.0.0/16`.
@@ -170,6 +188,7 @@ pub struct TransitGatewayRoute {
 }
 
 fn validate_transit_gateway_route(r: &TransitGatewayRoute, ctx: &mut ValidationContext<'_>) {
+    crate::rules::region(ctx);
     super::check_cidr(ctx, "destination_cidr_block", &r.destination_cidr_block);
     match (r.blackhole, r.transit_gateway_attachment_id.is_some()) {
         (true, true) => ctx.error(
@@ -292,17 +311,18 @@ pub(crate) mod imp {
                         || cx.arn("ec2", owner, &format!("transit-gateway/{id}")),
                         str::to_owned,
                     );
-                    let table = |t: Option<&str>| TransitGatewayRouteTableId::new(t.unwrap_or_default());
+                    let table =
+                        |t: Option<&str>| TransitGatewayRouteTableId::unchecked(t.unwrap_or_default());
                     let out = TransitGatewayOut {
-                        id: TransitGatewayId::new(&id),
-                        arn: Arn::new(arn),
+                        id: TransitGatewayId::unchecked(&id),
+                        arn: Arn::unchecked(arn),
                         association_default_route_table_id: table(
                             o.and_then(|o| o.association_default_route_table_id()),
                         ),
                         propagation_default_route_table_id: table(
                             o.and_then(|o| o.propagation_default_route_table_id()),
                         ),
-                        owner_id: AccountId::new(owner),
+                        owner_id: AccountId::unchecked(owner),
                     };
                     let status =
                         status("transit gateway", &id, tgw.state().map(|s| s.as_str()), &["available"]);
@@ -334,7 +354,7 @@ pub(crate) mod imp {
                 .options(options)
                 .set_description(d.description.clone())
                 .tag_specifications(tags_spec(ResourceType::TransitGateway, tags));
-            let out = cx.send("CreateTransitGateway", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateTransitGateway", Operation::Create, || call.clone().send()).await?;
             out.transit_gateway
                 .and_then(|t| t.transit_gateway_id)
                 .ok_or_else(|| missing("transit gateway ID"))
@@ -376,12 +396,12 @@ pub(crate) mod imp {
                 };
             }
             let call = call.options(options.build());
-            cx.send("ModifyTransitGateway", Operation::Update, call.send()).await.map(|_| ())
+            cx.send("ModifyTransitGateway", Operation::Update, || call.clone().send()).await.map(|_| ())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &TransitGateway) -> Result<(), ProviderError> {
             let call = cx.ec2().delete_transit_gateway().transit_gateway_id(id);
-            match cx.send("DeleteTransitGateway", Operation::Delete, call.send()).await {
+            match cx.send("DeleteTransitGateway", Operation::Delete, || call.clone().send()).await {
                 // IncorrectState: an attachment is still being deleted (a
                 // peer region may lag behind); worth retrying.
                 Err(e) if e.code.as_deref() == Some("IncorrectState") => {
@@ -447,11 +467,14 @@ pub(crate) mod imp {
                     subnets.sort();
                     let tags = tag_map(a.tags());
                     let decl = TransitGatewayVpcAttachment {
-                        transit_gateway_id: Input::Value(TransitGatewayId::new(
+                        transit_gateway_id: Input::Value(TransitGatewayId::unchecked(
                             a.transit_gateway_id().unwrap_or_default(),
                         )),
-                        vpc_id: Input::Value(VpcId::new(a.vpc_id().unwrap_or_default())),
-                        subnet_ids: subnets.into_iter().map(|s| Input::Value(SubnetId::new(s))).collect(),
+                        vpc_id: Input::Value(VpcId::unchecked(a.vpc_id().unwrap_or_default())),
+                        subnet_ids: subnets
+                            .into_iter()
+                            .map(|s| Input::Value(SubnetId::unchecked(s)))
+                            .collect(),
                         dns_support: enabled(
                             a.options().and_then(|o| o.dns_support()).map(|v| v.as_str()),
                             true,
@@ -460,9 +483,13 @@ pub(crate) mod imp {
                     };
                     let owner = a.vpc_owner_id().unwrap_or_default();
                     let out = TransitGatewayVpcAttachmentOut {
-                        id: TransitGatewayAttachmentId::new(&id),
-                        arn: Arn::new(cx.arn("ec2", owner, &format!("transit-gateway-attachment/{id}"))),
-                        vpc_owner_id: AccountId::new(owner),
+                        id: TransitGatewayAttachmentId::unchecked(&id),
+                        arn: Arn::unchecked(cx.arn(
+                            "ec2",
+                            owner,
+                            &format!("transit-gateway-attachment/{id}"),
+                        )),
+                        vpc_owner_id: AccountId::unchecked(owner),
                     };
                     // pendingAcceptance: a transit gateway shared from
                     // another account accepts it there; nothing to wait for
@@ -503,7 +530,9 @@ pub(crate) mod imp {
                 .set_subnet_ids(Some(d.subnet_ids.iter().map(|s| s.id().to_owned()).collect()))
                 .options(options)
                 .tag_specifications(tags_spec(ResourceType::TransitGatewayAttachment, tags));
-            let out = cx.send("CreateTransitGatewayVpcAttachment", Operation::Create, call.send()).await?;
+            let out = cx
+                .send("CreateTransitGatewayVpcAttachment", Operation::Create, || call.clone().send())
+                .await?;
             let a = out.transit_gateway_vpc_attachment.ok_or_else(|| missing("attachment"))?;
             let id = a.transit_gateway_attachment_id().ok_or_else(|| missing("attachment ID"))?.to_owned();
             // Tags the new attachment lacks are added now (the emulator drops
@@ -544,7 +573,9 @@ pub(crate) mod imp {
             if was == now && !dns {
                 return Ok(());
             }
-            cx.send("ModifyTransitGatewayVpcAttachment", Operation::Update, call.send()).await.map(|_| ())
+            cx.send("ModifyTransitGatewayVpcAttachment", Operation::Update, || call.clone().send())
+                .await
+                .map(|_| ())
         }
 
         async fn delete(
@@ -554,7 +585,10 @@ pub(crate) mod imp {
             _: &TransitGatewayVpcAttachment,
         ) -> Result<(), ProviderError> {
             let call = cx.ec2().delete_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id);
-            match cx.send("DeleteTransitGatewayVpcAttachment", Operation::Delete, call.send()).await {
+            match cx
+                .send("DeleteTransitGatewayVpcAttachment", Operation::Delete, || call.clone().send())
+                .await
+            {
                 Ok(_) => Ok(()),
                 // Already being deleted (an earlier attempt): the engine
                 // waits for it.
@@ -607,7 +641,9 @@ pub(crate) mod imp {
                     .filters(filter("route-search.exact-match", cidrs.clone()))
                     .set_next_token(next);
                 async move {
-                    let out = cx.send("SearchTransitGatewayRoutes", Operation::Read, call.send()).await?;
+                    let out = cx
+                        .send("SearchTransitGatewayRoutes", Operation::Read, || call.clone().send())
+                        .await?;
                     Ok((out.routes.unwrap_or_default(), out.next_token))
                 }
             })
@@ -628,13 +664,13 @@ pub(crate) mod imp {
             // it out (the emulator does), say it is unknown, so the recorded
             // target is kept rather than erased.
             let target = match attachment {
-                Some(a) => Some(Input::Value(TransitGatewayAttachmentId::new(a))),
+                Some(a) => Some(Input::Value(TransitGatewayAttachmentId::unchecked(a))),
                 None if state == Some("active") => Some(Input::Expr(Value::Unknown)),
                 None => None,
             };
             let decl = TransitGatewayRoute {
                 destination_cidr_block: cidr.to_owned(),
-                transit_gateway_route_table_id: Input::Value(TransitGatewayRouteTableId::new(table)),
+                transit_gateway_route_table_id: Input::Value(TransitGatewayRouteTableId::unchecked(table)),
                 transit_gateway_attachment_id: target,
                 blackhole: state == Some("blackhole"),
             };
@@ -712,7 +748,7 @@ pub(crate) mod imp {
                     d.transit_gateway_attachment_id.as_ref().map(|a| a.id().to_owned()),
                 )
                 .set_blackhole(d.blackhole.then_some(true));
-            cx.send("CreateTransitGatewayRoute", Operation::Create, call.send()).await?;
+            cx.send("CreateTransitGatewayRoute", Operation::Create, || call.clone().send()).await?;
             Ok(format!("{table}_{}", d.destination_cidr_block))
         }
 
@@ -723,7 +759,7 @@ pub(crate) mod imp {
                 .delete_transit_gateway_route()
                 .transit_gateway_route_table_id(table)
                 .destination_cidr_block(cidr);
-            cx.send("DeleteTransitGatewayRoute", Operation::Delete, call.send()).await.map(|_| ())
+            cx.send("DeleteTransitGatewayRoute", Operation::Delete, || call.clone().send()).await.map(|_| ())
         }
     }
 }

@@ -41,19 +41,20 @@ pub struct Vpc {
 }
 
 fn validate_vpc(vpc: &Vpc, ctx: &mut ValidationContext<'_>) {
+    crate::rules::common(ctx, &vpc.tags);
     let primary = super::check_cidr(ctx, "cidr_block", &vpc.cidr_block);
-    if let Some(p) = primary
-        && !(16..=28).contains(&p.prefix())
-    {
-        ctx.error("cidr_block", format!("{p}: a VPC block must be between /16 and /28"));
+    if let Some(p) = &primary {
+        crate::rules::cidr_prefix(ctx, "cidr_block", "VPC", p);
     }
     let mut seen = Vec::new();
-    for c in &vpc.secondary_cidr_blocks {
-        if let Some(s) = super::check_cidr(ctx, "secondary_cidr_blocks", c) {
+    for (i, c) in vpc.secondary_cidr_blocks.iter().enumerate() {
+        let field = format!("secondary_cidr_blocks[{i}]");
+        if let Some(s) = super::check_cidr(ctx, &field, c) {
+            crate::rules::cidr_prefix(ctx, &field, "VPC", &s);
             if primary.is_some_and(|p| p.overlaps(&s))
                 || seen.iter().any(|x: &crate::net::Ipv4Cidr| x.overlaps(&s))
             {
-                ctx.error("secondary_cidr_blocks", format!("{s} overlaps another block of the VPC"));
+                ctx.error(&field, format!("{s} overlaps another block of the VPC"));
             }
             seen.push(s);
         }
@@ -91,12 +92,12 @@ pub(crate) mod imp {
         } else {
             call.enable_dns_hostnames(v)
         };
-        settle(|| cx.send("ModifyVpcAttribute", Operation::Update, call.clone().send())).await.map(|_| ())
+        settle(|| cx.send("ModifyVpcAttribute", Operation::Update, || call.clone().send())).await.map(|_| ())
     }
 
     async fn attribute(cx: &Ctx, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
         let call = cx.ec2().describe_vpc_attribute().vpc_id(id).attribute(name.clone());
-        let out = cx.send("DescribeVpcAttribute", Operation::Read, call.send()).await?;
+        let out = cx.send("DescribeVpcAttribute", Operation::Read, || call.clone().send()).await?;
         let v = if name == VpcAttributeName::EnableDnsSupport {
             out.enable_dns_support
         } else {
@@ -131,7 +132,7 @@ pub(crate) mod imp {
                 .describe_security_groups()
                 .filters(vpc_filter)
                 .filters(filter("group-name", ["default".into()]));
-            let out = cx.send("DescribeSecurityGroups", Operation::Read, call.send()).await?;
+            let out = cx.send("DescribeSecurityGroups", Operation::Read, || call.clone().send()).await?;
             out.security_groups()
                 .iter()
                 .filter_map(|g| Some((g.vpc_id()?.to_owned(), g.group_id()?.to_owned())))
@@ -142,7 +143,7 @@ pub(crate) mod imp {
                 .describe_route_tables()
                 .filters(vpc_filter)
                 .filters(filter("association.main", ["true".into()]));
-            let out = cx.send("DescribeRouteTables", Operation::Read, call.send()).await?;
+            let out = cx.send("DescribeRouteTables", Operation::Read, || call.clone().send()).await?;
             out.route_tables()
                 .iter()
                 .filter_map(|r| Some((r.vpc_id()?.to_owned(), r.route_table_id()?.to_owned())))
@@ -159,16 +160,14 @@ pub(crate) mod imp {
         let ec2 = cx.ec2();
         for (cidr, assoc) in have.iter().filter(|(c, _)| !wanted.contains(c)) {
             let _ = cidr;
-            cx.send(
-                "DisassociateVpcCidrBlock",
-                Operation::Update,
-                ec2.disassociate_vpc_cidr_block().association_id(assoc).send(),
-            )
+            cx.send("DisassociateVpcCidrBlock", Operation::Update, || {
+                ec2.disassociate_vpc_cidr_block().association_id(assoc).send()
+            })
             .await?;
         }
         for cidr in wanted.iter().filter(|c| !have.contains_key(*c)) {
             let call = ec2.associate_vpc_cidr_block().vpc_id(id).cidr_block(cidr);
-            settle(|| cx.send("AssociateVpcCidrBlock", Operation::Update, call.clone().send())).await?;
+            settle(|| cx.send("AssociateVpcCidrBlock", Operation::Update, || call.clone().send())).await?;
         }
         Ok(())
     }
@@ -203,13 +202,15 @@ pub(crate) mod imp {
                     tags: user_tags(&tags),
                 };
                 let out = VpcOut {
-                    id: VpcId::new(&id),
-                    arn: Arn::new(cx.arn("ec2", owner, &format!("vpc/{id}"))),
-                    default_security_group_id: SecurityGroupId::new(
+                    id: VpcId::unchecked(&id),
+                    arn: Arn::unchecked(cx.arn("ec2", owner, &format!("vpc/{id}"))),
+                    default_security_group_id: SecurityGroupId::unchecked(
                         default_sgs.get(&id).cloned().unwrap_or_default(),
                     ),
-                    main_route_table_id: RouteTableId::new(main_rts.get(&id).cloned().unwrap_or_default()),
-                    owner_id: AccountId::new(owner),
+                    main_route_table_id: RouteTableId::unchecked(
+                        main_rts.get(&id).cloned().unwrap_or_default(),
+                    ),
+                    owner_id: AccountId::unchecked(owner),
                 };
                 let status = match vpc.state().map(|s| s.as_str()) {
                     Some("available") | None => Status::Ready,
@@ -235,7 +236,7 @@ pub(crate) mod imp {
             if let Some(t) = &d.instance_tenancy {
                 call = call.instance_tenancy(Tenancy::from(t.as_str()));
             }
-            let out = cx.send("CreateVpc", Operation::Create, call.send()).await?;
+            let out = cx.send("CreateVpc", Operation::Create, || call.clone().send()).await?;
             let id = out.vpc.and_then(|v| v.vpc_id).ok_or_else(|| missing("VPC ID"))?;
             // Follow-ups: DNS support is on by default, hostnames off.
             if !d.enable_dns_support {
@@ -258,7 +259,7 @@ pub(crate) mod imp {
                     "enable_dns_hostnames" => set_attribute(cx, id, name, after.enable_dns_hostnames).await?,
                     "secondary_cidr_blocks" => {
                         let call = cx.ec2().describe_vpcs().vpc_ids(id);
-                        let out = cx.send("DescribeVpcs", Operation::Read, call.send()).await?;
+                        let out = cx.send("DescribeVpcs", Operation::Read, || call.clone().send()).await?;
                         let have = out.vpcs().first().map(secondary).unwrap_or_default();
                         sync_secondary(cx, id, &have, &after.secondary_cidr_blocks).await?;
                     }
@@ -269,7 +270,9 @@ pub(crate) mod imp {
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _d: &Vpc) -> Result<(), ProviderError> {
-            cx.send("DeleteVpc", Operation::Delete, cx.ec2().delete_vpc().vpc_id(id).send()).await.map(|_| ())
+            cx.send("DeleteVpc", Operation::Delete, || cx.ec2().delete_vpc().vpc_id(id).send())
+                .await
+                .map(|_| ())
         }
     }
 }

@@ -255,7 +255,32 @@ fn ours(tags: &Tags, wanted: &Tags, untagged: bool) -> bool {
     same(TAG_STACK) && same(TAG_ADDRESS)
 }
 
+/// Times an update reads the object again after a failed call.
+const UPDATE_REREADS: u32 = 5;
+
 impl<K: Kind> Kit<K> {
+    /// One pass of an update: the type's own calls for the changed
+    /// fields, then the tags.
+    async fn update_once(
+        &self,
+        id: &str,
+        before: &K::Decl,
+        after: &K::Decl,
+        changed: &[String],
+        wanted: &Fields,
+    ) -> Result<(), ProviderError> {
+        let fields: Vec<String> = changed.iter().filter(|c| *c != "tags").cloned().collect();
+        if !fields.is_empty() {
+            let change = Change { before, after, fields: &fields };
+            self.kind.update(&self.cx, id, change).await?;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            let have = self.one(id).await?.map(|s| s.tags).unwrap_or_default();
+            crate::sdk::sync_tags(&self.cx, K::SERVICE, id, &have, &tags_input(wanted)).await?;
+        }
+        Ok(())
+    }
+
     fn observed(seen: Seen<K>) -> Result<Observed, ProviderError> {
         let mut decl = seen.decl;
         decl.normalise();
@@ -301,16 +326,31 @@ impl<K: Kind> ResourceProvider for Kit<K> {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Fields, ProviderError> {
-        let before: K::Decl = decode(&req.before)?;
         let after: K::Decl = decode(&req.after)?;
-        let fields: Vec<String> = req.changed.iter().filter(|c| *c != "tags").cloned().collect();
-        if !fields.is_empty() {
-            let change = Change { before: &before, after: &after, fields: &fields };
-            self.kind.update(&self.cx, &req.id, change).await?;
-        }
-        if req.changed.iter().any(|c| c == "tags") {
-            let have = self.one(&req.id).await?.map(|s| s.tags).unwrap_or_default();
-            crate::sdk::sync_tags(&self.cx, K::SERVICE, &req.id, &have, &tags_input(&req.after)).await?;
+        let mut before: K::Decl = decode(&req.before)?;
+        let mut changed = req.changed.clone();
+        let mut attempt = 0;
+        // A failed call may have acted (a lost answer) or failed half-way:
+        // read the object again and apply what still differs, rather than
+        // repeating a call blindly.
+        while let Err(e) = self.update_once(&req.id, &before, &after, &changed, &req.after).await {
+            let again = matches!(
+                e.kind,
+                ErrorKind::Transient
+                    | ErrorKind::Throttled
+                    | ErrorKind::Conflict
+                    | ErrorKind::EventualConsistency
+                    | ErrorKind::Stale
+            );
+            if !again || attempt >= UPDATE_REREADS {
+                return Err(e);
+            }
+            attempt += 1;
+            tokio::time::sleep(call_backoff(attempt)).await;
+            let Some(seen) = self.one(&req.id).await? else { return Err(e) };
+            let fresh = Self::observed(seen)?;
+            changed = K::Decl::SCHEMA.changed_fields(&fresh.inputs, &req.after);
+            before = decode(&fresh.inputs)?;
         }
         match self.one(&req.id).await? {
             Some(s) => Ok(Self::observed(s)?.outputs),
@@ -409,18 +449,42 @@ impl Ctx {
     /// error tables with the code and request ID kept. `op` says what the
     /// call is part of (a `NotFound` answering a create is eventual
     /// consistency; answering a delete, done).
-    pub async fn send<T, E, Fut>(
+    ///
+    /// `call` builds the request; it is sent again, after a jittered
+    /// backoff, while the answer is a throttle (AWS did not act on it) and,
+    /// for reads, while the endpoint fails (a lost answer, a 5xx: a read
+    /// has no effect to repeat). A mutating call that fails otherwise comes
+    /// back: its caller reads the cloud again before anything is repeated.
+    pub async fn send<T, E, F, Fut>(
         &self,
         name: &'static str,
         op: Operation,
-        call: Fut,
+        call: F,
     ) -> Result<T, ProviderError>
     where
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.stats.count(name);
-        call.await.map_err(|e| crate::sdk::sdk_error(e, op))
+        let mut attempt: u32 = 0;
+        loop {
+            self.stats.count(name);
+            let e = match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) => crate::sdk::sdk_error(e, op),
+            };
+            let again = match e.kind {
+                ErrorKind::Throttled => attempt < CALL_RETRIES_THROTTLED,
+                ErrorKind::Transient => op == Operation::Read && attempt < CALL_RETRIES_READ,
+                _ => false,
+            };
+            if !again {
+                return Err(e);
+            }
+            self.stats.retried(name, e.kind == ErrorKind::Throttled);
+            tokio::time::sleep(call_backoff(attempt)).await;
+            attempt += 1;
+        }
     }
 
     /// Every item of a paginated call: `page(next_token)` returns one
@@ -454,6 +518,20 @@ impl Ctx {
         };
         format!("arn:{partition}:{service}:{}:{account}:{resource}", self.region)
     }
+}
+
+/// Throttled answers a call outlasts before the throttle reaches the
+/// executor (which paces the whole run down and retries the step).
+const CALL_RETRIES_THROTTLED: u32 = 12;
+/// Failed reads (lost answers, 5xx) a read call outlasts.
+const CALL_RETRIES_READ: u32 = 8;
+
+/// Full-jitter exponential backoff: up to 50 ms × 2^attempt, at most 5 s.
+fn call_backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let cap = 50u64.saturating_mul(1u64 << attempt.min(10)).min(5_000);
+    let jitter = RandomState::new().hash_one(attempt) % cap.max(1);
+    std::time::Duration::from_millis(cap / 4 + jitter * 3 / 4)
 }
 
 /// A response that lacks a field it always has.

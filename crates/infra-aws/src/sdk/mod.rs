@@ -24,12 +24,28 @@ pub use error::classify;
 #[derive(Debug, Clone, Default)]
 pub struct CallStats {
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+    retries: Arc<Mutex<BTreeMap<&'static str, (u64, u64)>>>,
 }
 
 impl CallStats {
     pub(crate) fn count(&self, operation: &'static str) {
         let mut calls = self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *calls.entry(operation).or_default() += 1;
+    }
+
+    pub(crate) fn retried(&self, operation: &'static str, throttled: bool) {
+        let mut r = self.retries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = r.entry(operation).or_default();
+        entry.0 += 1;
+        if throttled {
+            entry.1 += 1;
+        }
+    }
+
+    /// Calls sent again per operation so far: (retried, of them after a
+    /// throttle).
+    pub fn retries(&self) -> BTreeMap<&'static str, (u64, u64)> {
+        self.retries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Calls per operation so far.

@@ -43,6 +43,26 @@ pub(crate) fn in_value_serializer() -> bool {
 #[error("{0}")]
 pub struct ValueSerializeError(pub String);
 
+impl ValueSerializeError {
+    /// The same error one level up: inside field or element `step`
+    /// (`vpc_id`, `[2]`). The message then reads "field `ingress[2].to_port`: …".
+    fn within(self, step: &str) -> Self {
+        match self.0.strip_prefix("field `") {
+            Some(rest) => {
+                let sep = if rest.starts_with('[') { "" } else { "." };
+                ValueSerializeError(format!("field `{step}{sep}{rest}"))
+            }
+            None => ValueSerializeError(format!("field `{step}`: {}", self.0)),
+        }
+    }
+
+    /// The field path and the message, when the error names a field.
+    pub fn field(&self) -> Option<(&str, &str)> {
+        let rest = self.0.strip_prefix("field `")?;
+        rest.split_once("`: ")
+    }
+}
+
 impl ser::Error for ValueSerializeError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
         ValueSerializeError(msg.to_string())
@@ -209,7 +229,8 @@ impl ser::SerializeSeq for SeqSer {
     type Ok = Value;
     type Error = ValueSerializeError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Self::Error> {
-        self.0.push(v.serialize(ValueSerializer)?);
+        let i = self.0.len();
+        self.0.push(v.serialize(ValueSerializer).map_err(|e| e.within(&format!("[{i}]")))?);
         Ok(())
     }
     fn end(self) -> R {
@@ -273,7 +294,8 @@ impl ser::SerializeMap for MapSer {
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Self::Error> {
         let key = self.key.take().ok_or_else(|| ValueSerializeError("map value without a key".into()))?;
-        self.map.insert(key, v.serialize(ValueSerializer)?);
+        let value = v.serialize(ValueSerializer).map_err(|e| e.within(&format!("[{key:?}]")))?;
+        self.map.insert(key, value);
         Ok(())
     }
     fn end(self) -> R {
@@ -289,7 +311,7 @@ impl ser::SerializeStruct for MapSer {
         key: &'static str,
         v: &T,
     ) -> Result<(), Self::Error> {
-        let value = v.serialize(ValueSerializer)?;
+        let value = v.serialize(ValueSerializer).map_err(|e| e.within(key))?;
         // Absent optional fields are left out, so state and plans stay small
         // and "unset" compares equal to "unset".
         if !value.is_null() {
