@@ -39,7 +39,12 @@ fn a_component_adds_its_resources_under_its_name_in_each_region() {
     assert_eq!(stack.provider_of(eu_subnet).unwrap().region, "eu-west-1");
     assert_eq!(eu_subnet.inputs["cidr_block"], "10.2.22.0/24".into());
     let us_nat = addr("us.network.nat-a");
-    assert_eq!(graph.dependencies(&us_nat), [&addr("us.network.nat-eip-a"), &addr("us.network.public-a")]);
+    // The internet gateway is the NAT gateway's implicit need (its VPC's
+    // gateway must be attached first), added by the type, not the component.
+    assert_eq!(
+        graph.dependencies(&us_nat),
+        [&addr("us.network.igw"), &addr("us.network.nat-eip-a"), &addr("us.network.public-a")]
+    );
     assert_eq!(
         graph.dependencies(&addr("us.network.data-sg")),
         [&addr("us.network.app-sg"), &addr("us.network.vpc")]

@@ -34,6 +34,8 @@ struct Knobs {
     with_cache: bool,
     with_logs_bucket: bool,
     password: &'static str,
+    /// The VPC's `env` tag (a change renders key by key).
+    env: &'static str,
 }
 
 fn network(k: &Knobs) -> Stack {
@@ -45,7 +47,7 @@ fn network(k: &Knobs) -> Stack {
             cidr_block: "10.1.0.0/16".into(),
             enable_dns_support: true,
             enable_dns_hostnames: true,
-            tags: [("Name".to_string(), "prod".to_string())].into(),
+            tags: [("Name".to_string(), "prod".to_string()), ("env".to_string(), k.env.to_string())].into(),
             ..Default::default()
         },
     );
@@ -107,6 +109,7 @@ fn scenario() -> Plan {
         with_cache: true,
         with_logs_bucket: true,
         password: "old-password",
+        env: "staging",
     });
     let mut state = empty_state();
     let p = plan(&before, &state, &PlanOptions::default()).unwrap();
@@ -119,6 +122,7 @@ fn scenario() -> Plan {
         with_cache: false,
         with_logs_bucket: false,
         password: "new-password",
+        env: "prod",
     });
     // Also show a create: a resource the state does not have yet.
     let mut with_new = after;
@@ -153,6 +157,7 @@ fn human_rendering_of_no_changes_and_destroy() {
         with_cache: true,
         with_logs_bucket: false,
         password: "pw",
+        env: "prod",
     });
     let mut state = empty_state();
     let p = plan(&s, &state, &PlanOptions::default()).unwrap();

@@ -237,7 +237,7 @@ async fn security_group_lifecycle() {
                     ingress.push(SecurityGroupRuleSpec {
                         self_: true,
                         description: Some("app".into()),
-                        ..SecurityGroupRuleSpec::tcp_from_groups(8080, vec![peer.id().into()])
+                        ..SecurityGroupRuleSpec::tcp_from_groups(8080, &[peer.id()])
                     });
                 }
                 s.add_with(
@@ -426,7 +426,7 @@ async fn a_new_process_reads_canonically_declared_rules_without_a_diff() {
                 SecurityGroupRuleSpec {
                     self_: true,
                     description: Some("app".into()),
-                    ..SecurityGroupRuleSpec::tcp_from_groups(443, vec![peer.id().into()])
+                    ..SecurityGroupRuleSpec::tcp_from_groups(443, &[peer.id()])
                 },
             ],
             vec![
@@ -488,7 +488,7 @@ async fn rules_in_a_non_canonical_grouping_plan_empty_in_a_new_process() {
                 SecurityGroupRuleSpec {
                     cidr_blocks: vec!["10.1.0.0/16".into()],
                     self_: true,
-                    ..SecurityGroupRuleSpec::tcp_from_groups(8080, vec![peer.id().into()])
+                    ..SecurityGroupRuleSpec::tcp_from_groups(8080, &[peer.id()])
                 },
             ],
             vec![SecurityGroupRuleSpec {

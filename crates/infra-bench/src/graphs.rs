@@ -29,6 +29,7 @@ fn schema(type_name: &str, profile: &Profile) -> &'static Schema {
         readiness: if ready.is_zero() { Readiness::OnId } else { Readiness::OnAvailable },
         stack_validate: None,
         check_id: None,
+        needs: None,
     }));
     map.insert(type_name.to_owned(), s);
     s

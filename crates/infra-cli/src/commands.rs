@@ -38,6 +38,19 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub async fn backend(&self) -> Result<Arc<dyn Backend>> {
+        // First use without any backend setting: say where state will live.
+        if let crate::backend::BackendChoice::Local(dir) = &self.backend_choice
+            && self.cli.global.backend.is_none()
+            && self.project.config.backend.is_none()
+            && !dir.exists()
+            && !self.cli.global.quiet
+        {
+            self.ui.note(&format!(
+                "Note: no backend is configured, so state is kept locally in {} (choose another with                  `--backend` or a [backend] section in {}; docs/state-and-locking.md).",
+                dir.display(),
+                crate::project::FILE_NAME
+            ));
+        }
         let b = self.backend_choice.open().await?;
         tracing::info!(backend = %b.describe(), "state backend");
         Ok(b)

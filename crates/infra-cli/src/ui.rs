@@ -45,6 +45,12 @@ impl Ui {
         }
     }
 
+    /// Prints a note to stderr (kept off stdout, which `--json` owns).
+    pub fn note(&self, line: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{line}");
+    }
+
     /// Prints a line to stderr.
     pub fn warn(&self, line: &str) {
         let mut e = std::io::stderr().lock();

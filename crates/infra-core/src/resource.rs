@@ -72,7 +72,15 @@ pub struct Schema {
     /// Checks a string given as this type's ID (by `import`): why it is
     /// not one, naming the ID type; `None` when it may be.
     pub check_id: Option<fn(&str) -> Option<String>>,
+    /// An ordering need the type knows beyond its references: true when
+    /// the declaration (first) must wait for the other one (second), e.g.
+    /// a public NAT gateway for its VPC's internet gateway. Declaring
+    /// either resource adds the dependency, whichever comes first.
+    pub needs: Option<Needs>,
 }
+
+/// See [`Schema::needs`].
+pub type Needs = fn(&crate::stack::ResourceDecl, &crate::stack::ResourceDecl, &crate::stack::Stack) -> bool;
 
 /// A check of one resource against the rest of the stack; returns every
 /// problem found.

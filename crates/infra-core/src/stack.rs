@@ -57,6 +57,8 @@ pub struct Stack {
     resources: Vec<ResourceDecl>,
     outputs: BTreeMap<String, Value>,
     problems: Vec<Diagnostic>,
+    /// Indexes of declarations whose type has ordering needs.
+    with_needs: Vec<usize>,
 }
 
 impl Stack {
@@ -73,6 +75,7 @@ impl Stack {
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             problems,
+            with_needs: Vec::new(),
         }
     }
 
@@ -93,6 +96,31 @@ impl Stack {
         }
         self.providers.insert(key.clone(), config);
         key
+    }
+
+    /// Adds a declaration, with the ordering needs its type or the types
+    /// already declared know of ([`crate::Schema::needs`]), whichever of
+    /// the two is declared first.
+    fn push(&mut self, mut decl: ResourceDecl) {
+        let mut later = Vec::new();
+        for &i in &self.with_needs {
+            let e = &self.resources[i];
+            if e.schema.needs.is_some_and(|needs| needs(e, &decl, self)) {
+                later.push(i);
+            }
+        }
+        if let Some(needs) = decl.schema.needs {
+            let wanted: Vec<Address> =
+                self.resources.iter().filter(|e| needs(&decl, e, self)).map(|e| e.address.clone()).collect();
+            decl.options.depends_on.extend(wanted);
+        }
+        for i in later {
+            self.resources[i].options.depends_on.push(decl.address.clone());
+        }
+        if decl.schema.needs.is_some() {
+            self.with_needs.push(self.resources.len());
+        }
+        self.resources.push(decl);
     }
 
     /// The registered provider instances.
@@ -284,13 +312,7 @@ impl<'s> Scope<'s> {
                 "is not bound to a provider instance; register one with Stack::provider",
             ));
         }
-        self.stack.resources.push(ResourceDecl {
-            address: address.clone(),
-            schema,
-            provider,
-            inputs,
-            options,
-        });
+        self.stack.push(ResourceDecl { address: address.clone(), schema, provider, inputs, options });
         address
     }
 
@@ -375,7 +397,7 @@ impl<'s> Scope<'s> {
             }
         }
         self.stack.problems.extend(problems);
-        self.stack.resources.push(ResourceDecl {
+        self.stack.push(ResourceDecl {
             address: address.clone(),
             schema: &R::SCHEMA,
             provider,

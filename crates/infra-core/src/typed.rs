@@ -249,7 +249,7 @@ impl<T> Clone for Output<T> {
 
 impl<T> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Output<{}>({})", std::any::type_name::<T>(), self.reference)
+        write!(f, "Output<{}>({})", public_path(std::any::type_name::<T>()), self.reference)
     }
 }
 

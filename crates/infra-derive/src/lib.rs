@@ -10,6 +10,8 @@
 //!     validate = validate_subnet,         // optional fn(&Self, &mut ValidationContext)
 //!     normalise = canonical,              // optional fn(&mut Self): the provider's canonical form
 //!     validate_stack = in_vpc,            // optional fn(&ResourceDecl, &Stack) -> Vec<Diagnostic>
+//!     needs = after_gateway,              // optional fn(&ResourceDecl, &ResourceDecl, &Stack) -> bool:
+//!                                         //   an ordering need beyond the references
 //!     crate = "::infra_core",             // optional path to infra-core
 //! )]
 //! pub struct Subnet {
@@ -68,6 +70,7 @@ struct TypeAttrs {
     validate: Option<Path>,
     normalise: Option<Path>,
     validate_stack: Option<Path>,
+    needs: Option<Path>,
     krate: Option<Path>,
 }
 
@@ -133,12 +136,14 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.normalise = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("validate_stack") {
                 attrs.validate_stack = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("needs") {
+                attrs.needs = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("crate") {
                 let lit: LitStr = meta.value()?.parse()?;
                 attrs.krate = Some(lit.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, crate",
+                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, needs, crate",
                 ));
             }
             Ok(())
@@ -368,6 +373,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
         None => quote!(::core::option::Option::None),
     };
+    let needs = match &attrs.needs {
+        Some(path) => quote!(::core::option::Option::Some(#path)),
+        None => quote!(::core::option::Option::None),
+    };
     let stack_validate = match &attrs.validate_stack {
         Some(path) => quote!(::core::option::Option::Some(#path)),
         None => quote!(::core::option::Option::None),
@@ -437,6 +446,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 readiness: #readiness,
                 stack_validate: #stack_validate,
                 check_id: #check_id,
+                needs: #needs,
             };
             #validate
             #normalise

@@ -24,6 +24,11 @@ pub enum Error {
     #[error("{address}: {kind:?} failed: {error}{hint}", hint = hint(error))]
     Provider { address: Address, kind: StepKind, error: ProviderError },
 
+    /// Reading a resource (refresh, import) failed after its retries: a
+    /// read, which changed nothing.
+    #[error("{address}: reading it from the cloud failed (a read; nothing was changed): {error}{hint}", hint = hint(error))]
+    Read { address: Address, error: ProviderError },
+
     /// No provider implements the resource's type in its instance.
     #[error("{address}: provider instance {provider} does not implement {type_name}")]
     NoProvider { address: Address, provider: String, type_name: String },

@@ -40,9 +40,10 @@ pub async fn import_into(
             provider: provider_key.to_string(),
             type_name: decl.schema.type_name.to_owned(),
         })?;
-    let response = provider.read(ReadRequest { ids: vec![id.to_owned()] }).await.map_err(|error| {
-        Error::Provider { address: address.clone(), kind: infra_core::plan::StepKind::Create, error }
-    })?;
+    let response = provider
+        .read(ReadRequest { ids: vec![id.to_owned()] })
+        .await
+        .map_err(|error| Error::Read { address: address.clone(), error })?;
     let observed = response.found.get(id).cloned().ok_or_else(|| Error::ImportNotFound {
         address: address.clone(),
         id: id.to_owned(),

@@ -65,11 +65,7 @@ pub async fn refresh(registry: &Registry, stack: &Stack, store: &StateStore) -> 
                         delay = (delay * 2).min(std::time::Duration::from_secs(10));
                     }
                     Err(error) => {
-                        return Err(Error::Provider {
-                            address: address.clone(),
-                            kind: infra_core::plan::StepKind::Update,
-                            error,
-                        });
+                        return Err(Error::Read { address: address.clone(), error });
                     }
                 }
             }

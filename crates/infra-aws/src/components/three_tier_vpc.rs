@@ -10,7 +10,7 @@ use crate::ec2::{
     ElasticIp, InternetGateway, NatGateway, Route, RouteTable, RouteTableAssociation, SecurityGroup,
     SecurityGroupRuleSpec, Subnet, Vpc,
 };
-use crate::ids::{SecurityGroupId, SubnetId};
+use crate::ids::SubnetId;
 
 /// Inputs of [`three_tier_vpc`].
 #[derive(Debug, Clone)]
@@ -230,13 +230,10 @@ pub fn three_tier_vpc(scope: &mut Scope<'_>, name: &str, cfg: &ThreeTierVpcConfi
             SecurityGroupRuleSpec::tcp_from_cidrs(443, &["0.0.0.0/0"]),
         ],
     );
-    let from_alb: Vec<Input<SecurityGroupId>> = vec![alb_sg.id().into()];
-    let app_sg = sg(&mut s, "app", vec![SecurityGroupRuleSpec::tcp_from_groups(cfg.app_port, from_alb)]);
-    let data_ingress = cfg
-        .data_ports
-        .iter()
-        .map(|p| SecurityGroupRuleSpec::tcp_from_groups(*p, vec![app_sg.id().into()]))
-        .collect();
+    let app_sg =
+        sg(&mut s, "app", vec![SecurityGroupRuleSpec::tcp_from_groups(cfg.app_port, &[alb_sg.id()])]);
+    let data_ingress =
+        cfg.data_ports.iter().map(|p| SecurityGroupRuleSpec::tcp_from_groups(*p, &[app_sg.id()])).collect();
     let data_sg = sg(&mut s, "data", data_ingress);
 
     ThreeTierVpc {

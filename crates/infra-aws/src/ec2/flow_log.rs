@@ -9,6 +9,27 @@ use crate::ids::{Arn, FlowLogId, RoleArn, VpcId};
 /// A VPC flow log (`aws_flow_log`) to CloudWatch Logs or S3. A VPC takes one
 /// flow log per destination and configuration, so a replacement deletes the
 /// old one first.
+///
+/// Outputs: `flow_log.id()` (`FlowLogId`) and `flow_log.arn()` (`Arn`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{FlowLog, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// stack.add("vpc-flow-log", FlowLog {
+///     vpc_id: vpc.id().into(),
+///     traffic_type: "REJECT".into(),
+///     log_destination_type: Some("s3".into()),
+///     log_destination: Some("arn:aws:s3:::example-flow-logs".into()),
+///     ..Default::default()
+/// });
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:FlowLog",

@@ -7,6 +7,28 @@ use serde::Serialize;
 use crate::ids::{AllocationId, Arn, InternetGatewayId, NatGatewayId, SubnetId, VpcId};
 
 /// An internet gateway (`aws_internet_gateway`), attached to a VPC.
+///
+/// Outputs: `igw.id()` (`InternetGatewayId`) and `igw.arn()` (`Arn`).
+///
+/// Public [`NatGateway`]s in its VPC need it attached first; infra adds
+/// that dependency itself when both are in the stack.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{InternetGateway, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let igw = stack.add("igw", InternetGateway {
+///     vpc_id: Some(vpc.id().into()),
+///     ..Default::default()
+/// });
+/// stack.export("igw_id", igw.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:InternetGateway",
@@ -25,6 +47,25 @@ pub struct InternetGateway {
 }
 
 /// An Elastic IP address (`aws_eip`) for use in a VPC.
+///
+/// Outputs: `eip.id()` (`AllocationId`, e.g. for a NAT gateway's
+/// `allocation_id`) and `eip.public_ip()` (`String`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::ElasticIp;
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let eip = stack.add("nat-eip-a", ElasticIp {
+///     tags: [("Name".to_owned(), "nat-a".to_owned())].into(),
+///     ..Default::default()
+/// });
+/// stack.export("nat_public_ip", eip.public_ip());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:ElasticIp",
@@ -45,13 +86,47 @@ pub struct ElasticIp {
 /// A replacement creates the new gateway before deleting the old one, and
 /// an Elastic IP backs one NAT gateway at a time: a change of `subnet_id`
 /// needs a new `allocation_id` too (or `Options::delete_before_create`).
+///
+/// Outputs: `nat.id()` (`NatGatewayId`), `nat.public_ip()` and
+/// `nat.private_ip()` (`String`).
+///
+/// A public NAT gateway needs its VPC's [`InternetGateway`] attached
+/// first; infra adds that dependency itself when both are in the stack.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{ElasticIp, InternetGateway, NatGateway, Subnet, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// stack.add("igw", InternetGateway { vpc_id: Some(vpc.id().into()), ..Default::default() });
+/// let public = stack.add("public-a", Subnet {
+///     vpc_id: vpc.id().into(),
+///     cidr_block: "10.1.1.0/24".into(),
+///     availability_zone: "us-east-1a".into(),
+///     map_public_ip_on_launch: true,
+///     ..Default::default()
+/// });
+/// let eip = stack.add("nat-eip-a", ElasticIp::default());
+/// let nat = stack.add("nat-a", NatGateway {
+///     subnet_id: public.id().into(),
+///     allocation_id: Some(eip.id().into()),
+///     ..Default::default()
+/// });
+/// stack.export("nat_public_ip", nat.public_ip());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:NatGateway",
     outputs(id: NatGatewayId, public_ip: String, private_ip: String),
     readiness = "on_available",
     validate = validate_nat_gateway,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    needs = after_internet_gateway
 )]
 pub struct NatGateway {
     /// The (public) subnet it lives in.
@@ -74,6 +149,35 @@ pub struct NatGateway {
 /// True for the default connectivity type (unset or `public`).
 fn is_public(c: &Option<String>) -> bool {
     c.as_deref().is_none_or(|c| c == "public")
+}
+
+/// A public NAT gateway works only once its VPC's internet gateway is
+/// attached (AWS fails it otherwise): it waits for the internet gateway
+/// declared on its subnet's VPC.
+fn after_internet_gateway(
+    nat: &infra_core::ResourceDecl,
+    other: &infra_core::ResourceDecl,
+    stack: &infra_core::Stack,
+) -> bool {
+    use infra_core::Value;
+    let public = nat.inputs.get("connectivity_type").and_then(Value::as_str).is_none_or(|c| c == "public");
+    if !public || other.schema.type_name != "aws:ec2:InternetGateway" {
+        return false;
+    }
+    let vpc_of_subnet = match nat.inputs.get("subnet_id") {
+        Some(Value::Ref(r)) => {
+            stack.resource(&r.address).and_then(|subnet| match subnet.inputs.get("vpc_id") {
+                Some(Value::Ref(v)) => Some(v.address.clone()),
+                _ => None,
+            })
+        }
+        _ => None,
+    };
+    let igw_vpc = match other.inputs.get("vpc_id") {
+        Some(Value::Ref(v)) => Some(v.address.clone()),
+        _ => None,
+    };
+    vpc_of_subnet.is_some() && vpc_of_subnet == igw_vpc
 }
 
 fn validate_internet_gateway(g: &InternetGateway, ctx: &mut ValidationContext<'_>) {

@@ -41,6 +41,40 @@ pub struct MetadataOptions {
 
 /// A launch template (`aws_launch_template`). Changing its data creates a
 /// new version and makes it the default, in place.
+///
+/// Outputs: `lt.id()` (`LaunchTemplateId`), `lt.arn()` (`Arn`),
+/// `lt.latest_version()` and `lt.default_version()` (`i64`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{LaunchTemplate, MetadataOptions, SecurityGroup, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let sg = stack.add("app-sg", SecurityGroup {
+///     name: "app".into(),
+///     description: "application instances".into(),
+///     vpc_id: vpc.id().into(),
+///     ..Default::default()
+/// });
+/// let lt = stack.add("app-lt", LaunchTemplate {
+///     name: "app".into(),
+///     image_id: Some("ami-0123456789abcdef0".into()),
+///     instance_type: Some("t3.micro".into()),
+///     vpc_security_group_ids: vec![sg.id().into()],
+///     // IMDSv2 only.
+///     metadata_options: Some(MetadataOptions {
+///         http_tokens: Some("required".into()),
+///         ..Default::default()
+///     }),
+///     ..Default::default()
+/// });
+/// stack.export("launch_template_id", lt.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:LaunchTemplate",

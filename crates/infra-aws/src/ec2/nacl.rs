@@ -49,6 +49,37 @@ impl NetworkAclRuleSpec {
 
 /// A network ACL (`aws_network_acl`) with its rules and subnet associations
 /// (a subnet removed from `subnet_ids` goes back to the VPC's default ACL).
+///
+/// Outputs: `acl.id()` (`NetworkAclId`) and `acl.arn()` (`Arn`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{NetworkAcl, NetworkAclRuleSpec, Subnet, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let subnet = stack.add("public-a", Subnet {
+///     vpc_id: vpc.id().into(),
+///     cidr_block: "10.1.1.0/24".into(),
+///     availability_zone: "us-east-1a".into(),
+///     ..Default::default()
+/// });
+/// stack.add("public-acl", NetworkAcl {
+///     vpc_id: vpc.id().into(),
+///     subnet_ids: vec![subnet.id().into()],
+///     // Stateless: HTTPS in, and replies to outbound traffic on ephemeral ports.
+///     ingress: vec![
+///         NetworkAclRuleSpec::tcp(100, "allow", "0.0.0.0/0", 443, 443),
+///         NetworkAclRuleSpec::tcp(110, "allow", "0.0.0.0/0", 1024, 65535),
+///     ],
+///     egress: vec![NetworkAclRuleSpec::all(100, "allow", "0.0.0.0/0")],
+///     ..Default::default()
+/// });
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:NetworkAcl",

@@ -33,6 +33,40 @@ fn check_region(ctx: &mut ValidationContext<'_>, field: &str, region: &str) {
 /// Unlike Terraform, `peer_account_id` is required: give the peer transit
 /// gateway's `owner_id` output, so what is declared and what AWS reports
 /// always agree.
+///
+/// Outputs: `peering.id()` (`TransitGatewayAttachmentId`).
+///
+/// It lives in the requester's region and its accepter is bound to the
+/// peer region's provider; routes over the peering wait for the accepter
+/// (`Options::new().depends_on(&accepter)`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{
+///     TransitGateway, TransitGatewayPeeringAttachment, TransitGatewayPeeringAttachmentAccepter,
+/// };
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let eu = stack.provider(ProviderConfig::aws("eu-west-1"));
+/// let tgw_us = stack.add("tgw-us", TransitGateway::default());
+/// let tgw_eu = stack.add_with("tgw-eu", TransitGateway::default(), Options::new().provider(&eu));
+/// let peering = stack.add("tgw-peering", TransitGatewayPeeringAttachment {
+///     transit_gateway_id: tgw_us.id().into(),
+///     peer_transit_gateway_id: tgw_eu.id().into(),
+///     peer_region: "eu-west-1".into(),
+///     peer_account_id: tgw_eu.owner_id().into(),
+///     ..Default::default()
+/// });
+/// stack.add_with(
+///     "tgw-peering-accepter",
+///     TransitGatewayPeeringAttachmentAccepter { transit_gateway_attachment_id: peering.id().into() },
+///     Options::new().provider(&eu),
+/// );
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayPeeringAttachment",
@@ -79,6 +113,44 @@ fn validate_tgw_peering(p: &TransitGatewayPeeringAttachment, ctx: &mut Validatio
 /// [`TransitGatewayPeeringAttachment`] owns the peering (deleting that
 /// tears it down on both sides). Tags of the accepter's side are not
 /// managed.
+///
+/// Outputs, seen from the accepter's side: `accepter.id()`
+/// (`TransitGatewayAttachmentId`), `accepter.transit_gateway_id()` (its
+/// own) and `accepter.peer_transit_gateway_id()` (the requester's)
+/// (`TransitGatewayId`), `accepter.peer_region()` (`String`) and
+/// `accepter.peer_account_id()` (`AccountId`).
+///
+/// It is bound to the peer region's provider, with
+/// `Options::new().provider(&eu)` or in a scope
+/// `stack.scope("eu").with_provider(&eu)`.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{
+///     TransitGateway, TransitGatewayPeeringAttachment, TransitGatewayPeeringAttachmentAccepter,
+/// };
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let eu = stack.provider(ProviderConfig::aws("eu-west-1"));
+/// let tgw_us = stack.add("tgw", TransitGateway::default());
+/// let tgw_eu = stack.scope("eu").with_provider(&eu).add("tgw", TransitGateway::default());
+/// let peering = stack.add("tgw-peering", TransitGatewayPeeringAttachment {
+///     transit_gateway_id: tgw_us.id().into(),
+///     peer_transit_gateway_id: tgw_eu.id().into(),
+///     peer_region: "eu-west-1".into(),
+///     peer_account_id: tgw_eu.owner_id().into(),
+///     ..Default::default()
+/// });
+/// let accepter = stack.scope("eu").with_provider(&eu).add(
+///     "tgw-peering-accepter",
+///     TransitGatewayPeeringAttachmentAccepter { transit_gateway_attachment_id: peering.id().into() },
+/// );
+/// stack.export("peer_region", accepter.peer_region());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayPeeringAttachmentAccepter",
@@ -105,6 +177,39 @@ pub struct TransitGatewayPeeringAttachmentAccepter {
 /// Unlike Terraform, `peer_region` and `peer_owner_id` are required (give
 /// the peer VPC's `owner_id` output), so what is declared and what AWS
 /// reports always agree.
+///
+/// Outputs: `pcx.id()` (`VpcPeeringConnectionId`, e.g. for a route's
+/// `vpc_peering_connection_id` on either side).
+///
+/// It lives in the requester's region and its accepter is bound to the
+/// peer region's provider.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{Vpc, VpcPeeringConnection, VpcPeeringConnectionAccepter};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let eu = stack.provider(ProviderConfig::aws("eu-west-1"));
+/// let vpc_us = stack.add("vpc-us", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let vpc_eu = Vpc { cidr_block: "10.2.0.0/16".into(), ..Default::default() };
+/// let vpc_eu = stack.add_with("vpc-eu", vpc_eu, Options::new().provider(&eu));
+/// let pcx = stack.add("pcx", VpcPeeringConnection {
+///     vpc_id: vpc_us.id().into(),
+///     peer_vpc_id: vpc_eu.id().into(),
+///     peer_region: "eu-west-1".into(),
+///     peer_owner_id: vpc_eu.owner_id().into(),
+///     ..Default::default()
+/// });
+/// let accept = VpcPeeringConnectionAccepter {
+///     vpc_peering_connection_id: pcx.id().into(),
+///     auto_accept: true,
+/// };
+/// stack.add_with("pcx-accepter", accept, Options::new().provider(&eu));
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:VpcPeeringConnection",
@@ -144,6 +249,44 @@ fn validate_vpc_peering(p: &VpcPeeringConnection, ctx: &mut ValidationContext<'_
 /// Its ID is the connection's. Deleting it deletes nothing (as in
 /// Terraform): the requester's [`VpcPeeringConnection`] owns the
 /// connection. Tags of the accepter's side are not managed.
+///
+/// Outputs, seen from the accepter's side: `accepter.id()`
+/// (`VpcPeeringConnectionId`), `accepter.vpc_id()` (its own) and
+/// `accepter.peer_vpc_id()` (the requester's) (`VpcId`),
+/// `accepter.peer_region()` (`String`) and `accepter.peer_owner_id()`
+/// (`AccountId`).
+///
+/// It is bound to the peer region's provider, with
+/// `Options::new().provider(&eu)` or in a scope
+/// `stack.scope("eu").with_provider(&eu)`.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{Vpc, VpcPeeringConnection, VpcPeeringConnectionAccepter};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let eu = stack.provider(ProviderConfig::aws("eu-west-1"));
+/// let vpc_us = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let vpc_eu = Vpc { cidr_block: "10.2.0.0/16".into(), ..Default::default() };
+/// let vpc_eu = stack.scope("eu").with_provider(&eu).add("vpc", vpc_eu);
+/// let pcx = stack.add("pcx", VpcPeeringConnection {
+///     vpc_id: vpc_us.id().into(),
+///     peer_vpc_id: vpc_eu.id().into(),
+///     peer_region: "eu-west-1".into(),
+///     peer_owner_id: vpc_eu.owner_id().into(),
+///     ..Default::default()
+/// });
+/// let accept = VpcPeeringConnectionAccepter {
+///     vpc_peering_connection_id: pcx.id().into(),
+///     auto_accept: true,
+/// };
+/// let accepter = stack.scope("eu").with_provider(&eu).add("pcx-accepter", accept);
+/// stack.export("requester_vpc_id", accepter.peer_vpc_id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:VpcPeeringConnectionAccepter",

@@ -10,6 +10,28 @@ use crate::ids::{
 };
 
 /// A route table (`aws_route_table`); routes are separate [`Route`]s.
+///
+/// Outputs: `rt.id()` (`RouteTableId`).
+///
+/// Subnets use it through a [`RouteTableAssociation`] each; a subnet
+/// without one uses its VPC's main route table.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{RouteTable, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let rt = stack.add("private-rt", RouteTable {
+///     vpc_id: vpc.id().into(),
+///     ..Default::default()
+/// });
+/// stack.export("private_route_table_id", rt.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:RouteTable",
@@ -32,6 +54,33 @@ pub struct RouteTable {
 /// Routes have no ID of their own in EC2: the resource's ID is
 /// `<route table ID>_<destination>` (e.g. `rtb-0abc_0.0.0.0/0`). The target
 /// changes in place (ReplaceRoute).
+///
+/// Outputs: `route.id()` (`String`, the ID above).
+///
+/// A route to a transit gateway also needs the VPC's
+/// [`TransitGatewayVpcAttachment`](crate::ec2::TransitGatewayVpcAttachment)
+/// first, which it does not reference: add it with
+/// `stack.add_with(.., Options::new().depends_on(&attachment))`.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{InternetGateway, Route, RouteTable, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let igw = stack.add("igw", InternetGateway { vpc_id: Some(vpc.id().into()), ..Default::default() });
+/// let rt = stack.add("public-rt", RouteTable { vpc_id: vpc.id().into(), ..Default::default() });
+/// stack.add("public-default-route", Route {
+///     route_table_id: rt.id().into(),
+///     destination_cidr_block: "0.0.0.0/0".into(),
+///     gateway_id: Some(igw.id().into()), // the one target
+///     ..Default::default()
+/// });
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:Route",
@@ -94,6 +143,31 @@ fn validate_route(r: &Route, ctx: &mut ValidationContext<'_>) {
 /// subnet to another route table in place (ReplaceRouteTableAssociation)
 /// gives the association a new ID, while a resource keeps its ID across an
 /// update.
+///
+/// Outputs: `assoc.id()` (`RouteTableAssociationId`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{RouteTable, RouteTableAssociation, Subnet, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let subnet = stack.add("app-a", Subnet {
+///     vpc_id: vpc.id().into(),
+///     cidr_block: "10.1.10.0/24".into(),
+///     availability_zone: "us-east-1a".into(),
+///     ..Default::default()
+/// });
+/// let rt = stack.add("app-rt", RouteTable { vpc_id: vpc.id().into(), ..Default::default() });
+/// stack.add("app-a-assoc", RouteTableAssociation {
+///     route_table_id: rt.id().into(),
+///     subnet_id: subnet.id().into(),
+/// });
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:RouteTableAssociation",

@@ -38,24 +38,26 @@ pub struct SecurityGroupRuleSpec {
 }
 
 impl SecurityGroupRuleSpec {
-    /// A TCP rule for one port from CIDR blocks.
-    pub fn tcp_from_cidrs(port: i32, cidrs: &[&str]) -> Self {
+    /// A TCP rule for one port from CIDR blocks:
+    /// `tcp_from_cidrs(443, &["10.0.0.0/8"])`.
+    pub fn tcp_from_cidrs<C: AsRef<str>>(port: i32, cidrs: &[C]) -> Self {
         SecurityGroupRuleSpec {
             protocol: "tcp".into(),
             from_port: port,
             to_port: port,
-            cidr_blocks: cidrs.iter().map(|c| (*c).to_owned()).collect(),
+            cidr_blocks: cidrs.iter().map(|c| c.as_ref().to_owned()).collect(),
             ..Default::default()
         }
     }
 
-    /// A TCP rule for one port from other security groups.
-    pub fn tcp_from_groups(port: i32, groups: Vec<Input<SecurityGroupId>>) -> Self {
+    /// A TCP rule for one port from other security groups, the same shape:
+    /// `tcp_from_groups(443, &[alb_sg.id()])` (outputs or fixed IDs).
+    pub fn tcp_from_groups<G: Clone + Into<Input<SecurityGroupId>>>(port: i32, groups: &[G]) -> Self {
         SecurityGroupRuleSpec {
             protocol: "tcp".into(),
             from_port: port,
             to_port: port,
-            security_groups: groups,
+            security_groups: groups.iter().cloned().map(Into::into).collect(),
             ..Default::default()
         }
     }
@@ -83,6 +85,33 @@ impl SecurityGroupRuleSpec {
 /// IPv6 block, prefix list, group or `self` each, with its description),
 /// protocol and ports as AWS reports them, in canonical order: the
 /// declaration and a read agree whatever grouping the user wrote.
+///
+/// Outputs: `sg.id()` (`SecurityGroupId`) and `sg.arn()` (`Arn`).
+///
+/// Every rule needs a source (ingress) or destination (egress):
+/// `cidr_blocks`, `ipv6_cidr_blocks`, `prefix_list_ids`, `security_groups`
+/// or `self_`.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{SecurityGroup, SecurityGroupRuleSpec, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let sg = stack.add("web-sg", SecurityGroup {
+///     name: "web".into(),
+///     description: "HTTPS from anywhere".into(),
+///     vpc_id: vpc.id().into(),
+///     ingress: vec![SecurityGroupRuleSpec::tcp_from_cidrs(443, &["0.0.0.0/0"])],
+///     egress: vec![SecurityGroupRuleSpec::all_to_anywhere()],
+///     ..Default::default()
+/// });
+/// stack.export("web_sg_id", sg.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:SecurityGroup",
@@ -167,6 +196,40 @@ fn check_rule(ctx: &mut ValidationContext<'_>, at: &str, protocol: &str, from: i
 /// Only the description changes in place. The rule carries the engine's
 /// tags, which keeps it out of its group's inline rules. Protocol and ports
 /// are recorded as AWS reports them.
+///
+/// Outputs: `rule.id()` (`SecurityGroupRuleId`).
+///
+/// A rule has exactly one peer: `cidr_ipv4`, `cidr_ipv6`, `prefix_list_id`
+/// or `referenced_security_group_id`.
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{SecurityGroup, SecurityGroupRule, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let group = |name: &str| SecurityGroup {
+///     name: name.into(),
+///     description: format!("{name} tier"),
+///     vpc_id: vpc.id().into(),
+///     ..Default::default()
+/// };
+/// let app = stack.add("app-sg", group("app"));
+/// let db = stack.add("db-sg", group("db"));
+/// stack.add("db-from-app", SecurityGroupRule {
+///     direction: "ingress".into(),
+///     security_group_id: db.id().into(),
+///     protocol: "tcp".into(),
+///     from_port: 5432,
+///     to_port: 5432,
+///     referenced_security_group_id: Some(app.id().into()),
+///     ..Default::default()
+/// });
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:SecurityGroupRule",
@@ -807,7 +870,7 @@ pub(crate) mod imp {
         fn any_grouping_reads_back_as_declared() {
             let web = Spec::tcp_from_cidrs(443, &["192.168.0.0/16", "10.0.0.0/8"]);
             let web = Spec { ipv6_cidr_blocks: vec!["::/0".into()], description: Some("web".into()), ..web };
-            let dns = Spec::tcp_from_groups(53, vec![SecurityGroupId::unchecked("sg-other").into()]);
+            let dns = Spec::tcp_from_groups(53, &[SecurityGroupId::unchecked("sg-other")]);
             let dns = Spec { protocol: "17".into(), self_: true, ..dns };
             let all = Spec { protocol: "all".into(), from_port: 5, to_port: 9, ..Spec::all_to_anywhere() };
             let declared = canonical(vec![web, dns.clone(), dns], vec![all, Spec::all_to_anywhere()]);

@@ -7,6 +7,29 @@ use serde::Serialize;
 use crate::ids::{Arn, SubnetId, VpcId};
 
 /// A subnet (`aws_subnet`) in one availability zone.
+///
+/// Outputs: `subnet.id()` (`SubnetId`), `subnet.arn()` (`Arn`) and
+/// `subnet.availability_zone_id()` (`String`, e.g. `use1-az1`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{Subnet, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let subnet = stack.add("public-a", Subnet {
+///     vpc_id: vpc.id().into(),
+///     cidr_block: "10.1.1.0/24".into(), // inside the VPC's block
+///     availability_zone: "us-east-1a".into(), // in the provider's region
+///     map_public_ip_on_launch: true,
+///     ..Default::default()
+/// });
+/// stack.export("subnet_id", subnet.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:Subnet",

@@ -22,6 +22,29 @@ pub const DEFAULT_AMAZON_SIDE_ASN: i64 = 64512;
 ///
 /// The option flags are `enable`/`disable` in the API; here they are
 /// booleans, and [`Default`] gives AWS's defaults.
+///
+/// Outputs: `tgw.id()` (`TransitGatewayId`), `tgw.arn()` (`Arn`),
+/// `tgw.association_default_route_table_id()` and
+/// `tgw.propagation_default_route_table_id()` (`TransitGatewayRouteTableId`)
+/// and `tgw.owner_id()` (`AccountId`, e.g. for a peering's
+/// `peer_account_id`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::TransitGateway;
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let tgw = stack.add("tgw", TransitGateway {
+///     description: Some("regional router".into()),
+///     amazon_side_asn: 64601,
+///     ..Default::default() // AWS's defaults for the rest
+/// });
+/// stack.export("transit_gateway_id", tgw.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGateway",
@@ -90,6 +113,34 @@ fn validate_transit_gateway(tgw: &TransitGateway, ctx: &mut ValidationContext<'_
 /// Attaches a VPC to a transit gateway (`aws_ec2_transit_gateway_vpc_attachment`)
 /// through one subnet per availability zone. Takes a minute or two to
 /// become available.
+///
+/// Outputs: `attachment.id()` (`TransitGatewayAttachmentId`),
+/// `attachment.arn()` (`Arn`) and `attachment.vpc_owner_id()`
+/// (`AccountId`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{Subnet, TransitGateway, TransitGatewayVpcAttachment, Vpc};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+/// let subnet = stack.add("tgw-a", Subnet {
+///     vpc_id: vpc.id().into(),
+///     cidr_block: "10.1.100.0/28".into(),
+///     availability_zone: "us-east-1a".into(),
+///     ..Default::default()
+/// });
+/// let tgw = stack.add("tgw", TransitGateway::default());
+/// let attachment = stack.add(
+///     "tgw-attachment",
+///     TransitGatewayVpcAttachment::new(tgw.id(), vpc.id(), vec![subnet.id().into()]),
+/// );
+/// stack.export("attachment_id", attachment.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayVpcAttachment",
@@ -161,6 +212,33 @@ fn validate_vpc_attachment(a: &TransitGatewayVpcAttachment, ctx: &mut Validation
 ///
 /// Replaced delete-before-create: a route table holds one route per
 /// destination, so the new route cannot exist beside the old one.
+///
+/// Outputs: `route.id()` (`String`, the ID above).
+///
+/// A route over a peering attachment needs the peering accepted first,
+/// which it does not reference: add it with
+/// `stack.add_with(.., Options::new().depends_on(&accepter))` (the
+/// [`TransitGatewayPeeringAttachmentAccepter`](crate::ec2::TransitGatewayPeeringAttachmentAccepter)).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::{TransitGateway, TransitGatewayRoute};
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let tgw = stack.add("tgw", TransitGateway::default());
+/// // Drop traffic to a retired range; set `transit_gateway_attachment_id`
+/// // instead to send it to an attachment.
+/// stack.add("retired-blackhole", TransitGatewayRoute {
+///     destination_cidr_block: "10.99.0.0/16".into(),
+///     transit_gateway_route_table_id: tgw.association_default_route_table_id().into(),
+///     blackhole: true,
+///     ..Default::default()
+/// });
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:TransitGatewayRoute",

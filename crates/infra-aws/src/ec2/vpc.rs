@@ -7,6 +7,30 @@ use serde::Serialize;
 use crate::ids::{AccountId, Arn, RouteTableId, SecurityGroupId, VpcId};
 
 /// A VPC (`aws_vpc`), with optional secondary IPv4 CIDR blocks.
+///
+/// Outputs: `vpc.id()` (`VpcId`), `vpc.arn()` (`Arn`),
+/// `vpc.default_security_group_id()` (`SecurityGroupId`),
+/// `vpc.main_route_table_id()` (`RouteTableId`) and `vpc.owner_id()`
+/// (`AccountId`, e.g. for a peering's `peer_owner_id`).
+///
+/// # Example
+///
+/// ```
+/// use infra::prelude::*;
+/// use infra::aws::ec2::Vpc;
+///
+/// let mut stack = Stack::new("docs");
+/// let us = stack.provider(ProviderConfig::aws("us-east-1"));
+/// let vpc = stack.add("vpc", Vpc {
+///     cidr_block: "10.1.0.0/16".into(),
+///     secondary_cidr_blocks: vec!["10.2.0.0/16".into()],
+///     enable_dns_support: true,
+///     enable_dns_hostnames: true,
+///     ..Default::default()
+/// });
+/// stack.export("vpc_id", vpc.id());
+/// assert!(stack.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:ec2:Vpc",

@@ -170,6 +170,16 @@ fn render_fields(out: &mut String, p: &Painter, c: &Change) {
                 let show = |v: &Value| {
                     if f.sensitive { "(sensitive)".to_owned() } else { value(v) }
                 };
+                // A map changed in place (tags): one line per key, as
+                // Terraform shows it.
+                if let (Some(Value::Map(b)), Some(Value::Map(a))) = (&f.before, &f.after)
+                    && !f.sensitive
+                {
+                    let _ = writeln!(out, "      {} {:width$} = {{", p.paint(YELLOW, "~"), f.name);
+                    map_diff(out, p, b, a);
+                    let _ = writeln!(out, "        }}");
+                    continue;
+                }
                 let (m, code, text) = match (&f.before, &f.after) {
                     (None, Some(a)) => ("+", GREEN, show(a)),
                     (Some(b), None) => ("-", RED, format!("{} -> null", show(b))),
@@ -192,6 +202,30 @@ fn render_fields(out: &mut String, p: &Painter, c: &Change) {
                 let _ = writeln!(out, "        # ({unchanged} unchanged fields hidden)");
             }
         }
+    }
+}
+
+/// The keys of a map that changed, one line each, and how many did not.
+fn map_diff(out: &mut String, p: &Painter, before: &crate::value::Fields, after: &crate::value::Fields) {
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let width = keys.iter().map(|k| k.len() + 2).max().unwrap_or(0);
+    let mut unchanged = 0;
+    for k in keys {
+        let key = format!("{k:?}");
+        let (m, code, text) = match (before.get(k), after.get(k)) {
+            (None, Some(a)) => ("+", GREEN, value(a)),
+            (Some(b), None) => ("-", RED, format!("{} -> null", value(b))),
+            (Some(b), Some(a)) if b != a => ("~", YELLOW, format!("{} -> {}", value(b), value(a))),
+            _ => {
+                unchanged += 1;
+                continue;
+            }
+        };
+        let _ = writeln!(out, "          {} {key:width$} = {text}", p.paint(code, m));
+    }
+    if unchanged > 0 {
+        let noun = if unchanged == 1 { "element" } else { "elements" };
+        let _ = writeln!(out, "            # ({unchanged} unchanged {noun} hidden)");
     }
 }
 
