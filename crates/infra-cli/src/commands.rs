@@ -714,6 +714,18 @@ async fn import_cmd(ctx: &Ctx<'_>, address: &str, id: &str) -> Result<u8> {
         )));
     }
     let backend = ctx.backend().await?;
+    // One cloud object per address: refused before the lock (the engine
+    // checks again under it).
+    let (current, _) = infra_engine::read_state(backend.as_ref(), stack.name()).await?;
+    if let Some(decl) = stack.resource(&address)
+        && let Some(other) = current.address_of(decl.schema.type_name, id)
+    {
+        return Err(Error::Engine(infra_engine::Error::ManagedElsewhere {
+            address,
+            id: id.to_owned(),
+            other,
+        }));
+    }
     let (registry, _) = ctx.registry(&stack, None).await?;
     infra_engine::import(&registry, backend, &stack, &address, id, ctx.cli.global.lock_timeout).await?;
     ctx.ui.info(&format!(

@@ -58,6 +58,8 @@ pub enum Setup {
     ForeignPlan,
     /// A lock held by another run.
     Locked,
+    /// A state that manages `vpc-0abc123` at `us.vpc`.
+    ManagedVpc,
 }
 
 fn region(stack: &mut Stack, name: &str) -> ProviderKey {
@@ -696,6 +698,12 @@ fn misuses() -> Vec<Case> {
             &["import", "us.vpc", "subnet-0abc123"],
             &["us.vpc", "a subnet ID", "infra::aws::ids::SubnetId"],
             Setup::Empty,
+        ),
+        misuse(
+            "import of an ID another address manages",
+            &["import", "us.other-vpc", "vpc-0abc123"],
+            &["us.other-vpc", "already managed at us.vpc"],
+            Setup::ManagedVpc,
         ),
         misuse(
             "import into an undeclared address",

@@ -1,6 +1,7 @@
 //! The production example applied through the fault-injecting proxy
 //! (docs/fault-injection.md): 30% of calls throttled, 5% answered with a
-//! server error and 2% of answers lost after the emulator acted. The apply
+//! server error, 2% of answers lost after the emulator acted, 1% of
+//! connections reset and 1% of answers a second late. The apply
 //! must converge with no error shown to the user, the emulator must hold
 //! exactly the declared resources (count per type and region), and the
 //! next plan — through the same faults — must be empty. The calls made,
@@ -35,16 +36,13 @@ fn the_production_example_converges_through_throttling_server_errors_and_lost_an
     let calm_time = started.elapsed();
     let calm_calls = proxy.counts().requests;
 
-    for (trial, seed) in [0x5EED_0001_u64, 0x5EED_0002].into_iter().enumerate() {
+    // Two seeds by default; `INFRA_FAULT_TRIALS=20` runs more.
+    let trials: u64 = std::env::var("INFRA_FAULT_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
+    for (trial, seed) in (0..trials).map(|t| 0x5EED_0001_u64 + t).enumerate() {
         moto.reset().unwrap();
         proxy.reset_counts();
-        proxy.set_shares(Some(Shares {
-            seed,
-            throttle: 0.30,
-            server_error: 0.05,
-            lost: 0.02,
-            ..Shares::default()
-        }));
+        let shares = Shares { seed, throttle: 0.30, server_error: 0.05, lost: 0.02, reset: 0.01, slow: 0.01 };
+        proxy.set_shares(Some(shares));
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
         let (code, err) = run(&endpoint, dir.path(), &["apply", "--yes"]);
@@ -68,12 +66,14 @@ fn the_production_example_converges_through_throttling_server_errors_and_lost_an
 
         eprintln!(
             "trial {trial}: apply {took:.1?} ({:.1}x the fault-free {calm_time:.1?}); {} calls ({calm_calls} without faults): \
-             {} throttled, {} server errors, {} answers lost, {} sent again; plan: {} calls, {} throttled",
+             {} throttled, {} server errors, {} answers lost, {} resets, {} slow, {} sent again; plan: {} calls, {} throttled",
             took.as_secs_f64() / calm_time.as_secs_f64(),
             applied.requests,
             applied.throttled,
             applied.server_errors,
             applied.lost,
+            applied.resets,
+            applied.slow,
             applied.requests.saturating_sub(calm_calls),
             planned.requests,
             planned.throttled,

@@ -164,7 +164,13 @@ impl FaultProxy {
     /// Faults a random share of every call from now on (`None`: none).
     pub fn set_shares(&self, shares: Option<Shares>) {
         let mut s = self.lock();
-        s.rng = shares.map_or(0, |x| x.seed | 1);
+        // splitmix64 of the seed: nearby seeds give unrelated sequences.
+        s.rng = shares.map_or(0, |x| {
+            let mut z = x.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) | 1
+        });
         s.shares = shares;
     }
 
