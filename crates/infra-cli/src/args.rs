@@ -22,6 +22,11 @@ pub struct Global {
     /// either way).
     #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub parallelism: Option<u32>,
+    /// A fixed API rate limit for a service, calls per second
+    /// (`--rate ec2=20`; repeatable). Without one, budgets start at AWS's
+    /// published limits and adapt (unbounded against an endpoint override).
+    #[arg(long = "rate", global = true, value_name = "SERVICE=PER_SECOND", value_parser = parse_rate)]
+    pub rates: Vec<(String, f64)>,
     /// How long to wait for another holder's lock, e.g. `30s` or `5m`.
     #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
     pub lock_timeout: Duration,
@@ -208,6 +213,17 @@ impl Command {
                 | Command::Validate
         )
     }
+}
+
+/// `ec2=20`: a service and a positive rate.
+fn parse_rate(s: &str) -> Result<(String, f64), String> {
+    let bad = || format!("{s:?} is not a rate; write SERVICE=CALLS_PER_SECOND, e.g. ec2=20");
+    let (service, rate) = s.split_once('=').ok_or_else(bad)?;
+    let rate: f64 = rate.trim().parse().map_err(|_| bad())?;
+    if service.trim().is_empty() || !(rate > 0.0 && rate.is_finite()) {
+        return Err(bad());
+    }
+    Ok((service.trim().to_ascii_lowercase(), rate))
 }
 
 /// A duration as a user writes it (`30s`, `5m`, `1h 30m`), with an error

@@ -127,8 +127,15 @@ impl Ctx<'_> {
             types.extend(state.resources.values().map(|r| r.type_name.clone()));
         }
         tracing::info!(providers = %chosen.describe(), instances = configs.len(), "providers");
-        let registry = chosen.registry(&configs, &types).await?;
-        Ok((registry, chosen.budget()))
+        // The user's fixed limits: infra.toml's [rates], then --rate.
+        let mut budget_config = chosen.budget_config();
+        let rates = self.project.config.rates.iter().map(|(k, v)| (k.clone(), *v));
+        for (service, per_second) in rates.chain(self.cli.global.rates.iter().cloned()) {
+            budget_config.services.insert(service, infra_engine::Rate::new(per_second, per_second.max(1.0)));
+        }
+        let budget = infra_engine::Budget::new(budget_config);
+        let registry = chosen.registry_metered(&configs, &types, &budget).await?;
+        Ok((registry, budget))
     }
 }
 
@@ -364,12 +371,13 @@ async fn execute(
     budget: infra_engine::Budget,
     options: RunOptions,
     confirm: Confirm,
-) -> Result<Outcome> {
+) -> Result<Ran> {
     let backend = ctx.backend().await?;
     let config = ExecutorConfig {
         max_in_flight: ctx.cli.global.parallelism.map(|n| n as usize),
         ..ExecutorConfig::default()
     };
+    let meter = budget.clone();
     let executor = Executor::new(Arc::new(registry), budget, config);
     let (events, rx) = Events::channel();
     let style = Style::choose(&ctx.ui, confirm.json);
@@ -395,10 +403,21 @@ async fn execute(
     drop(executor);
     let _ = shown.await;
     on_signal.abort();
-    Ok(result?)
+    let (calls, throttled) = meter.totals();
+    Ok(Ran { outcome: result?, calls, throttled })
 }
 
-fn report_outcome(ctx: &Ctx<'_>, outcome: &Outcome, json: bool, destroy: bool) -> Result<u8> {
+/// What a run did, and the API calls it made.
+struct Ran {
+    outcome: Outcome,
+    /// Calls made (as the providers counted them), and of them throttled
+    /// answers infra absorbed.
+    calls: u64,
+    throttled: u64,
+}
+
+fn report_outcome(ctx: &Ctx<'_>, ran: &Ran, json: bool, destroy: bool) -> Result<u8> {
+    let outcome = &ran.outcome;
     if let Some(holder) = &outcome.lock_taken_over_from {
         ctx.ui.warn(&format!("took the stack's lock over from a holder whose lease had run out: {holder}"));
     }
@@ -416,6 +435,8 @@ fn report_outcome(ctx: &Ctx<'_>, outcome: &Outcome, json: bool, destroy: bool) -
             "skipped": r.skipped.len(),
             "interrupted": r.interrupted,
             "serial": outcome.state.serial,
+            "calls": ran.calls,
+            "throttled": ran.throttled,
         });
         ctx.ui.out(&format!("{line}\n"));
     }
@@ -455,6 +476,9 @@ fn report_outcome(ctx: &Ctx<'_>, outcome: &Outcome, json: bool, destroy: bool) -
             s.change,
             s.destroy
         ));
+        if ran.calls > 0 {
+            ctx.ui.info(&format!("API calls: {} ({} throttled and sent again).", ran.calls, ran.throttled));
+        }
         if !destroy && !outcome.state.outputs.is_empty() {
             ctx.ui.info("\nOutputs:\n");
             ctx.ui.info(&outputs_text(&outcome.state.outputs));
@@ -519,11 +543,12 @@ async fn apply_cmd(
     let (registry, budget) = ctx.registry(&stack, Some(&stored)).await?;
     let options = RunOptions { mode, lock_timeout: ctx.cli.global.lock_timeout, refresh };
     let confirm = Confirm { ui: ctx.ui, yes, json, total: Total::default(), verb: "apply" };
-    let outcome = execute(ctx, &stack, registry, budget, options, confirm).await?;
+    let ran = execute(ctx, &stack, registry, budget, options, confirm).await?;
+    let outcome = &ran.outcome;
     if outcome.plan.is_empty() && !json {
         ctx.ui.info("No changes. The cloud matches the stack.");
     }
-    report_outcome(ctx, &outcome, json, false)
+    report_outcome(ctx, &ran, json, false)
 }
 
 async fn destroy_cmd(ctx: &Ctx<'_>, yes: bool, json: bool, targets: &[String]) -> Result<u8> {
@@ -553,8 +578,8 @@ async fn destroy_cmd(ctx: &Ctx<'_>, yes: bool, json: bool, targets: &[String]) -
         refresh: false,
     };
     let confirm = Confirm { ui: ctx.ui, yes, json, total: Total::default(), verb: "destroy" };
-    let outcome = execute(ctx, &stack, registry, budget, options, confirm).await?;
-    report_outcome(ctx, &outcome, json, true)
+    let ran = execute(ctx, &stack, registry, budget, options, confirm).await?;
+    report_outcome(ctx, &ran, json, true)
 }
 
 async fn refresh_cmd(ctx: &Ctx<'_>) -> Result<u8> {

@@ -20,6 +20,7 @@
 //! Stack programs read the same file, so `cargo run --example …` and
 //! `infra …` use the same backend and default stack.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -46,6 +47,10 @@ pub struct ProjectConfig {
     /// Where state lives.
     #[serde(default)]
     pub backend: Option<BackendSection>,
+    /// Fixed API rate limits per service, calls per second
+    /// (`[rates] ec2 = 20`); `--rate` overrides them.
+    #[serde(default)]
+    pub rates: BTreeMap<String, f64>,
 }
 
 /// `[backend]`: exactly one of `local` or `[backend.s3]`.

@@ -17,9 +17,26 @@ pub trait Providers: Send + Sync + std::fmt::Debug {
     /// One instance per config, implementing (at least) `type_names`.
     async fn registry(&self, configs: &[ProviderConfig], type_names: &[String]) -> Result<Registry>;
 
+    /// As [`Providers::registry`], with every call and throttle counted in
+    /// `budget` where the providers can report them.
+    async fn registry_metered(
+        &self,
+        configs: &[ProviderConfig],
+        type_names: &[String],
+        budget: &Budget,
+    ) -> Result<Registry> {
+        let _ = budget;
+        self.registry(configs, type_names).await
+    }
+
+    /// The API rate budgets' configuration.
+    fn budget_config(&self) -> BudgetConfig {
+        BudgetConfig::default()
+    }
+
     /// The API rate budget.
     fn budget(&self) -> Budget {
-        Budget::new(BudgetConfig::default())
+        Budget::new(self.budget_config())
     }
 
     /// A one-line description, for `-v`.
@@ -44,6 +61,35 @@ impl Providers for Aws {
             registry.insert(infra_aws::sdk::AwsProvider::instance(config).await.instance);
         }
         Ok(registry)
+    }
+
+    async fn registry_metered(
+        &self,
+        configs: &[ProviderConfig],
+        _type_names: &[String],
+        budget: &Budget,
+    ) -> Result<Registry> {
+        let mut registry = Registry::new();
+        for config in configs {
+            if config.kind != "aws" {
+                return Err(crate::Error::Provider(format!(
+                    "provider instance {} is of kind {:?}; this build knows only \"aws\"",
+                    config.key, config.kind
+                )));
+            }
+            let instance = infra_aws::sdk::AwsProvider::instance_metered(config, Some(budget)).await;
+            registry.insert(instance.instance);
+        }
+        Ok(registry)
+    }
+
+    /// AWS's published limits, adapting; unbounded when an endpoint
+    /// override (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) points
+    /// the SDK at something that is not AWS (an emulator, LocalStack).
+    fn budget_config(&self) -> BudgetConfig {
+        let overridden = std::env::vars_os()
+            .any(|(k, v)| k.to_string_lossy().starts_with("AWS_ENDPOINT_URL") && !v.is_empty());
+        BudgetConfig { unbounded: overridden, ..BudgetConfig::default() }
     }
 
     fn describe(&self) -> String {
@@ -98,8 +144,8 @@ impl Providers for Sim {
         Ok(infra_sim::sim_registry(&self.cloud, configs, &types))
     }
 
-    fn budget(&self) -> Budget {
-        Budget::new(BudgetConfig { scale: 1.0 / self.scale, ..BudgetConfig::default() })
+    fn budget_config(&self) -> BudgetConfig {
+        BudgetConfig { scale: 1.0 / self.scale, ..BudgetConfig::default() }
     }
 
     fn describe(&self) -> String {

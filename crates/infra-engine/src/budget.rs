@@ -6,10 +6,17 @@
 //! them. Waiting for readiness holds no token (each poll takes one
 //! non-mutating token), so a slow NAT gateway never starves other steps.
 //!
-//! When a call is throttled anyway (another client shares the account's
-//! budget), the bucket halves its rate and empties; each successful call
-//! then adds back 5% of the nominal rate (additive increase, multiplicative
-//! decrease).
+//! Budgets adapt (docs/performance.md). A bucket starts at AWS's published
+//! rate and, while steps queue for it and no throttle comes back, probes
+//! upward: 10% more per successful call until the first throttle (slow
+//! start), then 5% of the published rate per call (additive increase), up
+//! to `probe_ceiling` times the published rate. A throttle halves the rate
+//! (once per 250 ms burst of throttles: one congestion signal, not one per
+//! call) and empties the bucket (multiplicative decrease). A limit the user
+//! set (`--rate ec2=20`) is fixed. Against an endpoint override (an
+//! emulator, LocalStack) a budget starts unbounded; its first throttle
+//! bounds it at half the rate it was seen to sustain, never below the
+//! published rate.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -55,6 +62,14 @@ pub struct BudgetConfig {
     /// Multiplier applied to every rate (tests and benchmarks use it to
     /// match a simulated cloud's time scale).
     pub scale: f64,
+    /// Fixed limits the user set per service (`--rate ec2=20`, `[rates]`
+    /// in infra.toml): not probed, not halved.
+    pub services: BTreeMap<String, Rate>,
+    /// How far above the published rate a bucket may probe.
+    pub probe_ceiling: f64,
+    /// Budgets start unbounded (an endpoint override: an emulator or
+    /// LocalStack), until a throttle bounds them.
+    pub unbounded: bool,
 }
 
 impl Default for BudgetConfig {
@@ -68,6 +83,9 @@ impl Default for BudgetConfig {
             mutating: Rate::new(5.0, 50.0),
             non_mutating: Rate::new(20.0, 100.0),
             scale: 1.0,
+            services: BTreeMap::new(),
+            probe_ceiling: 10.0,
+            unbounded: false,
         }
     }
 }
@@ -83,6 +101,23 @@ impl BudgetConfig {
             self.mutating
         });
         Rate::new(base.per_second * self.scale, base.burst)
+    }
+
+    /// The user's fixed limit for `class`'s service, if set.
+    pub fn fixed(&self, class: &ApiClass) -> Option<Rate> {
+        self.services.get(&class.service).map(|r| Rate::new(r.per_second * self.scale, r.burst))
+    }
+
+    /// The class a call named `operation` of `service` draws from (its own
+    /// class when the configuration has one, e.g. `ec2/CreateNatGateway`,
+    /// else the generic mutating or non-mutating class).
+    pub fn class_of(&self, service: &str, operation: &str, mutating: bool) -> ApiClass {
+        let own = ApiClass::new(service, operation);
+        if self.classes.contains_key(&own) {
+            own
+        } else {
+            ApiClass::new(service, if mutating { "mutating" } else { "non-mutating" })
+        }
     }
 }
 
@@ -125,13 +160,40 @@ struct Bucket {
     waiters: BinaryHeap<Waiter>,
     draining: bool,
     throttled: u64,
+    /// Tokens granted (one per provider operation).
+    calls: u64,
+    /// Calls a provider reported sending ([`Budget::record_call`]): the
+    /// exact count when the provider reports, e.g. several per operation.
+    sent: u64,
+    /// A user-set limit: never probed or halved.
+    fixed: bool,
+    /// No limit yet (an endpoint override, before any throttle).
+    unbounded: bool,
+    /// Before the first throttle: probe multiplicatively.
+    slow_start: bool,
+    /// When the rate was last cut (one cut per burst of throttles).
+    last_cut: Option<Instant>,
+    /// Calls in the current one-second window and the last whole one.
+    window: (Instant, u64, u64),
+    ceiling: f64,
 }
 
 impl Bucket {
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.nominal.burst);
+        let capacity = self.nominal.burst.max(self.rate);
+        self.tokens = (self.tokens + elapsed * self.rate).min(capacity);
         self.last = now;
+    }
+
+    fn count(&mut self, now: Instant) {
+        self.calls += 1;
+        let (start, current, _) = self.window;
+        if now.saturating_duration_since(start) >= Duration::from_secs(1) {
+            self.window = (now, 1, current);
+        } else {
+            self.window.1 += 1;
+        }
     }
 }
 
@@ -141,8 +203,11 @@ pub struct BucketStats {
     pub key: BudgetKey,
     /// Throttling errors reported to this bucket.
     pub throttled: u64,
-    /// The current (possibly slowed) rate.
+    /// The current rate (calls/s; infinite while unbounded).
     pub rate: f64,
+    /// Calls made on it: as the provider reported them, else one per
+    /// granted token.
+    pub calls: u64,
 }
 
 /// All buckets of one run.
@@ -179,15 +244,26 @@ impl Budget {
         let mut all = lock(&self.buckets);
         all.entry(key.clone())
             .or_insert_with(|| {
-                let nominal = self.config.rate(&key.class);
+                let fixed = self.config.fixed(&key.class);
+                let nominal = fixed.unwrap_or_else(|| self.config.rate(&key.class));
+                let unbounded = fixed.is_none() && self.config.unbounded;
+                let now = Instant::now();
                 Arc::new(Mutex::new(Bucket {
                     nominal,
-                    rate: nominal.per_second,
+                    rate: if unbounded { f64::INFINITY } else { nominal.per_second },
                     tokens: nominal.burst,
-                    last: Instant::now(),
+                    last: now,
                     waiters: BinaryHeap::new(),
                     draining: false,
                     throttled: 0,
+                    calls: 0,
+                    sent: 0,
+                    fixed: fixed.is_some(),
+                    unbounded,
+                    slow_start: true,
+                    last_cut: None,
+                    window: (now, 0, 0),
+                    ceiling: nominal.per_second * self.config.probe_ceiling.max(1.0),
                 }))
             })
             .clone()
@@ -200,7 +276,12 @@ impl Budget {
         let (tx, rx) = oneshot::channel();
         let start_drainer = {
             let mut b = lock(&bucket);
-            b.refill(Instant::now());
+            let now = Instant::now();
+            b.count(now);
+            if b.unbounded {
+                return;
+            }
+            b.refill(now);
             if b.waiters.is_empty() && b.tokens >= 1.0 {
                 b.tokens -= 1.0;
                 return;
@@ -216,24 +297,69 @@ impl Budget {
         let _ = rx.await;
     }
 
-    /// Reports a throttling error on `key`: halve its rate and empty it.
+    /// Reports a throttling answer on `key`: the rate halves (once per
+    /// burst of throttles) and the bucket empties. Other buckets are not
+    /// touched.
     pub fn throttled(&self, key: &BudgetKey) {
         let bucket = self.bucket(key);
         let mut b = lock(&bucket);
-        b.refill(Instant::now());
-        b.rate = (b.rate / 2.0).max(b.nominal.per_second / 16.0);
-        b.tokens = 0.0;
+        let now = Instant::now();
         b.throttled += 1;
+        if b.fixed {
+            return;
+        }
+        b.slow_start = false;
+        if b.last_cut.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(250)) {
+            return;
+        }
+        b.last_cut = Some(now);
+        if b.unbounded {
+            // Bounded at half what it was seen to sustain.
+            let (start, current, last) = b.window;
+            let elapsed = now.saturating_duration_since(start).as_secs_f64().max(0.001);
+            let seen = (last as f64).max(current as f64 / elapsed.max(1.0));
+            b.unbounded = false;
+            b.rate = (seen / 2.0).max(b.nominal.per_second);
+            b.ceiling = b.ceiling.max(b.rate * 2.0);
+            b.last = now;
+        } else {
+            b.refill(now);
+            b.rate = (b.rate / 2.0).max(b.nominal.per_second / 16.0);
+        }
+        b.tokens = 0.0;
     }
 
-    /// Reports a successful call on `key`: recover toward the nominal rate.
+    /// Reports a successful call on `key`: while steps queue for the
+    /// bucket, its rate probes upward (see the module docs).
     pub fn succeeded(&self, key: &BudgetKey) {
         let bucket = self.bucket(key);
         let mut b = lock(&bucket);
-        if b.rate < b.nominal.per_second {
-            b.refill(Instant::now());
-            b.rate = (b.rate + b.nominal.per_second * 0.05).min(b.nominal.per_second);
+        if b.fixed || b.unbounded || b.rate >= b.ceiling {
+            return;
         }
+        let queued = !b.waiters.is_empty();
+        if queued || b.rate < b.nominal.per_second {
+            b.refill(Instant::now());
+            let step = if b.slow_start { b.rate * 0.10 } else { b.nominal.per_second * 0.05 };
+            b.rate = (b.rate + step).min(b.ceiling);
+        }
+    }
+
+    /// Counts a call made on `key` outside [`Budget::acquire`] (a call a
+    /// provider sent again itself), so the run's totals are complete.
+    pub fn record_call(&self, key: &BudgetKey) {
+        let bucket = self.bucket(key);
+        lock(&bucket).sent += 1;
+    }
+
+    /// The configuration (for providers choosing a call's class).
+    pub fn config(&self) -> &BudgetConfig {
+        &self.config
+    }
+
+    /// Calls and throttles over every bucket.
+    pub fn totals(&self) -> (u64, u64) {
+        self.stats().iter().fold((0, 0), |(c, t), s| (c + s.calls, t + s.throttled))
     }
 
     /// Per-bucket statistics.
@@ -242,7 +368,8 @@ impl Budget {
             .iter()
             .map(|(k, b)| {
                 let b = lock(b);
-                BucketStats { key: k.clone(), throttled: b.throttled, rate: b.rate }
+                let calls = if b.sent > 0 { b.sent } else { b.calls };
+                BucketStats { key: k.clone(), throttled: b.throttled, rate: b.rate, calls }
             })
             .collect()
     }
@@ -323,6 +450,89 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*lock(&order), [5, 3, 1]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_throttles_halves_one_budget_once_and_slows_no_other() {
+        let budget = Budget::new(BudgetConfig::default());
+        let (a, b) = (key("mutating"), key("non-mutating"));
+        budget.acquire(&a, 0).await;
+        budget.acquire(&b, 0).await;
+        // Ten throttles within one burst: one congestion signal.
+        for _ in 0..10 {
+            budget.throttled(&a);
+        }
+        let rate = |k: &BudgetKey| budget.stats().into_iter().find(|s| &s.key == k).map(|s| s.rate);
+        assert_eq!(rate(&a), Some(2.5));
+        assert_eq!(rate(&b), Some(20.0), "the other budget is untouched");
+        // A later burst halves again.
+        tokio::time::advance(Duration::from_millis(300)).await;
+        budget.throttled(&a);
+        assert_eq!(rate(&a), Some(1.25));
+        // The other bucket still grants its burst at once.
+        let start = Instant::now();
+        for _ in 0..50 {
+            budget.acquire(&b, 0).await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1));
+        assert_eq!(budget.totals(), (52, 11));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_queued_budget_probes_above_the_published_rate_until_throttled() {
+        let budget = Budget::new(BudgetConfig::default());
+        let k = key("mutating");
+        // 300 steps queue for the bucket; each call succeeds.
+        let mut tasks = Vec::new();
+        for _ in 0..300 {
+            let (budget, k) = (budget.clone(), k.clone());
+            tasks.push(tokio::spawn(async move {
+                budget.acquire(&k, 0).await;
+                budget.succeeded(&k);
+            }));
+        }
+        let start = Instant::now();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // At the published 5/s after a burst of 50, 300 calls take 50 s.
+        let took = start.elapsed().as_secs_f64();
+        assert!(took < 20.0, "{took}");
+        let rate = budget.stats()[0].rate;
+        assert!(rate > 5.0 && rate <= 50.0, "{rate}");
+        budget.throttled(&k);
+        assert!((budget.stats()[0].rate - rate / 2.0).abs() < 1e-9);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endpoint_override_starts_unbounded_and_a_user_limit_is_fixed() {
+        let mut config = BudgetConfig { unbounded: true, ..BudgetConfig::default() };
+        config.services.insert("s3".into(), Rate::new(2.0, 2.0));
+        let budget = Budget::new(config);
+        let (ec2, s3) = (
+            key("mutating"),
+            BudgetKey {
+                provider: ProviderKey("aws.us-east-1".into()),
+                class: ApiClass::new("s3", "mutating"),
+            },
+        );
+        let start = Instant::now();
+        for _ in 0..1000 {
+            budget.acquire(&ec2, 0).await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1), "unbounded");
+        for _ in 0..4 {
+            budget.acquire(&s3, 0).await;
+        }
+        assert!((0.9..1.1).contains(&start.elapsed().as_secs_f64()), "the user's 2/s holds");
+        budget.throttled(&s3);
+        budget.succeeded(&s3);
+        let s3_rate = budget.stats().into_iter().find(|s| s.key == s3).map(|s| s.rate);
+        assert_eq!(s3_rate, Some(2.0), "a user's limit is neither halved nor probed");
+        // The first throttle bounds the unbounded budget, not below 5/s.
+        budget.throttled(&ec2);
+        let ec2_rate = budget.stats().into_iter().find(|s| s.key == ec2).map(|s| s.rate).unwrap_or_default();
+        assert!(ec2_rate.is_finite() && ec2_rate >= 5.0, "{ec2_rate}");
     }
 
     #[tokio::test(start_paused = true)]

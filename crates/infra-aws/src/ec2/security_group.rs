@@ -415,10 +415,10 @@ pub(crate) mod imp {
         SecurityGroup, SecurityGroupOut, SecurityGroupRule, SecurityGroupRuleOut,
         SecurityGroupRuleSpec as Spec,
     };
-    use super::{canonical_ports, has_ports, rule_key, split};
+    use super::{canonical_group, canonical_ports, has_ports, rule_key, split};
     use crate::ec2::sdk::{describe, filter, lookup_filters, tag_map, tags_spec};
     use crate::ids::{Arn, PrefixListId, SecurityGroupId, SecurityGroupRuleId, VpcId};
-    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
+    use crate::kit::{Change, Created, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
 
     /// A rule's identity to AWS: the rule without its description.
     fn key(r: &Spec) -> String {
@@ -664,15 +664,32 @@ pub(crate) mod imp {
                 .collect()
         }
 
-        /// Then the rules: AWS gives a new group an allow-all egress rule,
-        /// which is revoked unless declared.
         async fn create(
             &self,
             cx: &Ctx,
             d: &SecurityGroup,
             tags: &Tags,
-            _token: &str,
+            token: &str,
         ) -> Result<String, ProviderError> {
+            Ok(match self.create_seen(cx, d, tags, token).await? {
+                Created::Id(id) => id,
+                Created::Seen(seen) => seen.id,
+            })
+        }
+
+        /// Two calls for a group with AWS's default egress and any number
+        /// of ingress rules: the create (with its tags), then one
+        /// authorize. A new group holds exactly AWS's allow-all egress
+        /// rule, so nothing is read before the rules are set (it is revoked
+        /// unless declared), and nothing after: the create's answer has the
+        /// ID and the ARN.
+        async fn create_seen(
+            &self,
+            cx: &Ctx,
+            d: &SecurityGroup,
+            tags: &Tags,
+            _token: &str,
+        ) -> Result<Created<Self>, ProviderError> {
             let call = cx
                 .ec2()
                 .create_security_group()
@@ -681,10 +698,22 @@ pub(crate) mod imp {
                 .vpc_id(d.vpc_id.id());
             let call = call.tag_specifications(tags_spec(ResourceType::SecurityGroup, tags));
             let out = cx.send("CreateSecurityGroup", Operation::Create, || call.clone().send()).await?;
-            let id = out.group_id.ok_or_else(|| missing("group ID"))?;
-            let have = settle(|| now(cx, &id)).await?;
-            sync(cx, &id, &have, d, true).await?;
-            Ok(id)
+            let id = out.group_id.clone().ok_or_else(|| missing("group ID"))?;
+            let mut fresh = SecurityGroup {
+                ingress: Vec::new(),
+                egress: vec![Spec::all_to_anywhere()],
+                tags: BTreeMap::new(),
+                ..d.clone()
+            };
+            canonical_group(&mut fresh);
+            sync(cx, &id, &fresh, d, true).await?;
+            let Some(arn) = out.security_group_arn.filter(|a| !a.is_empty()) else {
+                return Ok(Created::Id(id));
+            };
+            let mut decl = d.clone();
+            decl.tags = user_tags(tags);
+            let out = SecurityGroupOut { id: SecurityGroupId::unchecked(&id), arn: Arn::unchecked(arn) };
+            Ok(Created::Seen(Seen::ready(id, decl, out, tags.clone())))
         }
 
         async fn update(

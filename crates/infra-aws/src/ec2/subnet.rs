@@ -73,7 +73,7 @@ pub(crate) mod imp {
     use super::{Subnet, SubnetOut};
     use crate::ec2::sdk::{describe, lookup_filters, tag_map, tags_spec};
     use crate::ids::{Arn, SubnetId, VpcId};
-    use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
+    use crate::kit::{Change, Created, Ctx, Kind, Lookup, Seen, Service, Tags, missing, settle, user_tags};
 
     /// `aws:ec2:Subnet` through the EC2 API.
     #[derive(Debug)]
@@ -119,7 +119,28 @@ pub(crate) mod imp {
                 .collect()
         }
 
-        async fn create(&self, cx: &Ctx, d: &Subnet, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &Subnet,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
+            Ok(match self.create_seen(cx, d, tags, token).await? {
+                Created::Id(id) => id,
+                Created::Seen(seen) => seen.id,
+            })
+        }
+
+        /// One call (two with `map_public_ip_on_launch`): the create's
+        /// answer has the subnet's outputs, so nothing is read back.
+        async fn create_seen(
+            &self,
+            cx: &Ctx,
+            d: &Subnet,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<Created<Self>, ProviderError> {
             // CreateSubnet takes no ClientToken: a lost create is found by
             // its token tag.
             let call = cx
@@ -130,11 +151,21 @@ pub(crate) mod imp {
                 .availability_zone(&d.availability_zone)
                 .tag_specifications(tags_spec(ResourceType::Subnet, tags));
             let out = cx.send("CreateSubnet", Operation::Create, || call.clone().send()).await?;
-            let id = out.subnet.and_then(|s| s.subnet_id).ok_or_else(|| missing("subnet ID"))?;
+            let subnet = out.subnet.ok_or_else(|| missing("subnet"))?;
+            let id = subnet.subnet_id().ok_or_else(|| missing("subnet ID"))?.to_owned();
             if d.map_public_ip_on_launch {
                 set_map_public_ip(cx, &id, true, Operation::Create).await?;
             }
-            Ok(id)
+            let (Some(arn), Some(zone_id)) = (subnet.subnet_arn(), subnet.availability_zone_id()) else {
+                return Ok(Created::Id(id));
+            };
+            let out = SubnetOut {
+                id: SubnetId::unchecked(&id),
+                arn: Arn::unchecked(arn),
+                availability_zone_id: zone_id.to_owned(),
+            };
+            let decl = Subnet { tags: user_tags(tags), ..d.clone() };
+            Ok(Created::Seen(Seen::ready(id, decl, out, tags.clone())))
         }
 
         async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, Subnet>) -> Result<(), ProviderError> {

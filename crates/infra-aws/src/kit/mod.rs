@@ -96,6 +96,14 @@ impl Status {
     }
 }
 
+/// What a create returned: the ID (the kit reads the object back), or the
+/// object itself, built from the create's answers.
+#[derive(Debug)]
+pub enum Created<K: Kind + ?Sized> {
+    Id(String),
+    Seen(Seen<K>),
+}
+
 /// One object as the cloud reports it.
 #[derive(Debug, Clone)]
 pub struct Seen<K: Kind + ?Sized> {
@@ -171,6 +179,19 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
         tags: &Tags,
         token: &str,
     ) -> Result<String, ProviderError>;
+
+    /// Creates the object and, when the create's own answers give every
+    /// output, the object as created — so the kit reads nothing back. The
+    /// default calls [`Kind::create`] and lets the kit read the object.
+    async fn create_seen(
+        &self,
+        cx: &Ctx,
+        d: &Self::Decl,
+        tags: &Tags,
+        token: &str,
+    ) -> Result<Created<Self>, ProviderError> {
+        self.create(cx, d, tags, token).await.map(Created::Id)
+    }
 
     /// Changes the changed fields in place.
     async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, Self::Decl>) -> Result<(), ProviderError> {
@@ -306,8 +327,10 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         let decl: K::Decl = decode(&req.inputs)?;
         let mut tags = tags_input(&req.inputs);
         tags.extend(req.tags.clone());
-        let id = self.kind.create(&self.cx, &decl, &tags, &req.token).await?;
-        Self::observed(self.fresh(&id).await?)
+        match self.kind.create_seen(&self.cx, &decl, &tags, &req.token).await? {
+            Created::Id(id) => Self::observed(self.fresh(&id).await?),
+            Created::Seen(seen) => Self::observed(seen),
+        }
     }
 
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
@@ -467,8 +490,16 @@ impl Ctx {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let mut attempt: u32 = 0;
+        let meter = self.meter.get().map(|(budget, provider)| {
+            let service = name_service(name);
+            let class = budget.config().class_of(service, name, op.is_mutating());
+            (budget, infra_engine::BudgetKey { provider: provider.clone(), class })
+        });
         loop {
             self.stats.count(name);
+            if let Some((budget, key)) = &meter {
+                budget.record_call(key);
+            }
             let e = match call().await {
                 Ok(v) => return Ok(v),
                 Err(e) => crate::sdk::sdk_error(e, op),
@@ -482,6 +513,11 @@ impl Ctx {
                 return Err(e);
             }
             self.stats.retried(name, e.kind == ErrorKind::Throttled);
+            if e.kind == ErrorKind::Throttled
+                && let Some((budget, key)) = &meter
+            {
+                budget.throttled(key);
+            }
             tokio::time::sleep(call_backoff(attempt)).await;
             attempt += 1;
         }
@@ -518,6 +554,12 @@ impl Ctx {
         };
         format!("arn:{partition}:{service}:{}:{account}:{resource}", self.region)
     }
+}
+
+/// The service an API operation belongs to, for its budget (every
+/// operation sent through the kit is EC2's so far).
+fn name_service(_operation: &str) -> &'static str {
+    "ec2"
 }
 
 /// Throttled answers a call outlasts before the throttle reaches the

@@ -71,6 +71,9 @@ pub struct Ctx {
     pub(crate) sdk: SdkConfig,
     pub(crate) region: String,
     pub(crate) stats: CallStats,
+    /// The run's budget and this instance's key: every call is counted
+    /// there and every throttle slows its bucket.
+    pub(crate) meter: OnceLock<(infra_engine::Budget, infra_core::ProviderKey)>,
     #[cfg(feature = "ec2")]
     ec2: OnceLock<aws_sdk_ec2::Client>,
 }
@@ -106,6 +109,15 @@ impl AwsProvider {
     /// instance's region comes from `config`; the settings `profile` and
     /// `endpoint_url` override the chain's.
     pub async fn instance(config: &ProviderConfig) -> AwsInstance {
+        Self::instance_metered(config, None).await
+    }
+
+    /// As [`AwsProvider::instance`], counting every call and throttle in
+    /// the run's `budget` (the calls a type sends again itself included).
+    pub async fn instance_metered(
+        config: &ProviderConfig,
+        budget: Option<&infra_engine::Budget>,
+    ) -> AwsInstance {
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
         if let Some(profile) = config.settings.get("profile") {
@@ -114,16 +126,25 @@ impl AwsProvider {
         if let Some(endpoint) = config.settings.get("endpoint_url") {
             loader = loader.endpoint_url(endpoint);
         }
-        Self::with_sdk_config(config, loader.load().await)
+        let sdk = loader.load().await;
+        let ctx = Self::context(config, sdk);
+        if let Some(budget) = budget {
+            let _ = ctx.meter.set((budget.clone(), config.key.clone()));
+        }
+        Self::instance_of(config, &ctx)
     }
 
     /// An instance with explicit SDK configuration (the test harness gives
     /// a loopback endpoint and dummy credentials this way).
     pub fn with_sdk_config(config: &ProviderConfig, sdk: SdkConfig) -> AwsInstance {
         let ctx = Self::context(config, sdk);
+        Self::instance_of(config, &ctx)
+    }
+
+    fn instance_of(config: &ProviderConfig, ctx: &Arc<Ctx>) -> AwsInstance {
         let stats = ctx.stats.clone();
         let mut instance = ProviderInstance::new(config.clone());
-        register(&mut instance, &ctx);
+        register(&mut instance, ctx);
         AwsInstance { instance, stats }
     }
 
@@ -134,6 +155,7 @@ impl AwsProvider {
             sdk,
             region: config.region.clone(),
             stats: CallStats::default(),
+            meter: OnceLock::new(),
             #[cfg(feature = "ec2")]
             ec2: OnceLock::new(),
         })
