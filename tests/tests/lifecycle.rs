@@ -236,6 +236,55 @@ async fn a_failed_step_skips_its_dependents_and_independent_branches_go_on() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_burst_of_throttles_slows_only_its_budget_and_fails_no_step() {
+    // us-east-1's account allows 1 mutating call a second (burst 2);
+    // eu-west-1's is unlimited. The engine's budgets start at 5/s in both.
+    let us_key = infra_core::ProviderKey("aws.us-east-1".into());
+    let mut limits = RateLimits::unlimited();
+    for class in ["mutating", "non-mutating"] {
+        limits = limits.with_provider_class(
+            us_key.clone(),
+            infra_engine::ApiClass::new("fake", class),
+            RateLimit::new(1.0, 2),
+        );
+    }
+    let limits = limits.with_fallbacks(None, None);
+    let cloud = SimCloud::new(timed().with_rate_limits(limits));
+    let configs = [ProviderConfig::aws("us-east-1"), ProviderConfig::aws("eu-west-1")];
+    let registry = sim_registry(&cloud, &configs, &TYPES);
+    let executor =
+        Executor::new(Arc::new(registry), Budget::new(BudgetConfig::default()), ExecutorConfig::default());
+    let w = World { cloud, executor, backend: Arc::new(MemoryBackend::new()) };
+    let mut stack = Stack::new("t");
+    let us = stack.provider(ProviderConfig::aws("us-east-1"));
+    let eu = stack.provider(ProviderConfig::aws("eu-west-1"));
+    for i in 0..12 {
+        for key in [&us, &eu] {
+            stack.add_with(
+                &format!("n{i}-{}", key.0.replace('.', "-")),
+                Node { zone: "z".into(), size: 1, ..Default::default() },
+                infra_core::Options::new().provider(key),
+            );
+        }
+    }
+    let (outcome, _) = apply(&w, &stack).await;
+    assert!(outcome.report.success(), "no step fails: {:?}", outcome.report);
+    let stats = w.executor.budget().stats();
+    let of =
+        |key: &infra_core::ProviderKey| stats.iter().filter(|s| &s.key.provider == key).collect::<Vec<_>>();
+    assert!(of(&us_key).iter().any(|s| s.throttled > 0), "{stats:?}");
+    assert!(
+        of(&us_key).iter().all(|s| s.throttled == 0 || s.rate < 5.0),
+        "the throttled budget slowed: {stats:?}"
+    );
+    assert!(
+        of(&eu).iter().all(|s| s.throttled == 0 && s.rate >= 5.0),
+        "the other region's budget is untouched: {stats:?}"
+    );
+    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
+}
+
+#[tokio::test(start_paused = true)]
 async fn throttling_and_eventual_consistency_are_retried() {
     // The cloud allows 1 mutating call a second with a burst of 2, the
     // engine's budget thinks 5/s: the cloud throttles, the engine retries

@@ -80,6 +80,19 @@ impl RateLimits {
             .with_fallbacks(Some(mutating), Some(non_mutating))
     }
 
+    /// Every limit multiplied by `factor` (rate and bucket): an account
+    /// whose limits AWS raised.
+    pub fn scaled(mut self, factor: f64) -> Self {
+        let scale =
+            |l: RateLimit| RateLimit::new(l.rate * factor, (f64::from(l.burst) * factor).round() as u32);
+        for l in self.classes.values_mut().chain(self.per_provider.values_mut()) {
+            *l = scale(*l);
+        }
+        self.mutating = self.mutating.map(scale);
+        self.non_mutating = self.non_mutating.map(scale);
+        self
+    }
+
     /// Sets the limit of `class` in every provider instance.
     pub fn with_class(mut self, class: ApiClass, limit: RateLimit) -> Self {
         self.classes.insert(class, limit);

@@ -60,6 +60,9 @@ pub struct Shares {
 /// What the proxy did, by effect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Time during which at least one forwarded request was waiting on
+    /// the emulator: the endpoint's own share of a run's wall time.
+    pub endpoint_busy: std::time::Duration,
     /// Requests received.
     pub requests: u64,
     /// Requests forwarded to the emulator (including slow and lost ones).
@@ -91,6 +94,8 @@ impl Fault {
 struct Shared {
     shares: Option<Shares>,
     rng: u64,
+    in_flight: usize,
+    busy_since: Option<std::time::Instant>,
     counts: Counts,
     rules: Vec<Fault>,
     seen: std::collections::BTreeMap<String, usize>,
@@ -332,6 +337,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
         Some(Effect::LoseResponse) | None => {}
     }
     // Forward with `Connection: close` and read the whole answer.
+    let waiting = Waiting::enter(state);
     let mut upstream = TcpStream::connect(target)?;
     let mut request = Vec::new();
     for (i, h) in head.iter().enumerate() {
@@ -346,11 +352,39 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
     upstream.write_all(&request)?;
     let mut answer = Vec::new();
     upstream.read_to_end(&mut answer)?;
+    drop(waiting);
     if effect == Some(Effect::LoseResponse) {
         // The emulator acted; the caller never hears of it.
         return client.shutdown(std::net::Shutdown::Both);
     }
     client.write_all(&with_connection_close(&answer))
+}
+
+/// A request waiting on the emulator; the proxy's busy time is the union
+/// of these intervals.
+struct Waiting<'a>(&'a Mutex<Shared>);
+
+impl<'a> Waiting<'a> {
+    fn enter(state: &'a Mutex<Shared>) -> Self {
+        let mut s = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.in_flight == 0 {
+            s.busy_since = Some(std::time::Instant::now());
+        }
+        s.in_flight += 1;
+        Waiting(state)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if s.in_flight == 0
+            && let Some(since) = s.busy_since.take()
+        {
+            s.counts.endpoint_busy += since.elapsed();
+        }
+    }
 }
 
 /// A whole HTTP response with `body`.

@@ -137,7 +137,20 @@ impl AwsProvider {
     /// An instance with explicit SDK configuration (the test harness gives
     /// a loopback endpoint and dummy credentials this way).
     pub fn with_sdk_config(config: &ProviderConfig, sdk: SdkConfig) -> AwsInstance {
+        Self::with_sdk_config_metered(config, sdk, None)
+    }
+
+    /// As [`AwsProvider::with_sdk_config`], counting calls and throttles in
+    /// `budget` (benchmarks).
+    pub fn with_sdk_config_metered(
+        config: &ProviderConfig,
+        sdk: SdkConfig,
+        budget: Option<&infra_engine::Budget>,
+    ) -> AwsInstance {
         let ctx = Self::context(config, sdk);
+        if let Some(budget) = budget {
+            let _ = ctx.meter.set((budget.clone(), config.key.clone()));
+        }
         Self::instance_of(config, &ctx)
     }
 
