@@ -176,6 +176,10 @@ struct Bucket {
     /// Calls in the current one-second window and the last whole one.
     window: (Instant, u64, u64),
     ceiling: f64,
+    /// The rate a throttle never takes it below: 1/16 of the published
+    /// rate against AWS; the published rate itself against an endpoint
+    /// override (no other client shares an emulator's budget).
+    floor: f64,
 }
 
 impl Bucket {
@@ -264,6 +268,7 @@ impl Budget {
                     last_cut: None,
                     window: (now, 0, 0),
                     ceiling: nominal.per_second * self.config.probe_ceiling.max(1.0),
+                    floor: if unbounded { nominal.per_second } else { nominal.per_second / 16.0 },
                 }))
             })
             .clone()
@@ -324,7 +329,7 @@ impl Budget {
             b.last = now;
         } else {
             b.refill(now);
-            b.rate = (b.rate / 2.0).max(b.nominal.per_second / 16.0);
+            b.rate = (b.rate / 2.0).max(b.floor);
         }
         b.tokens = 0.0;
     }
