@@ -319,8 +319,8 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
 ///   (EC2 IDs are regional), except the peer fields of a peering;
 /// - the references of one resource (its subnets, groups, route table, NAT
 ///   gateway, …) are all in one VPC;
-/// - what AWS allows once is declared once ([`unique_keys`]); the later
-///   declaration is reported, naming the earlier.
+///
+/// What AWS allows once is checked per type, by [`unique`].
 pub fn relations(decl: &ResourceDecl, stack: &Stack) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut refs = Vec::new();
@@ -368,23 +368,27 @@ pub fn relations(decl: &ResourceDecl, stack: &Stack) -> Vec<Diagnostic> {
             Some(_) => {}
         }
     }
-    let keys = unique_keys(decl);
-    if !keys.is_empty() {
-        for other in stack.resources() {
-            if other.address == decl.address {
-                break;
-            }
-            if other.schema.type_name != decl.schema.type_name || region_of(stack, other) != here {
-                continue;
-            }
-            let theirs = unique_keys(other);
-            for (field, key, what) in &keys {
-                if theirs.iter().any(|(_, k, _)| k == key) {
-                    out.push(Diagnostic::field(
-                        decl.address.clone(),
-                        field,
-                        format!("{} already declares {what}; AWS allows one", other.address),
-                    ));
+    out
+}
+
+/// What AWS allows once per region is declared once (every EC2 type's
+/// `validate_type`): one pass over the type's declarations, reporting each
+/// later one and naming the first.
+pub fn unique(decls: &[&ResourceDecl], stack: &Stack) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut first: std::collections::HashMap<(Option<&str>, String), &infra_core::Address> =
+        std::collections::HashMap::new();
+    for decl in decls {
+        let here = region_of(stack, decl);
+        for (field, key, what) in unique_keys(decl) {
+            match first.entry((here, key)) {
+                std::collections::hash_map::Entry::Occupied(e) => out.push(Diagnostic::field(
+                    decl.address.clone(),
+                    &field,
+                    format!("{} already declares {what}; AWS allows one", e.get()),
+                )),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(&decl.address);
                 }
             }
         }

@@ -28,6 +28,7 @@ fn schema(type_name: &str, profile: &Profile) -> &'static Schema {
         replace_order: ReplaceOrder::CreateBeforeDestroy,
         readiness: if ready.is_zero() { Readiness::OnId } else { Readiness::OnAvailable },
         stack_validate: None,
+        type_validate: None,
         check_id: None,
         needs: None,
     }));

@@ -1,5 +1,6 @@
 //! Benchmarks. `cargo run --release -p infra-bench -- scheduler [--json] [GRAPH...]`
-//! and `… -- emulator [--json] [STACK...]` (see `emulator.rs`).
+//! `… -- emulator [--json] [STACK...]` (see `emulator.rs`) and `… -- state
+//! [--json]` (see `state.rs`).
 //!
 //! For each graph: the lower bound (the larger of the critical path and the
 //! time the API rate limits need for its calls), infra's wall time, and the
@@ -10,6 +11,7 @@
 
 mod emulator;
 mod graphs;
+mod state;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,7 +57,10 @@ fn main() -> Result<()> {
     match words.split_first() {
         Some((&"scheduler", only)) => scheduler(json, only),
         Some((&"emulator", only)) => emulator::emulator(json, only),
-        _ => bail!("usage: infra-bench scheduler [--json] [GRAPH...] | emulator [--json] [STACK...]"),
+        Some((&"state", _)) => state::state(json),
+        _ => bail!(
+            "usage: infra-bench scheduler [--json] [GRAPH...] | emulator [--json] [STACK...] | state [--json]"
+        ),
     }
 }
 

@@ -69,6 +69,10 @@ pub struct Schema {
     /// VPC's block), run by [`crate::Stack::validate`] for each resource of
     /// the type.
     pub stack_validate: Option<StackValidator>,
+    /// A check of every resource of the type at once (uniqueness, overlap),
+    /// run once per stack by [`crate::Stack::validate`]: linear where a
+    /// check per resource against the others would be quadratic.
+    pub type_validate: Option<TypeValidator>,
     /// Checks a string given as this type's ID (by `import`): why it is
     /// not one, naming the ID type; `None` when it may be.
     pub check_id: Option<fn(&str) -> Option<String>>,
@@ -81,6 +85,10 @@ pub struct Schema {
 
 /// See [`Schema::needs`].
 pub type Needs = fn(&crate::stack::ResourceDecl, &crate::stack::ResourceDecl, &crate::stack::Stack) -> bool;
+
+/// A check of every resource of one type against each other and the
+/// stack; returns every problem found.
+pub type TypeValidator = fn(&[&crate::stack::ResourceDecl], &crate::stack::Stack) -> Vec<Diagnostic>;
 
 /// A check of one resource against the rest of the stack; returns every
 /// problem found.

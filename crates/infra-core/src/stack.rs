@@ -59,6 +59,8 @@ pub struct Stack {
     problems: Vec<Diagnostic>,
     /// Indexes of declarations whose type has ordering needs.
     with_needs: Vec<usize>,
+    /// Where each address is in `resources` (the first declaration).
+    index: BTreeMap<Address, usize>,
 }
 
 impl Stack {
@@ -76,6 +78,7 @@ impl Stack {
             outputs: BTreeMap::new(),
             problems,
             with_needs: Vec::new(),
+            index: BTreeMap::new(),
         }
     }
 
@@ -120,6 +123,7 @@ impl Stack {
         if decl.schema.needs.is_some() {
             self.with_needs.push(self.resources.len());
         }
+        self.index.entry(decl.address.clone()).or_insert(self.resources.len());
         self.resources.push(decl);
     }
 
@@ -166,7 +170,7 @@ impl Stack {
 
     /// The declared resource at `address`.
     pub fn resource(&self, address: &Address) -> Option<&ResourceDecl> {
-        self.resources.iter().find(|r| &r.address == address)
+        self.index.get(address).and_then(|i| self.resources.get(*i))
     }
 
     /// Exported outputs, unresolved.
@@ -204,10 +208,18 @@ impl Stack {
                 }
             }
         }
+        let mut by_type: BTreeMap<&str, (crate::resource::TypeValidator, Vec<&ResourceDecl>)> =
+            BTreeMap::new();
         for decl in &self.resources {
             if let Some(check) = decl.schema.stack_validate {
                 problems.extend(check(decl, self));
             }
+            if let Some(check) = decl.schema.type_validate {
+                by_type.entry(decl.schema.type_name).or_insert((check, Vec::new())).1.push(decl);
+            }
+        }
+        for (check, decls) in by_type.values() {
+            problems.extend(check(decls, self));
         }
         for (name, value) in &self.outputs {
             for r in value.references() {

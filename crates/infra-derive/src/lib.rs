@@ -10,6 +10,8 @@
 //!     validate = validate_subnet,         // optional fn(&Self, &mut ValidationContext)
 //!     normalise = canonical,              // optional fn(&mut Self): the provider's canonical form
 //!     validate_stack = in_vpc,            // optional fn(&ResourceDecl, &Stack) -> Vec<Diagnostic>
+//!     validate_type = unique_names,       // optional fn(&[&ResourceDecl], &Stack) -> Vec<Diagnostic>:
+//!                                         //   once for every resource of the type (uniqueness)
 //!     needs = after_gateway,              // optional fn(&ResourceDecl, &ResourceDecl, &Stack) -> bool:
 //!                                         //   an ordering need beyond the references
 //!     crate = "::infra_core",             // optional path to infra-core
@@ -70,6 +72,7 @@ struct TypeAttrs {
     validate: Option<Path>,
     normalise: Option<Path>,
     validate_stack: Option<Path>,
+    validate_type: Option<Path>,
     needs: Option<Path>,
     krate: Option<Path>,
 }
@@ -136,6 +139,8 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.normalise = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("validate_stack") {
                 attrs.validate_stack = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("validate_type") {
+                attrs.validate_type = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("needs") {
                 attrs.needs = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("crate") {
@@ -143,7 +148,7 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.krate = Some(lit.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, needs, crate",
+                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, validate_type, needs, crate",
                 ));
             }
             Ok(())
@@ -377,6 +382,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         Some(path) => quote!(::core::option::Option::Some(#path)),
         None => quote!(::core::option::Option::None),
     };
+    let type_validate = match &attrs.validate_type {
+        Some(path) => quote!(::core::option::Option::Some(#path)),
+        None => quote!(::core::option::Option::None),
+    };
     let stack_validate = match &attrs.validate_stack {
         Some(path) => quote!(::core::option::Option::Some(#path)),
         None => quote!(::core::option::Option::None),
@@ -445,6 +454,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 replace_order: #replace,
                 readiness: #readiness,
                 stack_validate: #stack_validate,
+                type_validate: #type_validate,
                 check_id: #check_id,
                 needs: #needs,
             };

@@ -38,6 +38,7 @@ use crate::ids::{Arn, FlowLogId, RoleArn, VpcId};
     replace = "delete_before_create",
     validate = validate_flow_log,
     validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique,
     normalise = defaults_unset
 )]
 pub struct FlowLog {

@@ -35,7 +35,8 @@ use crate::ids::{AllocationId, Arn, InternetGatewayId, NatGatewayId, SubnetId, V
     outputs(id: InternetGatewayId, arn: Arn),
     readiness = "on_id",
     validate = validate_internet_gateway,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct InternetGateway {
     /// The VPC it is attached to (attached and detached in place).
@@ -126,6 +127,7 @@ pub struct ElasticIp {
     readiness = "on_available",
     validate = validate_nat_gateway,
     validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique,
     needs = after_internet_gateway
 )]
 pub struct NatGateway {

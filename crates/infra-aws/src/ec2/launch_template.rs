@@ -82,7 +82,8 @@ pub struct MetadataOptions {
     readiness = "on_id",
     replace = "delete_before_create",
     validate = validate_template,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct LaunchTemplate {
     /// The template's name (unique per region).

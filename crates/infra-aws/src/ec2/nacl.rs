@@ -87,6 +87,7 @@ impl NetworkAclRuleSpec {
     readiness = "on_id",
     validate = validate_nacl,
     validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique,
     normalise = canonical_rules
 )]
 pub struct NetworkAcl {

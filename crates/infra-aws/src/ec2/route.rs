@@ -38,7 +38,8 @@ use crate::ids::{
     outputs(id: RouteTableId),
     readiness = "on_id",
     validate = validate_route_table,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct RouteTable {
     /// The VPC.
@@ -87,7 +88,8 @@ pub struct RouteTable {
     outputs(id: String),
     readiness = "on_id",
     validate = validate_route,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct Route {
     /// The route table.
@@ -174,7 +176,8 @@ fn validate_route(r: &Route, ctx: &mut ValidationContext<'_>) {
     outputs(id: RouteTableAssociationId),
     readiness = "on_id",
     validate = validate_association,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct RouteTableAssociation {
     /// The route table (changed in place with ReplaceRouteTableAssociation).

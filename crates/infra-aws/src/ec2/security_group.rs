@@ -120,6 +120,7 @@ impl SecurityGroupRuleSpec {
     readiness = "on_id",
     validate = validate_group,
     validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique,
     normalise = canonical_group
 )]
 pub struct SecurityGroup {
@@ -237,6 +238,7 @@ fn check_rule(ctx: &mut ValidationContext<'_>, at: &str, protocol: &str, from: i
     readiness = "on_id",
     validate = validate_rule,
     validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique,
     normalise = canonical_rule
 )]
 pub struct SecurityGroupRule {

@@ -36,7 +36,8 @@ use crate::ids::{Arn, SubnetId, VpcId};
     outputs(id: SubnetId, arn: Arn, availability_zone_id: String),
     readiness = "on_id",
     validate = validate_subnet,
-    validate_stack = subnet_in_its_vpc
+    validate_stack = subnet_in_its_vpc,
+    validate_type = subnets_apart
 )]
 pub struct Subnet {
     /// The VPC.
@@ -225,20 +226,45 @@ fn subnet_in_its_vpc(
             format!("{cidr} is outside the blocks of its VPC {vpc_address} ({})", listed.join(", ")),
         ));
     }
-    // Report an overlap once, on the later of the two subnets.
-    for other in stack.resources() {
-        if other.address == decl.address {
-            break;
+    out
+}
+
+/// Subnets of one VPC do not overlap: one pass over the subnets sorted by
+/// block, each overlap reported once, on the later declared of the two.
+fn subnets_apart(decls: &[&infra_core::ResourceDecl], _: &infra_core::Stack) -> Vec<infra_core::Diagnostic> {
+    use infra_core::{Diagnostic, Value};
+
+    use crate::net::Ipv4Cidr;
+
+    let mut by_vpc: std::collections::BTreeMap<&infra_core::Address, Vec<(Ipv4Cidr, usize)>> =
+        std::collections::BTreeMap::new();
+    for (i, d) in decls.iter().enumerate() {
+        let cidr =
+            d.inputs.get("cidr_block").and_then(Value::as_str).and_then(|c| c.parse::<Ipv4Cidr>().ok());
+        if let (Some(Value::Ref(r)), Some(cidr)) = (d.inputs.get("vpc_id"), cidr) {
+            by_vpc.entry(&r.address).or_default().push((cidr, i));
         }
-        if other.schema.type_name == decl.schema.type_name
-            && vpc_of(other).as_ref() == Some(&vpc_address)
-            && cidr_of(other).is_some_and(|c| c.overlaps(&cidr))
-        {
-            out.push(Diagnostic::field(
-                decl.address.clone(),
-                "cidr_block",
-                format!("{cidr} overlaps subnet {} of the same VPC", other.address),
-            ));
+    }
+    let mut out = Vec::new();
+    for subnets in by_vpc.values_mut() {
+        subnets.sort_by_key(|(c, i)| (c.first(), std::cmp::Reverse(c.prefix()), *i));
+        // The block reaching furthest so far, and who declared it.
+        let mut widest: Option<(Ipv4Cidr, usize)> = None;
+        for &(cidr, i) in subnets.iter() {
+            if let Some((w, j)) = widest
+                && w.overlaps(&cidr)
+            {
+                let (later, earlier) = if i > j { (i, j) } else { (j, i) };
+                let later_cidr = if i > j { cidr } else { w };
+                out.push(Diagnostic::field(
+                    decls[later].address.clone(),
+                    "cidr_block",
+                    format!("{later_cidr} overlaps subnet {} of the same VPC", decls[earlier].address),
+                ));
+            }
+            if widest.is_none_or(|(w, _)| cidr.last() > w.last()) {
+                widest = Some((cidr, i));
+            }
         }
     }
     out

@@ -147,7 +147,8 @@ fn validate_transit_gateway(tgw: &TransitGateway, ctx: &mut ValidationContext<'_
     outputs(id: TransitGatewayAttachmentId, arn: Arn, vpc_owner_id: AccountId),
     readiness = "on_available",
     validate = validate_vpc_attachment,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct TransitGatewayVpcAttachment {
     /// The transit gateway.
@@ -246,7 +247,8 @@ fn validate_vpc_attachment(a: &TransitGatewayVpcAttachment, ctx: &mut Validation
     replace = "delete_before_create",
     readiness = "on_id",
     validate = validate_transit_gateway_route,
-    validate_stack = crate::rules::relations
+    validate_stack = crate::rules::relations,
+    validate_type = crate::rules::unique
 )]
 pub struct TransitGatewayRoute {
     /// The destination, e.g. `10.2.0.0/16`.
