@@ -673,10 +673,7 @@ pub(crate) mod imp {
             tags: &Tags,
             token: &str,
         ) -> Result<String, ProviderError> {
-            Ok(match self.create_seen(cx, d, tags, token).await? {
-                Created::Id(id) => id,
-                Created::Seen(seen) => seen.id,
-            })
+            self.create_seen(cx, d, tags, token).await.map(Created::into_id)
         }
 
         /// Two calls for a group with AWS's default egress and any number

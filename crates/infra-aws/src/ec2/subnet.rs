@@ -127,10 +127,7 @@ pub(crate) mod imp {
             tags: &Tags,
             token: &str,
         ) -> Result<String, ProviderError> {
-            Ok(match self.create_seen(cx, d, tags, token).await? {
-                Created::Id(id) => id,
-                Created::Seen(seen) => seen.id,
-            })
+            self.create_seen(cx, d, tags, token).await.map(Created::into_id)
         }
 
         /// One call (two with `map_public_ip_on_launch`): the create's

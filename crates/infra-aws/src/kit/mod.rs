@@ -104,6 +104,17 @@ pub enum Created<K: Kind + ?Sized> {
     Seen(Seen<K>),
 }
 
+impl<K: Kind + ?Sized> Created<K> {
+    /// The created object's ID (for a type's `create` written on its
+    /// `create_seen`).
+    pub fn into_id(self) -> String {
+        match self {
+            Created::Id(id) => id,
+            Created::Seen(seen) => seen.id,
+        }
+    }
+}
+
 /// One object as the cloud reports it.
 #[derive(Debug, Clone)]
 pub struct Seen<K: Kind + ?Sized> {
