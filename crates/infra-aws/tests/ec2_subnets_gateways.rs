@@ -286,7 +286,7 @@ async fn refresh_batches_reads_and_nat_reads() {
 
     // Both read in one call; the found inputs are the declaration's.
     inst.stats.reset();
-    let read = nat.read(ReadRequest { ids: vec![nat_a.clone(), nat_b.clone()] }).await.unwrap();
+    let read = nat.read(ReadRequest::new(vec![nat_a.clone(), nat_b.clone()])).await.unwrap();
     assert_eq!(read.found.len(), 2);
     assert_eq!(inst.stats.snapshot().get("DescribeNatGateways"), Some(&1));
     let inputs = &read.found[&nat_b].inputs;
@@ -299,7 +299,7 @@ async fn refresh_batches_reads_and_nat_reads() {
     // read treats it as absent, a poll as failed, and deleting it again
     // is done at once.
     ec2.delete_nat_gateway().nat_gateway_id(&nat_a).send().await.unwrap();
-    let read = nat.read(ReadRequest { ids: vec![nat_a.clone(), nat_b.clone()] }).await.unwrap();
+    let read = nat.read(ReadRequest::new(vec![nat_a.clone(), nat_b.clone()])).await.unwrap();
     assert_eq!(read.found.keys().cloned().collect::<Vec<_>>(), vec![nat_b.clone()]);
     assert!(matches!(nat.poll(PollRequest::id(&nat_a)).await.unwrap(), Readiness::Failed { .. }));
     let listed = ec2.describe_nat_gateways().nat_gateway_ids(&nat_a).send().await.unwrap();
@@ -314,7 +314,7 @@ async fn refresh_batches_reads_and_nat_reads() {
     };
     assert_eq!(nat.delete(delete.clone()).await.unwrap(), Deletion::Gone);
     assert_eq!(nat.delete(delete).await.unwrap(), Deletion::Gone);
-    assert!(nat.read(ReadRequest { ids: vec![nat_b] }).await.unwrap().found.is_empty());
+    assert!(nat.read(ReadRequest::new(vec![nat_b])).await.unwrap().found.is_empty());
 
     // Destroy: the refresh finds the stack's NAT gateway gone (it is no
     // longer waited for) and deletes the rest.

@@ -25,6 +25,12 @@ use serde::Serialize;
 
 const RUNS: usize = 3;
 
+/// `INFRA_BENCH_RUNS=1` measures once (the 3,000-resource stack takes the
+/// emulator minutes per run).
+fn runs_per_stack() -> usize {
+    std::env::var("INFRA_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(RUNS)
+}
+
 #[derive(Debug, Clone, Serialize)]
 struct Row {
     stack: String,
@@ -199,7 +205,7 @@ pub fn emulator(json: bool, only: &[&str]) -> Result<()> {
     for stack in stacks.iter().filter(|s| only.is_empty() || only.contains(&s.name())) {
         stack.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut runs = Vec::new();
-        for _ in 0..RUNS {
+        for _ in 0..runs_per_stack() {
             runs.push(rt.block_on(once(stack, &moto, &proxy))?);
         }
         let mut median = medians(runs);
@@ -225,7 +231,10 @@ pub fn emulator(json: bool, only: &[&str]) -> Result<()> {
         }
     }
     if !json {
-        println!("\nmedian of {RUNS} runs against moto on loopback; own = wall - endpoint wait");
+        println!(
+            "\nmedian of {} runs against moto on loopback; own = wall - endpoint wait",
+            runs_per_stack()
+        );
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ pub async fn import_into(
             type_name: decl.schema.type_name.to_owned(),
         })?;
     let response = provider
-        .read(ReadRequest { ids: vec![id.to_owned()] })
+        .read(ReadRequest::new(vec![id.to_owned()]))
         .await
         .map_err(|error| Error::Read { address: address.clone(), error })?;
     let observed = response.found.get(id).cloned().ok_or_else(|| Error::ImportNotFound {

@@ -26,20 +26,22 @@ pub struct Orphan {
 /// tags, and returns what `state` does not hold (as a resource, a deposed
 /// object or the target of a pending operation).
 pub async fn orphans(registry: &Registry, stack: &str, state: &State) -> Result<Vec<Orphan>, Error> {
-    let known: std::collections::BTreeSet<&str> = state
+    let known: std::collections::BTreeSet<String> = state
         .resources
         .values()
-        .map(|r| r.id.as_str())
-        .chain(state.deposed.iter().map(|d| d.object.id.as_str()))
-        .chain(state.pending.iter().filter_map(|p| p.physical_id.as_deref()))
+        .map(|r| r.id.clone())
+        .chain(state.deposed.iter().map(|d| d.object.id.clone()))
+        .chain(state.pending.iter().filter_map(|p| p.physical_id.clone()))
         .collect();
-    let mut out = Vec::new();
-    for instance in registry.instances() {
-        for inventory in instance.inventories() {
+    // Every (instance, inventory) at once: one region's listing never
+    // waits for another's.
+    let lists = registry.instances().flat_map(|instance| {
+        let known = &known;
+        instance.inventories().iter().map(move |inventory| async move {
             let mut delay = std::time::Duration::from_millis(250);
             let mut attempt = 0;
             let owned = loop {
-                match inventory.owned(stack).await {
+                match inventory.owned(stack, known).await {
                     Ok(o) => break o,
                     Err(e) if e.kind.is_retryable() && attempt < 6 => {
                         attempt += 1;
@@ -52,13 +54,21 @@ pub async fn orphans(registry: &Registry, stack: &str, state: &State) -> Result<
                     }
                 }
             };
-            out.extend(owned.into_iter().filter(|o| !known.contains(o.id.as_str())).map(|o| Orphan {
-                provider: instance.config.key.clone(),
-                type_name: o.type_name,
-                id: o.id,
-                address: o.address,
-            }));
-        }
+            Ok(owned
+                .into_iter()
+                .filter(|o| !known.contains(&o.id))
+                .map(|o| Orphan {
+                    provider: instance.config.key.clone(),
+                    type_name: o.type_name,
+                    id: o.id,
+                    address: o.address,
+                })
+                .collect::<Vec<_>>())
+        })
+    });
+    let mut out = Vec::new();
+    for list in futures_util::future::join_all(lists).await {
+        out.extend(list?);
     }
     out.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
     Ok(out)

@@ -71,13 +71,23 @@ pub async fn preview(
     let result = async {
         let pending =
             if stored.pending.is_empty() { 0 } else { recover(registry, stack, &store, events).await? };
-        let refreshed = if refresh_first { Some(refresh(registry, stack, &store).await?) } else { None };
-        let current = store.snapshot();
-        let orphans = if refresh_first && matches!(mode, PreviewMode::Apply(_)) {
-            crate::orphans::orphans(registry, stack.name(), &current).await?
+        // The refresh and the inventory of orphans at once; the inventory
+        // skips what the state holds (which the refresh reads).
+        let recovered = store.snapshot();
+        let (refreshed, orphans) = if refresh_first {
+            let orphans = async {
+                if matches!(mode, PreviewMode::Apply(_)) {
+                    crate::orphans::orphans(registry, stack.name(), &recovered).await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let (refreshed, orphans) = tokio::join!(refresh(registry, stack, &store), orphans);
+            (Some(refreshed?), orphans?)
         } else {
-            Vec::new()
+            (None, Vec::new())
         };
+        let current = store.snapshot();
         let mut p = match mode {
             PreviewMode::Apply(options) => plan(stack, &current, options)?,
             PreviewMode::Destroy { targets } => plan_destroy(stack.name(), &current, targets)?,

@@ -190,7 +190,7 @@ async fn recover_update(
         store.commit(|s| s.pending.retain(|p| p.id != pid)).await?;
         return Ok(Some("dropped an update intent without an ID".into()));
     };
-    let req = ReadRequest { ids: vec![id.clone()] };
+    let req = ReadRequest::new(vec![id.clone()]);
     let read = retry(&op.address, || provider.read(req.clone())).await?;
     let key = store.read(State::secret_key_bytes);
     let pid = op.id.clone();
@@ -231,7 +231,7 @@ async fn recover_delete(
         store.commit(|s| s.pending.retain(|p| p.id != pid)).await?;
         return Ok(Some("dropped a delete intent without an ID".into()));
     };
-    let req = ReadRequest { ids: vec![id.clone()] };
+    let req = ReadRequest::new(vec![id.clone()]);
     let gone = match retry(&op.address, || provider.read(req.clone())).await {
         Ok(r) => !r.found.contains_key(&id),
         Err(Error::Provider { error, .. }) if error.kind == ErrorKind::NotFound => true,

@@ -55,7 +55,7 @@ pub async fn refresh(registry: &Registry, stack: &Stack, store: &StateStore) -> 
             let mut delay = std::time::Duration::from_millis(250);
             let mut attempt = 0;
             loop {
-                match p.read(ReadRequest { ids: ids.clone() }).await {
+                match p.read(ReadRequest::of_stack(ids.clone(), stack.name())).await {
                     Ok(r) => {
                         return Ok::<(Vec<(Address, String)>, ReadResponse), Error>((members.clone(), r));
                     }

@@ -28,7 +28,7 @@ fn ms(m: u64) -> Duration {
 }
 
 fn read(ids: &[&str]) -> ReadRequest {
-    ReadRequest { ids: ids.iter().map(|s| (*s).to_owned()).collect() }
+    ReadRequest::new(ids.iter().map(|s| (*s).to_owned()).collect())
 }
 
 #[tokio::test(start_paused = true)]

@@ -144,13 +144,17 @@ impl FaultProxy {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
         let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let max: usize = std::env::var("INFRA_PROXY_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MAX_CONNECTIONS);
         std::thread::spawn(move || {
             use std::sync::atomic::Ordering;
             for conn in listener.incoming().flatten() {
                 if stopped.load(Ordering::SeqCst) {
                     return;
                 }
-                while active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                while active.load(Ordering::SeqCst) >= max {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
                 active.fetch_add(1, Ordering::SeqCst);
@@ -338,6 +342,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
     }
     // Forward with `Connection: close` and read the whole answer.
     let waiting = Waiting::enter(state);
+    let started = std::time::Instant::now();
     let mut upstream = TcpStream::connect(target)?;
     let mut request = Vec::new();
     for (i, h) in head.iter().enumerate() {
@@ -353,6 +358,10 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
     let mut answer = Vec::new();
     upstream.read_to_end(&mut answer)?;
     drop(waiting);
+    if std::env::var_os("INFRA_PROXY_TRACE").is_some() {
+        let action = text.split('&').find_map(|p| p.strip_prefix("Action=")).unwrap_or(&amz_target);
+        eprintln!("proxy: {action} {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    }
     if effect == Some(Effect::LoseResponse) {
         // The emulator acted; the caller never hears of it.
         return client.shutdown(std::net::Shutdown::Both);

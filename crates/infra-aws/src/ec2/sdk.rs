@@ -134,7 +134,11 @@ pub(crate) struct Ec2Inventory {
 
 #[async_trait::async_trait]
 impl infra_engine::Inventory for Ec2Inventory {
-    async fn owned(&self, stack: &str) -> Result<Vec<infra_engine::Owned>, ProviderError> {
+    async fn owned(
+        &self,
+        stack: &str,
+        known: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<infra_engine::Owned>, ProviderError> {
         use infra_engine::Operation;
         use infra_engine::provider::{TAG_ADDRESS, TAG_STACK};
         let ctx = &self.ctx;
@@ -154,7 +158,9 @@ impl infra_engine::Inventory for Ec2Inventory {
         };
         let mut by_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for t in tagged(TAG_STACK, vec![stack.to_owned()]).await? {
-            if let (Some(id), Some(kind)) = (t.resource_id(), t.resource_type()) {
+            if let (Some(id), Some(kind)) = (t.resource_id(), t.resource_type())
+                && !known.contains(id)
+            {
                 by_type.entry(kind.as_str().to_owned()).or_default().push(id.to_owned());
             }
         }
@@ -162,7 +168,7 @@ impl infra_engine::Inventory for Ec2Inventory {
         for (kind, ids) in by_type {
             let Some(types) = self.types.get(kind.as_str()) else { continue };
             for (type_name, provider) in types {
-                let found = provider.read(infra_engine::ReadRequest { ids: ids.clone() }).await?;
+                let found = provider.read(infra_engine::ReadRequest::new(ids.clone())).await?;
                 for (id, o) in found.found {
                     let _ = o;
                     out.push(infra_engine::Owned {

@@ -290,6 +290,10 @@ fn ours(tags: &Tags, wanted: &Tags, untagged: bool) -> bool {
 /// Times an update reads the object again after a failed call.
 const UPDATE_REREADS: u32 = 5;
 
+/// Values AWS takes in one describe filter; a batched read of more IDs is
+/// split (or, for a stack's own objects, read by its tag).
+pub(crate) const IDS_PER_FILTER: usize = 200;
+
 impl<K: Kind> Kit<K> {
     /// One pass of an update: the type's own calls for the changed
     /// fields, then the tags.
@@ -348,8 +352,22 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         if req.ids.is_empty() {
             return Ok(ReadResponse::default());
         }
-        let seen = self.kind.list(&self.cx, Lookup::Ids(&req.ids)).await?;
         let asked: std::collections::BTreeSet<&String> = req.ids.iter().collect();
+        let mut seen = Vec::new();
+        // Many IDs of one stack: one listing by its tag (a page per
+        // thousand), then by ID whatever that did not find (imported
+        // objects may lack the tag).
+        if let Some(stack) = req.stack.as_deref().filter(|_| K::TAGGED && req.ids.len() > IDS_PER_FILTER) {
+            seen = self.kind.list(&self.cx, Lookup::Tag(TAG_STACK, stack)).await?;
+            seen.retain(|s| asked.contains(&s.id));
+        }
+        let found: std::collections::BTreeSet<String> = seen.iter().map(|s| s.id.clone()).collect();
+        let rest: Vec<String> = req.ids.iter().filter(|id| !found.contains(*id)).cloned().collect();
+        // AWS takes at most 200 values per filter.
+        let chunks = rest.chunks(IDS_PER_FILTER).map(|ids| self.kind.list(&self.cx, Lookup::Ids(ids)));
+        for listed in futures_util::future::join_all(chunks).await {
+            seen.extend(listed?);
+        }
         let mut out = ReadResponse::default();
         for s in seen {
             if s.status.live() && asked.contains(&s.id) {
