@@ -284,6 +284,51 @@ async fn a_burst_of_throttles_slows_only_its_budget_and_fails_no_step() {
     assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
 }
 
+/// A step's time queued for rate budget is reported apart from its time
+/// on the cloud, and while steps run the budgets report their calls per
+/// second, limit and queue.
+#[tokio::test(start_paused = true)]
+async fn progress_reports_time_queued_for_budget_apart_and_each_budgets_rate() {
+    let mut budget = BudgetConfig::default();
+    budget.services.insert("fake".into(), infra_engine::Rate::new(1.0, 1.0));
+    // Created in 2 s and ready at once: no readiness polls share the budget.
+    let quick = SimConfig::default().with_profile(Profile::uniform(Duration::from_secs(2), Duration::ZERO));
+    let w = world_with(quick, budget);
+    let mut stack = Stack::new("t");
+    stack.provider(ProviderConfig::aws("us-east-1"));
+    for i in 0..6 {
+        stack.add(&format!("n{i}"), Node { zone: "z".into(), size: 1, ..Default::default() });
+    }
+    let (outcome, events) = apply(&w, &stack).await;
+    assert!(outcome.report.success(), "{:?}", outcome.report);
+    let done: Vec<(u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Done { elapsed_ms, queued_ms, .. } => Some((*elapsed_ms, *queued_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done.len(), 6);
+    // One create a second: the last of six waited about five seconds.
+    let longest = done.iter().map(|(_, q)| *q).max().unwrap();
+    assert!((4_500..=5_500).contains(&longest), "longest queue {longest} ms: {done:?}");
+    assert!(done.iter().all(|(e, q)| q <= e), "{done:?}");
+    // Time on the cloud is the same for all, however long they queued.
+    let on_cloud: Vec<u64> = done.iter().map(|(e, q)| e - q).collect();
+    let (lo, hi) = (on_cloud.iter().min().unwrap(), on_cloud.iter().max().unwrap());
+    assert!(hi - lo <= 1_000, "time on the cloud {on_cloud:?}");
+    let samples: Vec<&infra_engine::RateSample> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rates { budgets } => Some(budgets),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(samples.iter().any(|s| s.queued > 0 && s.limit_per_s == Some(1.0)), "{samples:?}");
+    assert!(samples.iter().all(|s| s.calls_per_s <= 2), "{samples:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn throttling_and_eventual_consistency_are_retried() {
     // The cloud allows 1 mutating call a second with a burst of 2, the

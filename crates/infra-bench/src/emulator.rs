@@ -4,6 +4,9 @@
 //! front of the emulator counts the calls and the time at least one of them
 //! was waiting on it (`endpoint_wait_s`); the rest of the wall time is
 //! infra's own. Budgets start unbounded, as against any endpoint override.
+//! Then, once per stack, the same apply with team state (S3 + DynamoDB on
+//! the emulator) and an apply changing one resource, with the bytes each
+//! wrote to S3 (`apply_s3_state`, `change_one_s3_state`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,10 +45,18 @@ struct Row {
     endpoint_wait_s: f64,
     /// wall_s - endpoint_wait_s: infra's own share.
     own_s: f64,
+    /// For the S3 state rows: bytes put to S3 (state objects and journal
+    /// entries) during the operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_bytes_written: Option<u64>,
+    /// For the S3 state rows: the size of the state at the operation's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_bytes: Option<u64>,
 }
 
-/// 1 VPC and `n` security groups (one ingress rule, AWS's default egress).
-fn groups(n: usize) -> Stack {
+/// 1 VPC and `n` security groups (one ingress rule, AWS's default egress);
+/// `changed`: the first group carries one more tag (a one-resource change).
+fn groups(n: usize, changed: bool) -> Stack {
     let mut stack = Stack::new(&format!("sg-{n}"));
     let us = stack.provider(ProviderConfig::aws("us-east-1"));
     let vpc = stack.add_with(
@@ -62,7 +73,7 @@ fn groups(n: usize) -> Stack {
                 vpc_id: vpc.id().into(),
                 ingress: vec![SecurityGroupRuleSpec::tcp_from_cidrs(443, &["10.0.0.0/8"])],
                 egress: vec![SecurityGroupRuleSpec::all_to_anywhere()],
-                ..Default::default()
+                tags: change_tag(changed && i == 0),
             },
             Options::new().provider(&us),
         );
@@ -70,9 +81,14 @@ fn groups(n: usize) -> Stack {
     stack
 }
 
+/// The tag a one-resource change adds.
+fn change_tag(on: bool) -> BTreeMap<String, String> {
+    if on { BTreeMap::from([("changed".to_owned(), "yes".to_owned())]) } else { BTreeMap::new() }
+}
+
 /// Two regions, each 5 VPCs with 250 subnets and 50 groups each: 3,010
-/// resources.
-fn two_region() -> Stack {
+/// resources; `changed`: the first subnet carries one more tag.
+fn two_region(changed: bool) -> Stack {
     let mut stack = Stack::new("two-region-3000");
     for (region, first) in [("us-east-1", 10u32), ("eu-west-1", 20)] {
         let key = stack.provider(ProviderConfig::aws(region));
@@ -89,6 +105,7 @@ fn two_region() -> Stack {
                         vpc_id: vpc.id().into(),
                         cidr_block: format!("10.{}.{}.{}/28", first + v, i / 16, (i % 16) * 16),
                         availability_zone: format!("{region}{}", ["a", "b", "c"][(i % 3) as usize]),
+                        tags: change_tag(changed && first == 10 && v == 0 && i == 0),
                         ..Default::default()
                     },
                 );
@@ -173,6 +190,61 @@ async fn once(stack: &Stack, moto: &Moto, proxy: &FaultProxy) -> Result<Vec<Row>
             throttled: budget.totals().1 + counts.throttled,
             endpoint_wait_s: wait,
             own_s: (wall - wait).max(0.0),
+            state_bytes_written: None,
+            state_bytes: None,
+        });
+    }
+    Ok(rows)
+}
+
+/// Team state (S3 and DynamoDB, on the emulator behind a second proxy that
+/// counts the bytes put): an apply creating `stack`, then an apply of
+/// `changed` (one resource's tags differ), each with the bytes it wrote to
+/// S3 and the state's size at its end. Once, not a median: the bytes do
+/// not vary with timing beyond how writes group.
+async fn state_bytes(stack: &Stack, changed: &Stack, moto: &Moto, proxy: &FaultProxy) -> Result<Vec<Row>> {
+    moto.reset()?;
+    let state_proxy = FaultProxy::start(&moto.endpoint())?;
+    let sdk = infra_testkit::loopback_sdk_config(&state_proxy.endpoint(), "us-east-1")?;
+    let config = infra_state_s3::S3BackendConfig::new("infra-bench-state", "us-east-1", "infra-bench-locks");
+    let s3 = infra_state_s3::S3Backend::with_sdk_config(config, &sdk)?;
+    s3.bootstrap().await?;
+    let backend: Arc<dyn Backend> = Arc::new(s3);
+    let mut rows = Vec::new();
+    for (op, target) in [("apply_s3_state", stack), ("change_one_s3_state", changed)] {
+        let budget = Budget::new(BudgetConfig { unbounded: true, ..BudgetConfig::default() });
+        let registry = registry(target, &proxy.endpoint(), &budget)?;
+        let executor = Executor::new(Arc::new(registry), budget.clone(), ExecutorConfig::default());
+        let options = RunOptions {
+            mode: Mode::Apply(PlanOptions::default()),
+            lock_timeout: Duration::from_secs(5),
+            refresh: false,
+        };
+        proxy.reset_counts();
+        state_proxy.reset_counts();
+        let started = Instant::now();
+        let outcome =
+            run(&executor, backend.clone(), target, &options, &Events::none(), &Interrupt::new()).await?;
+        anyhow::ensure!(
+            outcome.report.success(),
+            "{op} of {} failed: {:?}",
+            stack.name(),
+            outcome.report.failed
+        );
+        let wall = started.elapsed().as_secs_f64();
+        let (state, _) = backend.read(target.name()).await?.context("no state after the apply")?;
+        let wait = proxy.counts().endpoint_busy.as_secs_f64();
+        rows.push(Row {
+            stack: stack.name().to_owned(),
+            op,
+            resources: target.resources().len(),
+            wall_s: wall,
+            calls: proxy.counts().requests,
+            throttled: budget.totals().1 + proxy.counts().throttled,
+            endpoint_wait_s: wait,
+            own_s: (wall - wait).max(0.0),
+            state_bytes_written: Some(state_proxy.counts().put_bytes),
+            state_bytes: Some(infra_state::encode(&state)?.len() as u64),
         });
     }
     Ok(rows)
@@ -199,17 +271,22 @@ pub fn emulator(json: bool, only: &[&str]) -> Result<()> {
         "starting the emulator (run scripts/test or `source scripts/emulator` once to install it)",
     )?;
     let proxy = FaultProxy::start(&moto.endpoint())?;
-    let stacks: Vec<Stack> = vec![groups(100), groups(500), two_region()];
+    let stacks: Vec<(Stack, Stack)> = vec![
+        (groups(100, false), groups(100, true)),
+        (groups(500, false), groups(500, true)),
+        (two_region(false), two_region(true)),
+    ];
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let mut header = false;
-    for stack in stacks.iter().filter(|s| only.is_empty() || only.contains(&s.name())) {
+    for (stack, changed) in stacks.iter().filter(|(s, _)| only.is_empty() || only.contains(&s.name())) {
         stack.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut runs = Vec::new();
         for _ in 0..runs_per_stack() {
             runs.push(rt.block_on(once(stack, &moto, &proxy))?);
         }
         let mut median = medians(runs);
-        let order = ["apply", "plan", "plan_no_refresh", "destroy"];
+        median.extend(rt.block_on(state_bytes(stack, changed, &moto, &proxy))?);
+        let order = ["apply", "plan", "plan_no_refresh", "destroy", "apply_s3_state", "change_one_s3_state"];
         median.sort_by_key(|r| order.iter().position(|o| *o == r.op));
         // Each stack's rows as soon as they are measured.
         for r in &median {
@@ -219,12 +296,21 @@ pub fn emulator(json: bool, only: &[&str]) -> Result<()> {
                 if !header {
                     header = true;
                     println!(
-                        "{:<16} {:<16} {:>9} {:>9} {:>7} {:>9} {:>14} {:>9}",
+                        "{:<16} {:<20} {:>9} {:>9} {:>7} {:>9} {:>14} {:>9}",
                         "stack", "op", "resources", "wall", "calls", "throttled", "endpoint wait", "own"
                     );
                 }
+                let state = match (r.state_bytes_written, r.state_bytes) {
+                    (Some(w), Some(size)) => {
+                        format!(
+                            "  state: {w} bytes written, {size} at the end ({:.1}×)",
+                            w as f64 / size as f64
+                        )
+                    }
+                    _ => String::new(),
+                };
                 println!(
-                    "{:<16} {:<16} {:>9} {:>8.2}s {:>7} {:>9} {:>13.2}s {:>8.2}s",
+                    "{:<16} {:<20} {:>9} {:>8.2}s {:>7} {:>9} {:>13.2}s {:>8.2}s{state}",
                     r.stack, r.op, r.resources, r.wall_s, r.calls, r.throttled, r.endpoint_wait_s, r.own_s
                 );
             }

@@ -4,9 +4,14 @@
 //!   block is redrawn several times a second: one line per step in flight
 //!   with its action, elapsed time and, while the cloud is still getting it
 //!   ready, what AWS reports ("waiting on AWS: pending"), then a bar with
-//!   done / total.
+//!   done / total, then each API rate budget in use: calls in the last
+//!   second, its current limit and how many steps wait for it.
 //! - Otherwise: one plain line per event (`Creating...`, `Still creating...
-//!   [40s elapsed]`, `Creation complete after 41s`).
+//!   [40s elapsed]`, `Creation complete after 41s`), and the budgets every
+//!   10 s while steps wait for them.
+//! - A step that waited for rate budget says so apart from its time on
+//!   AWS: `Creation complete after 1.0s (and 1m29s queued for the API rate
+//!   budget)`.
 //! - With `--json`: one JSON object per event and line, for CI.
 
 use std::collections::BTreeMap;
@@ -18,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use infra_core::Address;
 use infra_core::plan::StepKind;
-use infra_engine::Event;
+use infra_engine::{Event, RateSample};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::ui::{Ui, style};
@@ -100,6 +105,9 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
     // The clock starts with the first step (not while a prompt waits).
     let mut started: Option<Instant> = None;
     let mut frame = 0usize;
+    // The API rate budgets as last reported, and when Plain last printed them.
+    let mut rates: Vec<RateSample> = Vec::new();
+    let mut last_rates = Instant::now();
     loop {
         let event = tokio::select! {
             e = rx.recv() => match e { Some(e) => Some(e), None => break },
@@ -146,16 +154,25 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
                         );
                     }
                 }
-                Event::Done { address, kind, elapsed_ms } => {
+                Event::Done { address, kind, elapsed_ms, queued_ms } => {
                     flying.remove(address);
                     done += 1;
                     let _ = writeln!(
                         lines,
-                        "{}: {} after {}",
+                        "{}: {} after {}{}",
                         address,
                         ui.paint(style::GREEN, verbs(*kind).1),
-                        short(Duration::from_millis(*elapsed_ms))
+                        short(Duration::from_millis(elapsed_ms.saturating_sub(*queued_ms))),
+                        queued_note(*queued_ms)
                     );
+                }
+                Event::Rates { budgets } => {
+                    rates = budgets.clone();
+                    let queued = budgets.iter().any(|b| b.queued > 0);
+                    if style == Style::Plain && queued && last_rates.elapsed() >= Duration::from_secs(10) {
+                        last_rates = Instant::now();
+                        let _ = writeln!(lines, "{}", rates_line(budgets));
+                    }
                 }
                 Event::Failed { address, kind, error } => {
                     flying.remove(address);
@@ -210,7 +227,13 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
         block.push_str(&lines);
         let total_steps = total.get();
         let live = match started {
-            Some(started) => live_block(&flying, done + failed, total_steps, started, frame, &ui),
+            Some(started) => {
+                let mut live = live_block(&flying, done + failed, total_steps, started, frame, &ui);
+                if !rates.is_empty() && !flying.is_empty() {
+                    let _ = writeln!(live, "  {}", ui.paint(style::DIM, &rates_line(&rates)));
+                }
+                live
+            }
             None => String::new(),
         };
         drawn = live.lines().count();
@@ -224,6 +247,31 @@ pub async fn show(mut rx: UnboundedReceiver<Event>, style: Style, ui: Ui, total:
         let _ = write!(o, "\x1b[{drawn}A\x1b[J");
         let _ = o.flush();
     }
+}
+
+/// ` (and 1m29s queued for the API rate budget)` when a step waited a
+/// second or more for budget, else nothing.
+fn queued_note(queued_ms: u64) -> String {
+    if queued_ms < 1000 {
+        return String::new();
+    }
+    format!(" (and {} queued for the API rate budget)", short(Duration::from_millis(queued_ms)))
+}
+
+/// `API: aws.us-east-1 ec2/mutating 48 calls/s (limit 55/s, 120 queued)`.
+fn rates_line(budgets: &[RateSample]) -> String {
+    let parts: Vec<String> = budgets
+        .iter()
+        .map(|b| {
+            let limit = match b.limit_per_s {
+                Some(l) => format!("limit {l:.0}/s"),
+                None => "no limit".to_owned(),
+            };
+            let queued = if b.queued > 0 { format!(", {} queued", b.queued) } else { String::new() };
+            format!("{} {} {} calls/s ({limit}{queued})", b.provider, b.class, b.calls_per_s)
+        })
+        .collect();
+    format!("API: {}", parts.join("; "))
 }
 
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];

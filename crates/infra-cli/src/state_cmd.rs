@@ -166,7 +166,8 @@ pub(crate) async fn run(ctx: &Ctx<'_>, command: &StateCommand) -> Result<u8> {
                     }
                     None => None,
                 };
-                backend.write(lock.as_ref(), &next, expected.as_ref()).await?;
+                let written = backend.write(lock.as_ref(), &next, expected.as_ref()).await?;
+                backend.settle(lock.as_ref(), &written).await?;
                 Ok(next.serial)
             }
             .await;
@@ -252,7 +253,8 @@ async fn edit<T>(
         let mut next = state.clone();
         let out = change(&mut next)?;
         next.serial = state.serial + 1;
-        backend.write(lock.as_ref(), &next, Some(&version)).await?;
+        let written = backend.write(lock.as_ref(), &next, Some(&version)).await?;
+        backend.settle(lock.as_ref(), &written).await?;
         Ok(out)
     }
     .await;

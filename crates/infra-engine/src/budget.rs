@@ -212,6 +212,12 @@ pub struct BucketStats {
     /// Calls made on it: as the provider reported them, else one per
     /// granted token.
     pub calls: u64,
+    /// Tokens granted in the last whole second.
+    pub last_second: u64,
+    /// Waiting for a token now.
+    pub queued: usize,
+    /// No limit (an endpoint override before any throttle).
+    pub unbounded: bool,
 }
 
 /// All buckets of one run.
@@ -282,13 +288,14 @@ impl Budget {
         let start_drainer = {
             let mut b = lock(&bucket);
             let now = Instant::now();
-            b.count(now);
             if b.unbounded {
+                b.count(now);
                 return;
             }
             b.refill(now);
             if b.waiters.is_empty() && b.tokens >= 1.0 {
                 b.tokens -= 1.0;
+                b.count(now);
                 return;
             }
             let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -374,7 +381,23 @@ impl Budget {
             .map(|(k, b)| {
                 let b = lock(b);
                 let calls = if b.sent > 0 { b.sent } else { b.calls };
-                BucketStats { key: k.clone(), throttled: b.throttled, rate: b.rate, calls }
+                // The window holds the current second and the last whole
+                // one; a window older than that saw nothing since.
+                let age = Instant::now().saturating_duration_since(b.window.0);
+                let last_second = match age.as_secs() {
+                    0 => b.window.2,
+                    1 => b.window.1,
+                    _ => 0,
+                };
+                BucketStats {
+                    key: k.clone(),
+                    throttled: b.throttled,
+                    rate: b.rate,
+                    calls,
+                    last_second,
+                    queued: b.waiters.len(),
+                    unbounded: b.unbounded,
+                }
             })
             .collect()
     }
@@ -400,6 +423,7 @@ async fn drain(bucket: Arc<Mutex<Bucket>>) {
                     // does not take the token.
                     if w.grant.send(()).is_ok() {
                         b.tokens -= 1.0;
+                        b.count(Instant::now());
                     }
                 }
             }

@@ -19,13 +19,31 @@ pub enum Event {
     Waiting { address: Address, kind: StepKind, status: String, waited_ms: u64 },
     /// A call failed with a retryable error and will be retried.
     Retrying { address: Address, kind: StepKind, attempt: u32, error: String, delay_ms: u64 },
-    /// A step finished.
-    Done { address: Address, kind: StepKind, elapsed_ms: u64 },
+    /// A step finished. `elapsed_ms` is its whole time; `queued_ms` the
+    /// part it spent waiting for API rate budget (not on AWS).
+    Done { address: Address, kind: StepKind, elapsed_ms: u64, queued_ms: u64 },
     /// A step failed.
     Failed { address: Address, kind: StepKind, error: String },
     /// A step did not run, because a step it depends on failed or the run
     /// was interrupted.
     Skipped { address: Address, kind: StepKind, because: String },
+    /// Once a second while steps run: each API rate budget in use.
+    Rates { budgets: Vec<RateSample> },
+}
+
+/// One API rate budget's traffic over the last whole second.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateSample {
+    /// The provider instance (`aws.us-east-1`).
+    pub provider: String,
+    /// The API class (`ec2/mutating`).
+    pub class: String,
+    /// Calls granted in the last whole second.
+    pub calls_per_s: u64,
+    /// The budget's current rate; `None` while unbounded.
+    pub limit_per_s: Option<f64>,
+    /// Steps waiting for it now.
+    pub queued: usize,
 }
 
 /// Where events go. Cheap to clone; sending never blocks and never fails
@@ -45,6 +63,11 @@ impl Events {
     /// A sink that drops everything.
     pub fn none() -> Events {
         Events { tx: None }
+    }
+
+    /// Whether anyone listens (events worth computing only for a listener).
+    pub fn listening(&self) -> bool {
+        self.tx.as_ref().is_some_and(|tx| !tx.is_closed())
     }
 
     /// Sends an event.

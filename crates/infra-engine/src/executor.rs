@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::budget::{Budget, BudgetKey};
 use crate::error::Error;
-use crate::events::{Event, Events, Interrupt};
+use crate::events::{Event, Events, Interrupt, RateSample};
 use crate::provider::{
     CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Observed, Operation, PollRequest,
     ProviderError, Readiness, Registry, ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, UpdateRequest,
@@ -124,6 +124,8 @@ struct Run<'a> {
     serial: u64,
     release: mpsc::UnboundedSender<Msg>,
     limit: Option<Arc<Semaphore>>,
+    /// Per step: milliseconds spent waiting for rate budget.
+    queued: Vec<std::sync::atomic::AtomicU64>,
 }
 
 impl Executor {
@@ -155,6 +157,7 @@ impl Executor {
         interrupt: &Interrupt,
     ) -> Result<Report, Error> {
         let steps = steps(plan)?;
+        let n_steps = steps.len();
         let (lineage, serial) = store.read(|s| (s.lineage.clone(), s.serial));
         let priority = self.priorities(stack, plan, &steps, store);
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -172,6 +175,7 @@ impl Executor {
             serial,
             release: tx,
             limit: self.config.max_in_flight.map(|n| Arc::new(Semaphore::new(n.max(1)))),
+            queued: std::iter::repeat_with(|| std::sync::atomic::AtomicU64::new(0)).take(n_steps).collect(),
         };
         let run = &run;
         let n = run.steps.len();
@@ -188,6 +192,11 @@ impl Executor {
         let mut report = Report::default();
         let mut running = FuturesUnordered::new();
         let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let listening = events.listening();
+        let mut rates = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
 
         loop {
             // Start everything that may start.
@@ -240,6 +249,24 @@ impl Executor {
                                 skip_dependents(run, i, &dependents, &mut dead, &started, &mut report);
                             }
                         }
+                    }
+                }
+                _ = rates.tick(), if listening => {
+                    let budgets: Vec<RateSample> = self
+                        .budget
+                        .stats()
+                        .into_iter()
+                        .filter(|b| b.last_second > 0 || b.queued > 0)
+                        .map(|b| RateSample {
+                            provider: b.key.provider.to_string(),
+                            class: format!("{}/{}", b.key.class.service, b.key.class.category),
+                            calls_per_s: b.last_second,
+                            limit_per_s: (!b.unbounded).then_some(b.rate),
+                            queued: b.queued,
+                        })
+                        .collect();
+                    if !budgets.is_empty() {
+                        events.emit(Event::Rates { budgets });
                     }
                 }
                 Some(Msg::Release(i)) = rx.recv() => {
@@ -369,6 +396,7 @@ impl Run<'_> {
                 address: step.address.clone(),
                 kind: step.kind,
                 elapsed_ms: millis(began.elapsed()),
+                queued_ms: self.queued[i].load(std::sync::atomic::Ordering::Relaxed),
             });
         }
         result
@@ -425,6 +453,16 @@ impl Run<'_> {
         }
     }
 
+    /// Takes a token for step `i`, counting the time it waited.
+    async fn acquire(&self, i: usize, key: &BudgetKey) {
+        let asked = Instant::now();
+        self.exec.budget.acquire(key, self.priority[i]).await;
+        let waited = millis(asked.elapsed());
+        if waited > 0 {
+            self.queued[i].fetch_add(waited, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// Calls the provider with budget and retries.
     async fn call<T, F, Fut>(&self, i: usize, key: &BudgetKey, f: F) -> Result<T, ProviderError>
     where
@@ -434,7 +472,7 @@ impl Run<'_> {
         let policy = self.exec.config.retry;
         let mut attempt: u32 = 0;
         loop {
-            self.exec.budget.acquire(key, self.priority[i]).await;
+            self.acquire(i, key).await;
             match f().await {
                 Ok(v) => {
                     self.exec.budget.succeeded(key);
@@ -595,7 +633,7 @@ impl Run<'_> {
         let find_key = self.key(t, Operation::Poll);
         let mut attempt: u32 = 0;
         loop {
-            self.exec.budget.acquire(&key, self.priority[i]).await;
+            self.acquire(i, &key).await;
             let e = match t.provider.create(req.clone()).await {
                 Ok(o) => {
                     self.exec.budget.succeeded(&key);

@@ -22,7 +22,7 @@ pub mod store;
 
 pub use budget::{Budget, BudgetConfig, BudgetKey, Rate};
 pub use error::Error;
-pub use events::{Event, Events, Interrupt};
+pub use events::{Event, Events, Interrupt, RateSample};
 pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
 pub use import::{import, import_into};
 pub use orphans::{Orphan, orphans};

@@ -195,6 +195,16 @@ async fn writer(
             continue;
         }
         if inner.closing.load(Ordering::SeqCst) {
+            // The operation's last write: a journaling backend stores the
+            // state whole now.
+            if written > 0
+                && let Some(v) = &version
+            {
+                match backend.settle(lock.as_ref(), v).await {
+                    Ok(v) => version = Some(v),
+                    Err(e) => return WriterEnd { lock, version, error: Some(e) },
+                }
+            }
             return WriterEnd { lock, version, error: None };
         }
         inner.wake.notified().await;

@@ -16,7 +16,7 @@ use infra_state::{Backend, Error, HistoryEntry, Lock, StateVersion, format, vali
 use crate::S3BackendConfig;
 use crate::error::{Failure, remote};
 use crate::lock::S3Lock;
-use crate::record::{Committed, KEY, Record, history_value, n, s};
+use crate::record::{Committed, KEY, Record, history_value, journal_value, n, s};
 
 /// Object metadata naming the fencing token a state object was written
 /// under; marks objects written by this backend.
@@ -25,6 +25,15 @@ const FENCE_METADATA: &str = "infra-fence";
 /// How many times a read retries when S3 returns bytes that do not match
 /// the commit record.
 const READ_ATTEMPTS: u32 = 5;
+
+/// A write stores the state whole, not as a journal entry, once the
+/// journal holds this many entries…
+const JOURNAL_MAX_ENTRIES: usize = 256;
+
+/// …or once its bytes reach the state object's size (at least this much):
+/// what is written stays within a small multiple of what changed plus the
+/// state's final size.
+const JOURNAL_MIN_BYTES: u64 = 64 * 1024;
 
 /// State in S3, locked and committed through DynamoDB. Cheap to clone.
 ///
@@ -45,6 +54,9 @@ pub struct S3Backend {
 }
 
 struct Inner {
+    /// The state last read or written per stack, with its version: what a
+    /// journal entry is computed against.
+    last: std::sync::Mutex<HashMap<String, (StateVersion, State)>>,
     config: S3BackendConfig,
     s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
@@ -122,6 +134,7 @@ impl S3Backend {
         }
         S3Backend {
             inner: Arc::new(Inner {
+                last: std::sync::Mutex::new(HashMap::new()),
                 s3: aws_sdk_s3::Client::from_conf(s3.build()),
                 ddb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
                 #[cfg(feature = "kms")]
@@ -290,7 +303,17 @@ impl S3Backend {
     /// The bytes of one version of the stack's object; `Ok(None)` when S3
     /// has no such version.
     async fn get_version(&self, stack: &str, version_id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let key = self.config().object_key(stack);
+        self.get_object_version(stack, self.config().object_key(stack), version_id).await
+    }
+
+    /// The bytes of one version of `key`; `Ok(None)` when S3 has no such
+    /// version.
+    async fn get_object_version(
+        &self,
+        stack: &str,
+        key: String,
+        version_id: &str,
+    ) -> Result<Option<Vec<u8>>, Error> {
         let result = self
             .s3()
             .get_object()
@@ -334,7 +357,7 @@ impl S3Backend {
             if let Some(stored) = self.get_version(stack, &committed.version_id).await? {
                 let bytes = self.open(stored, &location).await?;
                 let digest = format::digest(&bytes);
-                if digest == committed.digest {
+                if digest == committed.base_digest {
                     return Ok(bytes);
                 }
                 found = format!("an object with sha256 {digest}");
@@ -345,7 +368,7 @@ impl S3Backend {
             reason: format!(
                 "the commit record names sha256 {} (serial {}) but S3 returned {found}, \
                  {READ_ATTEMPTS} times",
-                committed.digest, committed.serial
+                committed.base_digest, committed.serial
             ),
         })
     }
@@ -446,7 +469,12 @@ impl S3Backend {
 
     /// Deletes one version of the stack's object (an uncommitted write).
     async fn delete_version(&self, stack: &str, version_id: &str) {
-        let key = self.config().object_key(stack);
+        self.delete_object_version(self.config().object_key(stack), version_id).await;
+    }
+
+    /// Deletes one version of `key`, best effort (what is left is never
+    /// read: no commit record names it).
+    async fn delete_object_version(&self, key: String, version_id: &str) {
         let _ = self
             .s3()
             .delete_object()
@@ -488,6 +516,215 @@ impl S3Backend {
                 });
             }
         }
+        if let Some(old) = &record.committed {
+            let previous = self.remembered(stack, &old.version());
+            let new_operation = old.serial != state.serial;
+            // An operation that ended without settling leaves a journal the
+            // next operation must not extend.
+            let unsettled = new_operation && !old.journal.is_empty();
+            if let Some(previous) = &previous {
+                if previous == state {
+                    return Ok(old.version());
+                }
+                let room = old.journal.len() < JOURNAL_MAX_ENTRIES
+                    && old.journal_bytes < old.size.max(JOURNAL_MIN_BYTES);
+                if room
+                    && !unsettled
+                    && let Some(delta) = format::delta::Delta::between(previous, state)
+                {
+                    return self.append(lock, state, &record, old, delta).await;
+                }
+            }
+            if unsettled {
+                // An operation that ended without settling (it was killed):
+                // store its last state whole first, so that the history
+                // names one object per operation.
+                let previous = match previous {
+                    Some(p) => p,
+                    None => self.load(stack, old).await?,
+                };
+                let settled = self.snapshot(lock, &previous, &record, Some(&old.version())).await?;
+                let record = self.record_at(&record_key).await?;
+                Self::check_lock(&record, lock)?;
+                return self.snapshot(lock, state, &record, Some(&settled)).await;
+            }
+        }
+        self.snapshot(lock, state, &record, expected).await
+    }
+
+    /// The state last read or written at `version`, if this process has it.
+    fn remembered(&self, stack: &str, version: &StateVersion) -> Option<State> {
+        let last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.get(stack).filter(|(v, _)| v == version).map(|(_, s)| s.clone())
+    }
+
+    fn remember(&self, stack: &str, version: &StateVersion, state: &State) {
+        let mut last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.insert(stack.to_owned(), (version.clone(), state.clone()));
+    }
+
+    /// The committed state: the state object, then the journal's entries in
+    /// order, each checked against the chain of digests.
+    async fn load(&self, stack: &str, committed: &Committed) -> Result<State, Error> {
+        let bytes = self.fetch_committed(stack, committed).await?;
+        let mut state = format::decode_from(&bytes, &self.object_url(stack))?;
+        let key = self.journal_key(stack);
+        let fetches = committed.journal.iter().map(|vid| {
+            let key = key.clone();
+            async move { (vid, self.get_object_version(stack, key, vid).await) }
+        });
+        let mut digest = committed.base_digest.clone();
+        for (vid, fetched) in futures_util::future::join_all(fetches).await {
+            let location = format!("{} version {vid}", self.journal_url(stack));
+            let corrupt = |reason: String| Error::Corrupt { location: location.clone(), reason };
+            let stored = fetched?
+                .ok_or_else(|| corrupt("the commit record names it but S3 has no such version".to_owned()))?;
+            let entry = self.open(stored, &location).await?;
+            digest = format::delta::chain_digest(&digest, &entry);
+            format::delta::Delta::decode_from(&entry, &location)?.apply(&mut state);
+        }
+        if digest != committed.digest {
+            return Err(Error::Corrupt {
+                location: self.journal_url(stack),
+                reason: format!(
+                    "the commit record names digest {} (serial {}) but the state object and journal give {digest}",
+                    committed.digest, committed.serial
+                ),
+            });
+        }
+        Ok(state)
+    }
+
+    fn journal_key(&self, stack: &str) -> String {
+        format!("{}.journal", self.config().object_key(stack))
+    }
+
+    fn journal_url(&self, stack: &str) -> String {
+        format!("{}.journal", self.object_url(stack))
+    }
+
+    /// Stores `delta` as the journal's next entry and commits it: one put,
+    /// one conditional update (the same lock, fencing and version checks as
+    /// a whole write).
+    async fn append(
+        &self,
+        lock: &dyn Lock,
+        state: &State,
+        record: &Record,
+        old: &Committed,
+        delta: format::delta::Delta,
+    ) -> Result<StateVersion, Error> {
+        let stack = lock.info().stack.as_str();
+        let record_key = self.record_key(stack);
+        let entry = delta.encode()?;
+        let version =
+            StateVersion { serial: state.serial, digest: format::delta::chain_digest(&old.digest, &entry) };
+        let size = entry.len() as u64;
+        let bytes = self.seal(entry, stack).await?;
+        let token = lock.fencing_token();
+        let put = self
+            .s3()
+            .put_object()
+            .bucket(&self.config().bucket)
+            .key(self.journal_key(stack))
+            .content_type("application/json")
+            .metadata(FENCE_METADATA, token.to_string())
+            .body(ByteStream::from(bytes));
+        let put = match &self.config().kms_key_id {
+            Some(key) => put.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(key),
+            None => put,
+        };
+        let out = put
+            .send()
+            .await
+            .map_err(|e| Failure::of(&e).into_error("write state journal", &self.journal_url(stack)))?;
+        let Some(version_id) = out.version_id().filter(|v| !v.is_empty() && *v != "null").map(str::to_owned)
+        else {
+            return Err(Error::Remote {
+                action: "write state journal".to_owned(),
+                location: self.journal_url(stack),
+                code: None,
+                message: format!("the bucket {} does not have versioning enabled", self.config().bucket),
+                request_id: None,
+            });
+        };
+        let written_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let mut expression = String::from(
+            "SET #digest = :digest, #serial = :serial, #base_digest = :base, \
+             #journal = list_append(if_not_exists(#journal, :none), :entry), \
+             #journal_bytes = :jbytes, #written_at = :at",
+        );
+        let mut values = vec![
+            (":digest", s(&version.digest)),
+            (":serial", n(state.serial)),
+            (":base", s(&old.base_digest)),
+            (":none", journal_value(&[])),
+            (":entry", journal_value(std::slice::from_ref(&version_id))),
+            (":jbytes", n(old.journal_bytes + size)),
+            (":at", s(&written_at)),
+            (":id", s(&lock.info().id)),
+            (":token", n(token)),
+            (":expected", s(&old.digest)),
+        ];
+        if old.serial != state.serial {
+            // One history entry per operation (the previous one settled:
+            // its journal is empty, its state object whole).
+            let mut history = record.history.clone();
+            history.push(old.history_entry());
+            let excess = history.len().saturating_sub(self.config().history_limit);
+            history.drain(..excess);
+            expression.push_str(", #history = :history");
+            values.push((":history", history_value(&history)));
+        }
+        let update = Update {
+            record_key: &record_key,
+            expression: &expression,
+            condition: "#holder = :id AND #fence = :token AND #digest = :expected",
+            values,
+            action: "commit state in",
+        };
+        let committed = match self.update(update, false).await {
+            Ok(Some(_)) => Ok(version),
+            Ok(None) => {
+                let now = self.record_at(&record_key).await?;
+                Self::check_lock(&now, lock)?;
+                Err(Error::Conflict {
+                    stack: stack.to_owned(),
+                    expected: Some(old.version()),
+                    found: now.committed.as_ref().map(Committed::version),
+                })
+            }
+            Err(e) => match self.record_at(&record_key).await {
+                Ok(now) if now.committed.as_ref().is_some_and(|c| c.journal.last() == Some(&version_id)) => {
+                    Ok(version)
+                }
+                _ => Err(e),
+            },
+        };
+        match committed {
+            Ok(version) => {
+                self.remember(stack, &version, state);
+                Ok(version)
+            }
+            Err(e) => {
+                self.delete_object_version(self.journal_key(stack), &version_id).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores `state` whole as the stack's object (compare-and-swap on the
+    /// committed version's ETag) and commits it, clearing the journal.
+    async fn snapshot(
+        &self,
+        lock: &dyn Lock,
+        state: &State,
+        record: &Record,
+        expected: Option<&StateVersion>,
+    ) -> Result<StateVersion, Error> {
+        let stack = lock.info().stack.as_str();
+        let record_key = self.record_key(stack);
+        let found = record.committed.as_ref().map(Committed::version);
         let encoded = format::encode(state)?;
         let version = StateVersion { serial: state.serial, digest: format::digest(&encoded) };
         if found.as_ref() == Some(&version) {
@@ -570,6 +807,8 @@ impl S3Backend {
             }
             None => condition.push_str("attribute_not_exists(#digest)"),
         }
+        // A whole state ends the journal.
+        expression.push_str(" REMOVE #base_digest, #journal, #journal_bytes");
         let update = Update {
             record_key: &record_key,
             expression: &expression,
@@ -578,7 +817,16 @@ impl S3Backend {
             action: "commit state in",
         };
         match self.update(update, false).await {
-            Ok(Some(_)) => Ok(version),
+            Ok(Some(_)) => {
+                self.remember(stack, &version, state);
+                // The journal's entries are no longer read: remove them.
+                if let Some(old) = &record.committed {
+                    let key = self.journal_key(stack);
+                    let deletes = old.journal.iter().map(|vid| self.delete_object_version(key.clone(), vid));
+                    futures_util::future::join_all(deletes).await;
+                }
+                Ok(version)
+            }
             Ok(None) => {
                 self.delete_version(stack, &version_id).await;
                 let now = self.record_at(&record_key).await?;
@@ -594,6 +842,7 @@ impl S3Backend {
                 if let Ok(now) = self.record_at(&record_key).await
                     && now.committed.as_ref().is_some_and(|c| c.version_id == version_id)
                 {
+                    self.remember(stack, &version, state);
                     return Ok(version);
                 }
                 self.delete_version(stack, &version_id).await;
@@ -649,9 +898,38 @@ impl Backend for S3Backend {
             self.check_unrecorded(stack).await?;
             return Ok(None);
         };
-        let bytes = self.fetch_committed(stack, &committed).await?;
-        let state = format::decode_from(&bytes, &self.object_url(stack))?;
+        let state = self.load(stack, &committed).await?;
+        self.remember(stack, &committed.version(), &state);
         Ok(Some((state, committed.version())))
+    }
+
+    async fn settle(&self, lock: &dyn Lock, version: &StateVersion) -> Result<StateVersion, Error> {
+        let stack = lock.info().stack.as_str();
+        validate_stack_name(stack)?;
+        let record = self.record_at(&self.record_key(stack)).await?;
+        Self::check_lock(&record, lock)?;
+        let Some(committed) = &record.committed else {
+            return Err(Error::Conflict {
+                stack: stack.to_owned(),
+                expected: Some(version.clone()),
+                found: None,
+            });
+        };
+        if committed.version() != *version {
+            return Err(Error::Conflict {
+                stack: stack.to_owned(),
+                expected: Some(version.clone()),
+                found: Some(committed.version()),
+            });
+        }
+        if committed.journal.is_empty() {
+            return Ok(version.clone());
+        }
+        let state = match self.remembered(stack, version) {
+            Some(state) => state,
+            None => self.load(stack, committed).await?,
+        };
+        self.snapshot(lock, &state, &record, Some(version)).await
     }
 
     async fn write(

@@ -13,7 +13,10 @@
 //! | `lease_ms` | N | the holder's lease length |
 //! | `version_id` | S | S3 version ID of the committed state object |
 //! | `etag` | S | its ETag |
-//! | `digest` | S | SHA-256 of the state's encoding (`StateVersion::digest`) |
+//! | `digest` | S | the committed version's digest (`StateVersion::digest`): the SHA-256 of the state object's encoding, or with a journal, the chain digest of its last entry |
+//! | `base_digest` | S | SHA-256 of the state object's encoding, when a journal follows it (absent: `digest`) |
+//! | `journal` | L of S | S3 version IDs of the journal object (`<key>.journal`), oldest first: the deltas written since the state object, applied in order on read |
+//! | `journal_bytes` | N | their total size |
 //! | `serial` | N | the committed state's serial |
 //! | `lineage` | S | the committed state's lineage |
 //! | `size` | N | its size in bytes |
@@ -58,6 +61,13 @@ pub(crate) struct Committed {
     pub lineage: String,
     pub size: u64,
     pub written_at: String,
+    /// SHA-256 of the state object's encoding (`digest` when no journal
+    /// follows it).
+    pub base_digest: String,
+    /// The journal's versions since the state object, oldest first.
+    pub journal: Vec<String>,
+    /// Their total size in bytes.
+    pub journal_bytes: u64,
 }
 
 impl Committed {
@@ -107,10 +117,23 @@ impl Record {
                         .map(str::to_owned)
                         .ok_or_else(|| corrupt(format!("the commit record lacks {name}")))
                 };
+                let digest = field("digest")?;
+                let mut journal = Vec::new();
+                if let Some(AttributeValue::L(entries)) = item.get("journal") {
+                    for entry in entries {
+                        let AttributeValue::S(v) = entry else {
+                            return Err(corrupt("a journal entry is not a string".to_owned()));
+                        };
+                        journal.push(v.clone());
+                    }
+                }
                 Some(Committed {
                     version_id: version_id.to_owned(),
                     etag: field("etag")?,
-                    digest: field("digest")?,
+                    base_digest: text(item, "base_digest").map_or_else(|| digest.clone(), str::to_owned),
+                    journal,
+                    journal_bytes: num(item, "journal_bytes", location)?.unwrap_or(0),
+                    digest,
                     serial: num(item, "serial", location)?
                         .ok_or_else(|| corrupt("the commit record lacks serial".to_owned()))?,
                     lineage: field("lineage")?,
@@ -158,6 +181,11 @@ pub(crate) fn history_value(history: &[HistoryEntry]) -> AttributeValue {
             })
             .collect(),
     )
+}
+
+/// The journal list attribute value.
+pub(crate) fn journal_value(journal: &[String]) -> AttributeValue {
+    AttributeValue::L(journal.iter().map(|v| s(v)).collect())
 }
 
 pub(crate) fn s(v: &str) -> AttributeValue {

@@ -293,3 +293,81 @@ async fn migration_between_local_and_s3_keeps_lineage_and_serial() {
     let err = migrate(&local, &s3_backend, "prod", Duration::ZERO).await.unwrap_err();
     assert!(matches!(err, Error::Migration { .. }), "{err}");
 }
+
+/// A state of `n` resources besides the sample's.
+fn big_state(n: usize) -> infra_core::State {
+    let mut state = sample_state(&new_state().unwrap(), 1, "big");
+    let vpc = state.resources[&infra_core::Address::parse("net.vpc").unwrap()].clone();
+    for i in 0..n {
+        let mut r = vpc.clone();
+        r.id = format!("vpc-{i:017x}");
+        state.resources.insert(infra_core::Address::parse(&format!("net.r-{i:03}")).unwrap(), r);
+    }
+    state
+}
+
+/// An operation's writes are journal entries of what changed, not the
+/// whole state each time; the operation's end (`settle`) stores the state
+/// whole once. An operation killed before its end leaves a journal that
+/// another process reads exactly, and the next operation stores it whole
+/// first, so the history still names one object per operation.
+#[tokio::test]
+async fn writes_store_what_changed_and_a_killed_operations_journal_is_read_then_settled() {
+    let proxy = infra_testkit::faults::FaultProxy::start(&common::moto().endpoint()).unwrap();
+    let config = common::config(Duration::from_secs(30));
+    let sdk = infra_testkit::loopback_sdk_config(&proxy.endpoint(), common::REGION).unwrap();
+    let backend = S3Backend::with_sdk_config(config.clone(), &sdk).unwrap();
+    backend.bootstrap().await.unwrap();
+    let state = big_state(300);
+    let size = infra_state::encode(&state).unwrap().len() as u64;
+    let l = backend.lock("prod", "apply", Duration::from_secs(5)).await.unwrap();
+    let v = backend.write(&*l, &state, None).await.unwrap();
+    let v = backend.settle(&*l, &v).await.unwrap();
+
+    // A one-resource change as an apply writes it: twice (intent, result).
+    proxy.reset_counts();
+    let vpc = infra_core::Address::parse("net.r-007").unwrap();
+    let mut changed = state.clone();
+    changed.serial = 2;
+    let mut steps = Vec::new();
+    for name in ["intent", "result"] {
+        let r = changed.resources.get_mut(&vpc).unwrap();
+        r.outputs.insert("marker".into(), infra_core::Value::from(name));
+        steps.push(changed.clone());
+    }
+    let mut version = v;
+    for step in &steps {
+        version = backend.write(&*l, step, Some(&version)).await.unwrap();
+    }
+    let journaled = proxy.counts().put_bytes;
+    assert!(
+        journaled > 0 && journaled * 20 < size,
+        "two one-resource writes put {journaled} bytes; the state is {size}"
+    );
+    let settled = backend.settle(&*l, &version).await.unwrap();
+    let op = proxy.counts().put_bytes;
+    assert!(op <= 2 * size, "the operation put {op} bytes; the state is {size}");
+
+    // Another operation, killed after its first write: no settle.
+    let mut killed = changed.clone();
+    killed.serial = 3;
+    killed.resources.remove(&infra_core::Address::parse("net.r-100").unwrap());
+    let killed_at = backend.write(&*l, &killed, Some(&settled)).await.unwrap();
+    drop(backend);
+    // A fresh process reads the journal exactly…
+    let other = common::backend_with(config).await;
+    let (read, at) = other.read("prod").await.unwrap().unwrap();
+    assert_eq!(read, killed);
+    assert_eq!(at, killed_at);
+    // …and its next operation stores the killed one whole first.
+    let mut next = killed.clone();
+    next.serial = 4;
+    next.resources.remove(&infra_core::Address::parse("net.r-200").unwrap());
+    let v4 = other.write(&*l, &next, Some(&killed_at)).await.unwrap();
+    other.settle(&*l, &v4).await.unwrap();
+    assert_eq!(other.read("prod").await.unwrap().unwrap().0, next);
+    let history = other.history("prod").await.unwrap();
+    let entry = history.iter().find(|h| h.serial == 3).expect("the killed operation in the history");
+    assert_eq!(other.read_version("prod", &entry.version_id).await.unwrap(), killed);
+    l.release().await.unwrap();
+}

@@ -70,8 +70,10 @@ impl fmt::Display for LockInfo {
 pub struct StateVersion {
     /// The state's serial.
     pub serial: u64,
-    /// SHA-256 (hex) of the stored bytes ([`crate::format::digest`]); two
-    /// versions with the same serial but different content differ here.
+    /// SHA-256 (hex) of the stored bytes ([`crate::format::digest`]), or
+    /// for a backend's journal entry, of the previous digest followed by
+    /// the entry ([`crate::format::delta::chain_digest`]); two versions
+    /// with the same serial but different content differ here.
     pub digest: String,
 }
 
@@ -173,6 +175,17 @@ pub trait Backend: Send + Sync + fmt::Debug {
         state: &State,
         expected: Option<&StateVersion>,
     ) -> Result<StateVersion, Error>;
+
+    /// Ends an operation's writes under `lock`, `version` being the last
+    /// one written. A backend that journals its writes (S3: each write
+    /// stores what changed) stores the state whole here, so that a stack at
+    /// rest is one object and the history has one per operation. Returns
+    /// the version now stored: the same state, its digest possibly new.
+    /// Backends that store every write whole return `version`.
+    async fn settle(&self, lock: &dyn Lock, version: &StateVersion) -> Result<StateVersion, Error> {
+        let _ = lock;
+        Ok(version.clone())
+    }
 
     /// Clears a lock left behind by a holder that went away, given its
     /// lock ID (from [`Error::Locked`]). A different ID gives

@@ -85,6 +85,7 @@ macro_rules! backend_conformance_tests {
             fencing_tokens_strictly_increase,
             force_unlock_with_wrong_id_is_refused,
             history_lists_earlier_versions_and_read_version_returns_them,
+            many_writes_of_one_operation_read_back_exactly_and_settle_keeps_them,
             list_stacks_lists_written_stacks,
             stacks_are_isolated,
             invalid_stack_names_are_refused,
@@ -452,6 +453,49 @@ pub async fn history_lists_earlier_versions_and_read_version_returns_them(backen
         }
         other => panic!("wanted VersionNotFound, got {other:?}"),
     }
+}
+
+/// An operation writes many times at one serial (an apply commits each
+/// step): every write reads back exactly, however the backend stores it
+/// (whole, or as a journal of changes); `settle` keeps the state and ends
+/// the operation; the next operation's history names the settled state.
+pub async fn many_writes_of_one_operation_read_back_exactly_and_settle_keeps_them(backend: &dyn Backend) {
+    let l = lock(backend, "prod").await;
+    let base = fresh();
+    let mut state = sample_state(&base, 1, "first");
+    let mut version = write(backend, &*l, &state, None).await;
+    for i in 0..40u32 {
+        let mut next = state.clone();
+        let mut extra = next.resources[&addr("net.vpc")].clone();
+        extra.id = format!("vpc-{i:017x}");
+        next.resources.insert(addr(&format!("net.extra-{i:02}")), extra);
+        if i % 7 == 3 {
+            next.resources.remove(&addr(&format!("net.extra-{:02}", i - 1)));
+        }
+        if i % 5 == 0 {
+            next.outputs.insert(format!("out-{i}"), Value::from(i64::from(i)));
+        }
+        version = write(backend, &*l, &next, Some(&version)).await;
+        let (read_back, at) = read(backend, "prod").await.expect("state after a write");
+        assert_eq!(read_back, next, "write {i}");
+        assert_eq!(at, version, "write {i}");
+        state = next;
+    }
+    let settled = backend.settle(&*l, &version).await.expect("settle");
+    let (read_back, at) = read(backend, "prod").await.expect("state after settle");
+    assert_eq!(read_back, state);
+    assert_eq!(at, settled);
+    // The next operation: its history names the settled state.
+    let mut next = state.clone();
+    next.serial = 2;
+    next.resources.remove(&addr("net.subnet-a"));
+    let v2 = write(backend, &*l, &next, Some(&settled)).await;
+    backend.settle(&*l, &v2).await.expect("settle");
+    release(l).await;
+    assert_eq!(read(backend, "prod").await.expect("state").0, next);
+    let history = backend.history("prod").await.expect("history");
+    let first = history.iter().find(|h| h.serial == 1).expect("serial 1 in the history");
+    assert_eq!(backend.read_version("prod", &first.version_id).await.expect("read_version"), state);
 }
 
 /// `list_stacks` names every stack with stored state (sorted), and not

@@ -72,6 +72,9 @@ pub struct Counts {
     pub lost: u64,
     pub resets: u64,
     pub slow: u64,
+    /// Bytes in the bodies of PUT requests (S3 object writes): what a
+    /// state backend stores.
+    pub put_bytes: u64,
 }
 
 /// A rule: the `nth` (1-based) request whose body or `X-Amz-Target`
@@ -162,7 +165,11 @@ impl FaultProxy {
                 let target = target.clone();
                 let active = active.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &target, &state);
+                    if let Err(e) = serve(conn, &target, &state)
+                        && std::env::var_os("INFRA_PROXY_TRACE").is_some()
+                    {
+                        eprintln!("proxy: error {e}");
+                    }
                     active.fetch_sub(1, Ordering::SeqCst);
                 });
             }
@@ -255,6 +262,9 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
     let effect = {
         let mut s = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.counts.requests += 1;
+        if head.first().is_some_and(|line| line.starts_with("PUT ")) {
+            s.counts.put_bytes += body.len() as u64;
+        }
         let rules = s.rules.clone();
         let mut chosen = None;
         for rule in rules {
@@ -360,7 +370,8 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
     drop(waiting);
     if std::env::var_os("INFRA_PROXY_TRACE").is_some() {
         let action = text.split('&').find_map(|p| p.strip_prefix("Action=")).unwrap_or(&amz_target);
-        eprintln!("proxy: {action} {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        let status = answer.split(|b| *b == b'\r').next().map(String::from_utf8_lossy).unwrap_or_default();
+        eprintln!("proxy: {action} {:.1} ms {status}", started.elapsed().as_secs_f64() * 1e3);
     }
     if effect == Some(Effect::LoseResponse) {
         // The emulator acted; the caller never hears of it.

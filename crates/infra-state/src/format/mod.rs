@@ -11,6 +11,7 @@
 //! Field-by-field documentation of each version lives in `state/README.md`
 //! at the repository root, with JSON Schemas and samples beside it.
 
+pub mod delta;
 pub mod v1;
 pub mod v2;
 
@@ -122,7 +123,7 @@ pub fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn find_plaintext_secret(state: &State) -> Option<String> {
+pub(crate) fn find_plaintext_secret(state: &State) -> Option<String> {
     for (address, r) in &state.resources {
         for (kind, fields) in [("input", &r.inputs), ("output", &r.outputs)] {
             if let Some(field) = fields.iter().find(|(_, v)| holds_plaintext(v)) {

@@ -170,7 +170,7 @@ impl StateFileV2 {
 }
 
 impl ResourceV2 {
-    fn from_state(r: &ResourceState) -> Self {
+    pub(crate) fn from_state(r: &ResourceState) -> Self {
         ResourceV2 {
             type_name: r.type_name.clone(),
             provider: r.provider.0.clone(),
@@ -184,7 +184,7 @@ impl ResourceV2 {
         }
     }
 
-    fn into_state(self) -> ResourceState {
+    pub(crate) fn into_state(self) -> ResourceState {
         ResourceState {
             type_name: self.type_name,
             provider: ProviderKey(self.provider),
@@ -200,7 +200,7 @@ impl ResourceV2 {
 }
 
 impl PendingV2 {
-    fn from_state(p: &PendingOperation) -> Self {
+    pub(crate) fn from_state(p: &PendingOperation) -> Self {
         PendingV2 {
             id: p.id.clone(),
             address: p.address.clone(),
@@ -212,7 +212,7 @@ impl PendingV2 {
         }
     }
 
-    fn into_state(self) -> PendingOperation {
+    pub(crate) fn into_state(self) -> PendingOperation {
         PendingOperation {
             id: self.id,
             address: self.address,
