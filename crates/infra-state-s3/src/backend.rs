@@ -552,6 +552,17 @@ impl S3Backend {
         self.snapshot(lock, state, &record, expected).await
     }
 
+    /// The history with `old` (the version an operation ended with) added
+    /// as the next operation starts: one entry per operation, trimmed to
+    /// the configured limit.
+    fn history_with(&self, record: &Record, old: &Committed) -> AttributeValue {
+        let mut history = record.history.clone();
+        history.push(old.history_entry());
+        let excess = history.len().saturating_sub(self.config().history_limit);
+        history.drain(..excess);
+        history_value(&history)
+    }
+
     /// The state last read or written at `version`, if this process has it.
     fn remembered(&self, stack: &str, version: &StateVersion) -> Option<State> {
         let last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -667,14 +678,10 @@ impl S3Backend {
             (":expected", s(&old.digest)),
         ];
         if old.serial != state.serial {
-            // One history entry per operation (the previous one settled:
-            // its journal is empty, its state object whole).
-            let mut history = record.history.clone();
-            history.push(old.history_entry());
-            let excess = history.len().saturating_sub(self.config().history_limit);
-            history.drain(..excess);
+            // The previous operation settled: its journal is empty, its
+            // state object whole.
+            values.push((":history", self.history_with(record, old)));
             expression.push_str(", #history = :history");
-            values.push((":history", history_value(&history)));
         }
         let update = Update {
             record_key: &record_key,
@@ -795,14 +802,8 @@ impl S3Backend {
                 condition.push_str("#digest = :expected");
                 values.push((":expected", s(&old.digest)));
                 if old.serial != state.serial {
-                    // One history entry per operation: the version an
-                    // operation ended with, when the next one starts.
-                    let mut history = record.history.clone();
-                    history.push(old.history_entry());
-                    let excess = history.len().saturating_sub(self.config().history_limit);
-                    history.drain(..excess);
+                    values.push((":history", self.history_with(record, old)));
                     expression.push_str(", #history = :history");
-                    values.push((":history", history_value(&history)));
                 }
             }
             None => condition.push_str("attribute_not_exists(#digest)"),
