@@ -265,10 +265,11 @@ async fn plan_cmd(
     checked(&stack, &targets)?;
     let backend = ctx.backend().await?;
     let stored = infra_engine::read_state(backend.as_ref(), stack.name()).await?.0;
-    let (registry, _) = ctx.registry(&stack, Some(&stored)).await?;
+    let (registry, budget) = ctx.registry(&stack, Some(&stored)).await?;
     let mode =
         if destroy { PreviewMode::Destroy { targets } } else { PreviewMode::Apply(PlanOptions { targets }) };
     let p = preview(&registry, backend.as_ref(), &stack, &mode, refresh, &Events::none()).await?;
+    let (calls, throttled) = budget.totals();
     if json {
         ctx.ui.out(&format!("{}\n", p.plan.to_json()?));
     } else {
@@ -293,6 +294,9 @@ async fn plan_cmd(
             ));
         }
         ctx.ui.out(&render(&p.plan, RenderOptions { color: ctx.ui.color }));
+        if calls > 0 {
+            ctx.ui.info(&format!("\nAPI calls: {calls} ({throttled} throttled and sent again)."));
+        }
     }
     if let Some(path) = out {
         write_file(path, p.plan.to_json()?.as_bytes())?;

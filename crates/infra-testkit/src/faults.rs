@@ -129,8 +129,39 @@ impl Drop for Stopper {
     }
 }
 
-/// Connections served at once; more wait in the listen queue.
-const MAX_CONNECTIONS: usize = 64;
+/// Requests forwarded to the upstream at once; more wait their turn. The
+/// cap is on requests, not connections: an HTTP client keeps idle
+/// connections open in its pool, and a cap on connections would let them
+/// hold every slot while the requests queue behind them.
+const MAX_FORWARDS: usize = 64;
+
+/// A counting gate: at most `max` holders at once.
+struct Gate {
+    held: Mutex<usize>,
+    freed: std::sync::Condvar,
+    max: usize,
+}
+
+impl Gate {
+    fn enter(&self) -> GateHeld<'_> {
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *held >= self.max {
+            held = self.freed.wait(held).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *held += 1;
+        GateHeld(self)
+    }
+}
+
+struct GateHeld<'a>(&'a Gate);
+
+impl Drop for GateHeld<'_> {
+    fn drop(&mut self) {
+        let mut held = self.0.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *held = held.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
+}
 
 impl FaultProxy {
     /// A proxy on 127.0.0.1 in front of `upstream` (a loopback endpoint
@@ -146,31 +177,29 @@ impl FaultProxy {
         let state = shared.clone();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
-        let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let max: usize = std::env::var("INFRA_PROXY_CONNECTIONS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(MAX_CONNECTIONS);
+            .unwrap_or(MAX_FORWARDS);
+        let gate = Arc::new(Gate { held: Mutex::new(0), freed: std::sync::Condvar::new(), max: max.max(1) });
         std::thread::spawn(move || {
             use std::sync::atomic::Ordering;
             for conn in listener.incoming().flatten() {
                 if stopped.load(Ordering::SeqCst) {
                     return;
                 }
-                while active.load(Ordering::SeqCst) >= max {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                active.fetch_add(1, Ordering::SeqCst);
+                // A connection a client left idle in its pool frees its
+                // thread after a while.
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(30)));
                 let state = state.clone();
                 let target = target.clone();
-                let active = active.clone();
+                let gate = gate.clone();
                 std::thread::spawn(move || {
-                    if let Err(e) = serve(conn, &target, &state)
+                    if let Err(e) = serve(conn, &target, &state, &gate)
                         && std::env::var_os("INFRA_PROXY_TRACE").is_some()
                     {
                         eprintln!("proxy: error {e}");
                     }
-                    active.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -249,7 +278,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<(Ve
     Ok(Some((head, body)))
 }
 
-fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Result<()> {
+fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut client = conn;
     let Some((head, body)) = read_request(&mut reader)? else { return Ok(()) };
@@ -351,6 +380,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
         Some(Effect::LoseResponse) | None => {}
     }
     // Forward with `Connection: close` and read the whole answer.
+    let turn = gate.enter();
     let waiting = Waiting::enter(state);
     let started = std::time::Instant::now();
     let mut upstream = TcpStream::connect(target)?;
@@ -368,6 +398,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>) -> std::io::Resul
     let mut answer = Vec::new();
     upstream.read_to_end(&mut answer)?;
     drop(waiting);
+    drop(turn);
     if std::env::var_os("INFRA_PROXY_TRACE").is_some() {
         let action = text.split('&').find_map(|p| p.strip_prefix("Action=")).unwrap_or(&amz_target);
         let status = answer.split(|b| *b == b'\r').next().map(String::from_utf8_lossy).unwrap_or_default();
