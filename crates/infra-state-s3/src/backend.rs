@@ -56,7 +56,7 @@ pub struct S3Backend {
 struct Inner {
     /// The state last read or written per stack, with its version: what a
     /// journal entry is computed against.
-    last: std::sync::Mutex<HashMap<String, (StateVersion, State)>>,
+    last: std::sync::Mutex<HashMap<String, (StateVersion, Arc<State>)>>,
     config: S3BackendConfig,
     s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
@@ -523,7 +523,7 @@ impl S3Backend {
             // next operation must not extend.
             let unsettled = new_operation && !old.journal.is_empty();
             if let Some(previous) = &previous {
-                if previous == state {
+                if **previous == *state {
                     return Ok(old.version());
                 }
                 let room = old.journal.len() < JOURNAL_MAX_ENTRIES
@@ -541,7 +541,7 @@ impl S3Backend {
                 // names one object per operation.
                 let previous = match previous {
                     Some(p) => p,
-                    None => self.load(stack, old).await?,
+                    None => Arc::new(self.load(stack, old).await?),
                 };
                 let settled = self.snapshot(lock, &previous, &record, Some(&old.version())).await?;
                 let record = self.record_at(&record_key).await?;
@@ -564,14 +564,14 @@ impl S3Backend {
     }
 
     /// The state last read or written at `version`, if this process has it.
-    fn remembered(&self, stack: &str, version: &StateVersion) -> Option<State> {
+    fn remembered(&self, stack: &str, version: &StateVersion) -> Option<Arc<State>> {
         let last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         last.get(stack).filter(|(v, _)| v == version).map(|(_, s)| s.clone())
     }
 
     fn remember(&self, stack: &str, version: &StateVersion, state: &State) {
         let mut last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        last.insert(stack.to_owned(), (version.clone(), state.clone()));
+        last.insert(stack.to_owned(), (version.clone(), Arc::new(state.clone())));
     }
 
     /// The committed state: the state object, then the journal's entries in
@@ -928,7 +928,7 @@ impl Backend for S3Backend {
         }
         let state = match self.remembered(stack, version) {
             Some(state) => state,
-            None => self.load(stack, committed).await?,
+            None => Arc::new(self.load(stack, committed).await?),
         };
         self.snapshot(lock, &state, &record, Some(version)).await
     }

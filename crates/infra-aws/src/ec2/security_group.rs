@@ -630,13 +630,10 @@ pub(crate) mod imp {
             }
             let ids: Vec<String> = groups.iter().filter_map(|g| g.group_id().map(str::to_owned)).collect();
             // Rules managed by standalone rule resources: (group, egress, key).
-            let chunks = ids
-                .chunks(crate::kit::IDS_PER_FILTER)
-                .map(|ids| describe_rules(cx, vec![filter("group-id", ids.iter().cloned())]));
-            let mut rules = Vec::new();
-            for listed in futures_util::future::join_all(chunks).await {
-                rules.extend(listed?);
-            }
+            let rules = crate::kit::by_filter_chunks(&ids, |ids| {
+                describe_rules(cx, vec![filter("group-id", ids.iter().cloned())])
+            })
+            .await?;
             let managed: BTreeSet<(String, bool, String)> = rules
                 .iter()
                 .filter(|r| r.tags().iter().any(|t| t.key() == Some(TAG_TOKEN)))

@@ -294,6 +294,23 @@ const UPDATE_REREADS: u32 = 5;
 /// split (or, for a stack's own objects, read by its tag).
 pub(crate) const IDS_PER_FILTER: usize = 200;
 
+/// `read` over `ids` at most [`IDS_PER_FILTER`] at a time, all at once,
+/// the answers in one list.
+pub(crate) async fn by_filter_chunks<'a, T, F, Fut>(
+    ids: &'a [String],
+    read: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(&'a [String]) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let mut out = Vec::new();
+    for listed in futures_util::future::join_all(ids.chunks(IDS_PER_FILTER).map(read)).await {
+        out.extend(listed?);
+    }
+    Ok(out)
+}
+
 impl<K: Kind> Kit<K> {
     /// One pass of an update: the type's own calls for the changed
     /// fields, then the tags.
@@ -363,11 +380,7 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         }
         let found: std::collections::BTreeSet<String> = seen.iter().map(|s| s.id.clone()).collect();
         let rest: Vec<String> = req.ids.iter().filter(|id| !found.contains(*id)).cloned().collect();
-        // AWS takes at most 200 values per filter.
-        let chunks = rest.chunks(IDS_PER_FILTER).map(|ids| self.kind.list(&self.cx, Lookup::Ids(ids)));
-        for listed in futures_util::future::join_all(chunks).await {
-            seen.extend(listed?);
-        }
+        seen.extend(by_filter_chunks(&rest, |ids| self.kind.list(&self.cx, Lookup::Ids(ids))).await?);
         let mut out = ReadResponse::default();
         for s in seen {
             if s.status.live() && asked.contains(&s.id) {

@@ -76,15 +76,6 @@ impl Delta {
         })
     }
 
-    /// Whether it changes nothing but (perhaps) the serial.
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-            && self.removed.is_empty()
-            && self.outputs.is_none()
-            && self.pending.is_none()
-            && self.deposed.is_none()
-    }
-
     /// Compact JSON; a plaintext secret in what it sets is refused like
     /// [`super::encode`] refuses it.
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
@@ -147,4 +138,66 @@ pub fn chain_digest(previous: &str, entry: &[u8]) -> String {
     h.update(previous.as_bytes());
     h.update(entry);
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::conformance::sample_state;
+    use crate::new_state;
+
+    fn addr(s: &str) -> Address {
+        Address::parse(s).unwrap()
+    }
+
+    /// Stored and read back, a delta turns the earlier state into exactly
+    /// the later one: resources added, changed and removed, outputs and
+    /// pending operations replaced, the serial moved.
+    #[test]
+    fn a_stored_delta_turns_one_state_into_the_next() {
+        let from = sample_state(&new_state().unwrap(), 3, "a");
+        let mut to = from.clone();
+        to.serial = 4;
+        to.resources.remove(&addr("net.subnet-a"));
+        let mut extra = to.resources[&addr("net.vpc")].clone();
+        extra.id = "vpc-0123".into();
+        to.resources.insert(addr("net.other"), extra);
+        to.resources.get_mut(&addr("net.vpc")).unwrap().outputs.insert("x".into(), Value::from(1));
+        to.outputs.insert("more".into(), Value::from("yes"));
+        let delta = Delta::between(&from, &to).unwrap();
+        assert_eq!(delta.set.len(), 2, "only the added and the changed resource");
+        assert_eq!(delta.removed, vec![addr("net.subnet-a")]);
+        let bytes = delta.encode().unwrap();
+        let mut state = from.clone();
+        Delta::decode_from(&bytes, "test").unwrap().apply(&mut state);
+        assert_eq!(state, to);
+    }
+
+    #[test]
+    fn states_of_two_lineages_are_not_joined_by_a_delta() {
+        let from = sample_state(&new_state().unwrap(), 1, "a");
+        let to = sample_state(&new_state().unwrap(), 2, "a");
+        assert!(Delta::between(&from, &to).is_none());
+    }
+
+    #[test]
+    fn a_plaintext_secret_is_refused_as_in_a_whole_state() {
+        let from = sample_state(&new_state().unwrap(), 1, "a");
+        let mut to = from.clone();
+        to.resources
+            .get_mut(&addr("net.vpc"))
+            .unwrap()
+            .inputs
+            .insert("password".into(), Value::Secret(Box::new(Value::from("hunter2"))));
+        let refused = Delta::between(&from, &to).unwrap().encode();
+        assert!(matches!(refused, Err(Error::PlaintextSecret { .. })), "{refused:?}");
+    }
+
+    #[test]
+    fn an_entry_of_another_format_is_refused() {
+        let bytes = br#"{"delta_format":3,"serial":1}"#;
+        assert!(matches!(Delta::decode_from(bytes, "x"), Err(Error::Corrupt { .. })));
+    }
 }
