@@ -8,6 +8,7 @@
 
 pub mod components;
 pub mod ec2;
+pub mod iam;
 pub mod ids;
 #[cfg(feature = "sdk")]
 pub mod kit;
