@@ -1,5 +1,6 @@
-//! IAM: typed policy documents. The role, inline policy, attachment and
-//! instance profile types build on them (see docs/aws-provider.md).
+//! IAM: typed policy documents (see docs/aws-provider.md), for the IAM
+//! resource types still to come (role, inline policy, attachment,
+//! instance profile) and for every policy a resource takes.
 
 mod policy;
 
