@@ -351,7 +351,10 @@ impl SimCloud {
     /// A cloud persisted to `path`: loaded from it when the file exists, and
     /// written to it (a temporary file, fsynced, renamed over it) after every
     /// change, so that a process killed at any instant leaves the cloud as
-    /// it was after the last change. The file is written once on opening.
+    /// it was after the last change. A missing file is written on opening;
+    /// an existing one is only read until the first change, so a process
+    /// that opens the cloud while another one changes it (a command waiting
+    /// on the stack's lock) never writes back the copy it read.
     ///
     /// Virtual instants do not survive a process: after a load every
     /// resource is ready and visible, and deletes that were in progress
@@ -359,9 +362,12 @@ impl SimCloud {
     pub fn persisted(path: impl Into<PathBuf>, config: SimConfig) -> Result<Self, Error> {
         let path = path.into();
         let mut state = State { next_id: 1, failures: config.failures.clone(), ..State::default() };
+        let existed = path.exists();
         load(&path, &mut state)?;
         let cloud = SimCloud::from_parts(config, Some(path), state);
-        cloud.persist(&cloud.lock())?;
+        if !existed {
+            cloud.persist(&cloud.lock())?;
+        }
         Ok(cloud)
     }
 

@@ -53,7 +53,14 @@ async fn a_reloaded_cloud_has_the_same_resources() {
 
     let before = cloud.resources();
     drop((vpc, subnet, nat, cloud));
+    // Opening an existing file only reads it: a second process opening the
+    // cloud while the first changes it must not write back its own copy.
+    let written = std::fs::read(&path).unwrap();
+    std::fs::write(&path, serde_json::to_vec(&on_disk(&path)).unwrap()).unwrap();
+    let compact = std::fs::read(&path).unwrap();
+    assert_ne!(written, compact);
     let reloaded = SimCloud::persisted(&path, seed()).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), compact, "opening rewrote an existing cloud file");
     let after = reloaded.resources();
 
     let strip = |rs: &[infra_sim::SimResource]| {
