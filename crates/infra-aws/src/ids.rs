@@ -144,6 +144,12 @@ identifier!(
     InstanceProfileName
 );
 identifier!(
+    /// An IAM instance profile ARN.
+    InstanceProfileArn,
+    "an IAM instance profile ARN",
+    Shape::Arn { service: "iam", resource: "instance-profile/" }
+);
+identifier!(
     /// A KMS key ARN.
     KmsKeyArn,
     "a KMS key ARN",

@@ -289,6 +289,16 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             "an attachment of this VPC to this transit gateway",
         ),
         "aws:ec2:LaunchTemplate" => one("name", part("name"), "a launch template of this name"),
+        "aws:iam:Role" => one("name", part("name"), "a role of this name in the account"),
+        "aws:iam:InstanceProfile" => {
+            one("name", part("name"), "an instance profile of this name in the account")
+        }
+        "aws:iam:RolePolicy" => {
+            one("name", pair("role", "name"), "an inline policy of this name on this role")
+        }
+        "aws:iam:RolePolicyAttachment" => {
+            one("policy_arn", pair("role", "policy_arn"), "an attachment of this policy to this role")
+        }
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items
@@ -379,7 +389,9 @@ pub fn unique(decls: &[&ResourceDecl], stack: &Stack) -> Vec<Diagnostic> {
     let mut first: std::collections::HashMap<(Option<&str>, String), &infra_core::Address> =
         std::collections::HashMap::new();
     for decl in decls {
-        let here = region_of(stack, decl);
+        // IAM is global: its names are unique in the account, whatever
+        // region's provider declares them.
+        let here = if decl.schema.type_name.starts_with("aws:iam:") { None } else { region_of(stack, decl) };
         for (field, key, what) in unique_keys(decl) {
             match first.entry((here, key)) {
                 std::collections::hash_map::Entry::Occupied(e) => out.push(Diagnostic::field(

@@ -181,6 +181,7 @@ const SEED: &[SeedRow] = &[
     ("aws:iam:Role", "role", 1, 10, 1, 0, 1, 10, &["unique_id"]),
     ("aws:iam:RolePolicy", "rolepol", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:iam:RolePolicyAttachment", "rpa", 1, 0, 1, 0, 1, 10, &[]),
+    ("aws:iam:InstanceProfile", "profile", 1, 5, 1, 0, 1, 10, &["unique_id"]),
     ("aws:logs:LogGroup", "lg", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:secretsmanager:Secret", "secret", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:secretsmanager:SecretVersion", "secretver", 1, 0, 1, 0, 1, 10, &["version_id"]),

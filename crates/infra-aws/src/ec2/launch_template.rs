@@ -4,7 +4,7 @@ use infra_core::{Input, ValidationContext};
 use infra_derive::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{Arn, LaunchTemplateId, SecurityGroupId};
+use crate::ids::{Arn, InstanceProfileName, LaunchTemplateId, SecurityGroupId};
 
 /// The EBS settings of a block device.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,9 +98,9 @@ pub struct LaunchTemplate {
     #[resource(set)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vpc_security_group_ids: Vec<Input<SecurityGroupId>>,
-    /// The IAM instance profile's name.
+    /// The IAM instance profile's name (`profile.name()`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iam_instance_profile: Option<Input<String>>,
+    pub iam_instance_profile: Option<Input<InstanceProfileName>>,
     /// Base64-encoded user data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
@@ -155,7 +155,7 @@ pub(crate) mod imp {
     use super::{BlockDeviceMapping, EbsSpec, LaunchTemplate, LaunchTemplateOut, MetadataOptions};
     use crate::ec2::sdk::{by_id_list, describe};
     use crate::ec2::sdk::{filter, tags_spec};
-    use crate::ids::{Arn, LaunchTemplateId, SecurityGroupId};
+    use crate::ids::{Arn, InstanceProfileName, LaunchTemplateId, SecurityGroupId};
     use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, user_tags};
 
     /// `aws:ec2:LaunchTemplate` through the EC2 API.
@@ -199,9 +199,10 @@ pub(crate) mod imp {
                     .build(),
             ]
         });
-        let profile = d.iam_instance_profile.as_ref().map(|p| {
-            LaunchTemplateIamInstanceProfileSpecificationRequest::builder().name(p.as_str()).build()
-        });
+        let profile = d
+            .iam_instance_profile
+            .as_ref()
+            .map(|p| LaunchTemplateIamInstanceProfileSpecificationRequest::builder().name(p.id()).build());
         let sgs: Vec<String> = d.vpc_security_group_ids.iter().map(|s| s.id().to_owned()).collect();
         RequestLaunchTemplateData::builder()
             .set_image_id(d.image_id.clone())
@@ -253,7 +254,7 @@ pub(crate) mod imp {
             iam_instance_profile: d
                 .iam_instance_profile()
                 .and_then(|p| p.name())
-                .map(|p| Input::Value(p.to_owned())),
+                .map(|p| Input::Value(InstanceProfileName::unchecked(p))),
             user_data: d.user_data().map(str::to_owned),
             ebs_optimized: d.ebs_optimized(),
             block_device_mappings: devices.collect(),

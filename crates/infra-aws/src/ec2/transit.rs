@@ -620,7 +620,7 @@ pub(crate) mod imp {
             // nothing is called).
             let have = tag_map(a.tags());
             if tags.iter().any(|(k, v)| have.get(k) != Some(v)) {
-                settle(|| crate::sdk::sync_tags(cx, Service::Ec2, &id, &have, tags)).await?;
+                settle(|| crate::kit::sync_tags(self, cx, &id, &have, tags)).await?;
             }
             Ok(id)
         }

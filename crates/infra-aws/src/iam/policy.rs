@@ -5,8 +5,9 @@
 //! A document is recorded in its canonical form, the same whichever way
 //! AWS answers it: a single value written as a string or a one-element
 //! list, `Statement` as an object or a list, the default version left
-//! unset, and actions in sorted order without repeats. Resources,
-//! principals and condition values keep the declared order (they may hold
+//! unset, actions in sorted order without repeats, and principals one
+//! entry per kind in kind order. Resources, principal identifiers and
+//! condition values keep the declared order (they may hold
 //! outputs, whose values are not known when the plan is made, and AWS keeps
 //! the order it was given).
 
@@ -218,10 +219,21 @@ pub fn canonical(doc: &mut PolicyDocument) {
             list.sort();
             list.dedup();
         }
-        for p in s.principals.iter_mut().chain(s.not_principals.iter_mut()) {
-            if p.kind == "*" {
-                p.identifiers.clear();
+        for list in [&mut s.principals, &mut s.not_principals] {
+            // One entry per kind, as AWS answers (`{"Service": [a, b]}`),
+            // in kind order (a JSON object's keys have none).
+            let mut merged: Vec<Principal> = Vec::new();
+            for mut p in list.drain(..) {
+                if p.kind == "*" {
+                    p.identifiers.clear();
+                }
+                match merged.iter_mut().find(|m| m.kind == p.kind) {
+                    Some(m) => m.identifiers.extend(p.identifiers),
+                    None => merged.push(p),
+                }
             }
+            merged.sort_by(|a, b| a.kind.cmp(&b.kind));
+            *list = merged;
         }
     }
 }
@@ -656,6 +668,23 @@ mod tests {
             Statement::allow(["s3:GetObject"]).on(Input::Expr(infra_core::Value::String("x".into())))
         ]);
         assert!(doc.to_json().is_err());
+    }
+
+    #[test]
+    fn principals_of_one_kind_are_one_entry_as_aws_answers() {
+        let mut doc = PolicyDocument::new([Statement::allow(["sts:AssumeRole"])
+            .principal(Principal::service("ecs-tasks.amazonaws.com"))
+            .principal(Principal::aws("arn:aws:iam::123456789012:root"))
+            .principal(Principal::service("ec2.amazonaws.com"))]);
+        canonical(&mut doc);
+        let json = doc.to_json().unwrap_or_default();
+        let back = PolicyDocument::from_json(&json).unwrap_or_default();
+        assert_eq!(
+            serde_json::to_value(&back.statements[0].principals).ok(),
+            serde_json::to_value(&doc.statements[0].principals).ok(),
+            "{json}"
+        );
+        assert_eq!(doc.statements[0].principals.len(), 2);
     }
 
     #[test]

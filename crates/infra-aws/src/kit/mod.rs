@@ -42,6 +42,7 @@ pub type Tags = BTreeMap<String, String>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Ec2,
+    Iam,
 }
 
 impl Service {
@@ -49,6 +50,7 @@ impl Service {
     pub fn name(self) -> &'static str {
         match self {
             Service::Ec2 => "ec2",
+            Service::Iam => "iam",
         }
     }
 
@@ -57,6 +59,7 @@ impl Service {
     pub fn per_account(self) -> bool {
         match self {
             Service::Ec2 => false,
+            Service::Iam => true,
         }
     }
 }
@@ -204,6 +207,20 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
         self.create(cx, d, tags, token).await.map(Created::Id)
     }
 
+    /// Makes the object's user tags what the declaration says: `remove`
+    /// these keys, then `add` these pairs (the engine's own tags are never
+    /// in either). The default is EC2's `DeleteTags` / `CreateTags`; a
+    /// service with a tagging call per type (IAM's `TagRole`) overrides it.
+    async fn retag(
+        &self,
+        cx: &Ctx,
+        id: &str,
+        remove: &[&String],
+        add: &[(&String, &String)],
+    ) -> Result<(), ProviderError> {
+        crate::sdk::retag(cx, Self::SERVICE, id, remove, add).await
+    }
+
     /// Changes the changed fields in place.
     async fn update(&self, cx: &Ctx, id: &str, change: Change<'_, Self::Decl>) -> Result<(), ProviderError> {
         let _ = (cx, id, change);
@@ -329,7 +346,7 @@ impl<K: Kind> Kit<K> {
         }
         if changed.iter().any(|c| c == "tags") {
             let have = self.one(id).await?.map(|s| s.tags).unwrap_or_default();
-            crate::sdk::sync_tags(&self.cx, K::SERVICE, id, &have, &tags_input(wanted)).await?;
+            sync_tags(&self.kind, &self.cx, id, &have, &tags_input(wanted)).await?;
         }
         Ok(())
     }
@@ -482,10 +499,29 @@ impl<K: Kind> ResourceProvider for Kit<K> {
         if K::TAGGED && !found.tags.contains_key(TAG_STACK) {
             let mut wanted = found.tags.clone();
             wanted.extend(req.tags.clone());
-            crate::sdk::sync_tags(&self.cx, K::SERVICE, &found.id, &found.tags, &wanted).await?;
+            sync_tags(&self.kind, &self.cx, &found.id, &found.tags, &wanted).await?;
         }
         Self::observed(found).map(Some)
     }
+}
+
+/// Makes an object's user tags equal `wanted` through the type's
+/// [`Kind::retag`]; the engine's own tags (`infra:`) in `wanted` are put
+/// on too, and never removed.
+pub async fn sync_tags<K: Kind + ?Sized>(
+    kind: &K,
+    cx: &Ctx,
+    id: &str,
+    have: &Tags,
+    wanted: &Tags,
+) -> Result<(), ProviderError> {
+    let remove: Vec<&String> =
+        have.keys().filter(|k| !k.starts_with("infra:") && !wanted.contains_key(*k)).collect();
+    let add: Vec<(&String, &String)> = wanted.iter().filter(|(k, v)| have.get(*k) != Some(v)).collect();
+    if remove.is_empty() && add.is_empty() {
+        return Ok(());
+    }
+    kind.retag(cx, id, &remove, &add).await
 }
 
 /// Runs a follow-up call made right after a create (an attribute, an
@@ -531,10 +567,27 @@ impl Ctx {
         Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.send_in(Service::Ec2, name, op, call).await
+    }
+
+    /// As [`Ctx::send`], for a call of `service` (metered under its name,
+    /// per account when AWS meters it so).
+    pub async fn send_in<T, E, F, Fut>(
+        &self,
+        service: Service,
+        name: &'static str,
+        op: Operation,
+        call: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
         let mut attempt: u32 = 0;
         let meter = self.meter.get().map(|(budget, provider)| {
-            let service = name_service(name);
-            let class = budget.config().class_of(service, name, op.is_mutating());
+            let class = budget.config().class_of(service.name(), name, op.is_mutating());
+            let class = if service.per_account() { class.per_account() } else { class };
             (budget, infra_engine::BudgetKey { provider: provider.clone(), class })
         });
         loop {
@@ -596,12 +649,6 @@ impl Ctx {
         };
         format!("arn:{partition}:{service}:{}:{account}:{resource}", self.region)
     }
-}
-
-/// The service an API operation belongs to, for its budget (every
-/// operation sent through the kit is EC2's so far).
-fn name_service(_operation: &str) -> &'static str {
-    "ec2"
 }
 
 /// Throttled answers a call outlasts before the throttle reaches the

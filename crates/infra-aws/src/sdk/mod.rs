@@ -76,9 +76,23 @@ pub struct Ctx {
     pub(crate) meter: OnceLock<(infra_engine::Budget, infra_core::ProviderKey)>,
     #[cfg(feature = "ec2")]
     ec2: OnceLock<aws_sdk_ec2::Client>,
+    #[cfg(feature = "iam")]
+    iam: OnceLock<aws_sdk_iam::Client>,
 }
 
 impl Ctx {
+    /// The IAM client (retries off: the executor owns them). IAM is
+    /// global: the partition's one endpoint serves every region.
+    #[cfg(feature = "iam")]
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam.get_or_init(|| {
+            let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build();
+            aws_sdk_iam::Client::from_conf(conf)
+        })
+    }
+
     /// The EC2 client (retries off: the executor owns them).
     #[cfg(feature = "ec2")]
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
@@ -171,28 +185,35 @@ impl AwsProvider {
             meter: OnceLock::new(),
             #[cfg(feature = "ec2")]
             ec2: OnceLock::new(),
+            #[cfg(feature = "iam")]
+            iam: OnceLock::new(),
         })
     }
 }
 
-/// Makes a resource's user tags equal `wanted` through the service's tagging
-/// API; the engine's own tags (`infra:`) are left alone.
+/// Changes a resource's tags through the service's resource-ID tagging API
+/// (EC2's `CreateTags` / `DeleteTags`): [`crate::kit::Kind::retag`]'s
+/// default. A service whose types tag through calls of their own says so
+/// in its types.
 #[allow(unused_variables)]
-pub(crate) async fn sync_tags(
+pub(crate) async fn retag(
     ctx: &Ctx,
     service: crate::kit::Service,
     id: &str,
-    have: &BTreeMap<String, String>,
-    wanted: &BTreeMap<String, String>,
+    remove: &[&String],
+    add: &[(&String, &String)],
 ) -> Result<(), infra_engine::ProviderError> {
-    let remove: Vec<&String> =
-        have.keys().filter(|k| !k.starts_with("infra:") && !wanted.contains_key(*k)).collect();
-    let add: Vec<(&String, &String)> = wanted.iter().filter(|(k, v)| have.get(*k) != Some(v)).collect();
     match service {
         #[cfg(feature = "ec2")]
-        crate::kit::Service::Ec2 => crate::ec2::sdk::retag(ctx, id, &remove, &add).await,
-        #[allow(unreachable_patterns)]
-        _ => Ok(()),
+        crate::kit::Service::Ec2 => crate::ec2::sdk::retag(ctx, id, remove, add).await,
+        _ => Err(infra_engine::ProviderError::new(
+            infra_engine::ErrorKind::Final,
+            format!(
+                "{}: this resource type has no tagging call (its provider must override Kind::retag)",
+                service.name()
+            ),
+        )
+        .with_code("Internal")),
     }
 }
 
@@ -200,4 +221,6 @@ pub(crate) async fn sync_tags(
 fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
     #[cfg(feature = "ec2")]
     crate::ec2::register(instance, ctx);
+    #[cfg(feature = "iam")]
+    crate::iam::register(instance, ctx);
 }

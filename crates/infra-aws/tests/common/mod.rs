@@ -161,6 +161,12 @@ impl World {
         aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&sdk).build())
     }
 
+    /// An IAM client for the emulator (IAM is global: any region).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let sdk = infra_testkit::loopback_sdk_config(&self.endpoint, REGIONS[0]).unwrap();
+        aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&sdk).build())
+    }
+
     /// An S3 client for the emulator (path-style addressing, as moto needs).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let sdk = infra_testkit::loopback_sdk_config(&self.endpoint, region).unwrap();
