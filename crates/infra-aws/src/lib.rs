@@ -6,15 +6,26 @@
 //! compiled; the SDK-backed implementations are added per service behind
 //! cargo features, so a stack compiles only the AWS SDK crates it uses.
 
+pub mod acm;
+pub mod appautoscaling;
+pub mod autoscaling;
+pub mod cloudwatch;
 pub mod components;
 pub mod ec2;
+pub mod ecr;
+pub mod ecs;
+pub mod elbv2;
 pub mod iam;
 pub mod ids;
 #[cfg(feature = "sdk")]
 pub mod kit;
+pub mod kms;
+pub mod logs;
 pub mod net;
 pub mod rules;
 #[cfg(feature = "sdk")]
 pub mod sdk;
+pub mod secretsmanager;
+pub mod sns;
 
 pub use ids::*;

@@ -46,17 +46,9 @@ pub(crate) fn check_path(ctx: &mut ValidationContext<'_>, field: &str, path: &st
 /// Registers every IAM resource type's implementation in `instance`.
 #[cfg(feature = "iam")]
 pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std::sync::Arc<crate::sdk::Ctx>) {
-    use std::sync::Arc;
-
-    use infra_core::Resource;
-
-    use crate::kit::{Kind, Kit};
-
-    fn add<K: Kind>(instance: &mut infra_engine::ProviderInstance, ctx: &Arc<crate::sdk::Ctx>, kind: K) {
-        instance.register(K::Decl::SCHEMA.type_name, Arc::new(Kit::new(ctx.clone(), kind)));
-    }
-    add(instance, ctx, role::imp::RoleKind);
-    add(instance, ctx, role_policy::imp::RolePolicyKind);
-    add(instance, ctx, role_policy::imp::RolePolicyAttachmentKind);
-    add(instance, ctx, instance_profile::imp::InstanceProfileKind);
+    use crate::kit::register;
+    register(instance, ctx, role::imp::RoleKind);
+    register(instance, ctx, role_policy::imp::RolePolicyKind);
+    register(instance, ctx, role_policy::imp::RolePolicyAttachmentKind);
+    register(instance, ctx, instance_profile::imp::InstanceProfileKind);
 }

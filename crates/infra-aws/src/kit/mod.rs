@@ -43,6 +43,17 @@ pub type Tags = BTreeMap<String, String>;
 pub enum Service {
     Ec2,
     Iam,
+    Elbv2,
+    Ecs,
+    AppAutoScaling,
+    AutoScaling,
+    Logs,
+    Kms,
+    SecretsManager,
+    Acm,
+    CloudWatch,
+    Sns,
+    Ecr,
 }
 
 impl Service {
@@ -51,6 +62,17 @@ impl Service {
         match self {
             Service::Ec2 => "ec2",
             Service::Iam => "iam",
+            Service::Elbv2 => "elasticloadbalancing",
+            Service::Ecs => "ecs",
+            Service::AppAutoScaling => "application-autoscaling",
+            Service::AutoScaling => "autoscaling",
+            Service::Logs => "logs",
+            Service::Kms => "kms",
+            Service::SecretsManager => "secretsmanager",
+            Service::Acm => "acm",
+            Service::CloudWatch => "monitoring",
+            Service::Sns => "sns",
+            Service::Ecr => "ecr",
         }
     }
 
@@ -58,8 +80,8 @@ impl Service {
     /// Route 53, WAF's CLOUDFRONT scope), not per region.
     pub fn per_account(self) -> bool {
         match self {
-            Service::Ec2 => false,
             Service::Iam => true,
+            _ => false,
         }
     }
 }
@@ -260,6 +282,14 @@ impl<K: Kind> Kit<K> {
         })
         .await
     }
+}
+
+/// Registers `kind` in `instance` under its declaration's type name (every
+/// service but EC2, which also lists its types in its inventory).
+#[allow(dead_code)]
+pub(crate) fn register<K: Kind>(instance: &mut infra_engine::ProviderInstance, ctx: &Arc<Ctx>, kind: K) {
+    use infra_core::Resource as _;
+    instance.register(K::Decl::SCHEMA.type_name, Arc::new(Kit::new(ctx.clone(), kind)));
 }
 
 /// Reads resolved inputs into the declaration's type.

@@ -64,45 +64,73 @@ impl CallStats {
     }
 }
 
-/// What every resource type of one instance shares: the SDK configuration,
-/// the region, call statistics and the lazily built service clients.
-#[derive(Debug)]
-pub struct Ctx {
-    pub(crate) sdk: SdkConfig,
-    pub(crate) region: String,
-    pub(crate) stats: CallStats,
-    /// The run's budget and this instance's key: every call is counted
-    /// there and every throttle slows its bucket.
-    pub(crate) meter: OnceLock<(infra_engine::Budget, infra_core::ProviderKey)>,
-    #[cfg(feature = "ec2")]
-    ec2: OnceLock<aws_sdk_ec2::Client>,
-    #[cfg(feature = "iam")]
-    iam: OnceLock<aws_sdk_iam::Client>,
+/// Declares `Ctx` with one lazily built client per service feature, and
+/// its accessor (`cx.ec2()`), each with the SDK's retries off: the
+/// executor owns them.
+macro_rules! clients {
+    ($($feature:literal $field:ident: $krate:ident),* $(,)?) => {
+        /// What every resource type of one instance shares: the SDK
+        /// configuration, the region, call statistics and the lazily built
+        /// service clients.
+        #[derive(Debug)]
+        pub struct Ctx {
+            pub(crate) sdk: SdkConfig,
+            pub(crate) region: String,
+            pub(crate) stats: CallStats,
+            /// The run's budget and this instance's key: every call is
+            /// counted there and every throttle slows its bucket.
+            pub(crate) meter: OnceLock<(infra_engine::Budget, infra_core::ProviderKey)>,
+            $(
+                #[cfg(feature = $feature)]
+                $field: OnceLock<$krate::Client>,
+            )*
+        }
+
+        impl Ctx {
+            fn new(sdk: SdkConfig, region: String) -> Ctx {
+                Ctx {
+                    sdk,
+                    region,
+                    stats: CallStats::default(),
+                    meter: OnceLock::new(),
+                    $(
+                        #[cfg(feature = $feature)]
+                        $field: OnceLock::new(),
+                    )*
+                }
+            }
+
+            $(
+                #[doc = concat!("The `", stringify!($krate), "` client (retries off: the executor owns them).")]
+                #[cfg(feature = $feature)]
+                pub fn $field(&self) -> &$krate::Client {
+                    self.$field.get_or_init(|| {
+                        let conf = $krate::config::Builder::from(&self.sdk)
+                            .retry_config(aws_config::retry::RetryConfig::disabled())
+                            .build();
+                        $krate::Client::from_conf(conf)
+                    })
+                }
+            )*
+        }
+    };
 }
 
-impl Ctx {
-    /// The IAM client (retries off: the executor owns them). IAM is
-    /// global: the partition's one endpoint serves every region.
-    #[cfg(feature = "iam")]
-    pub fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam.get_or_init(|| {
-            let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
-                .retry_config(aws_config::retry::RetryConfig::disabled())
-                .build();
-            aws_sdk_iam::Client::from_conf(conf)
-        })
-    }
-
-    /// The EC2 client (retries off: the executor owns them).
-    #[cfg(feature = "ec2")]
-    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
-        self.ec2.get_or_init(|| {
-            let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
-                .retry_config(aws_config::retry::RetryConfig::disabled())
-                .build();
-            aws_sdk_ec2::Client::from_conf(conf)
-        })
-    }
+// IAM is global: the partition's one endpoint serves every region.
+clients! {
+    "ec2" ec2: aws_sdk_ec2,
+    "iam" iam: aws_sdk_iam,
+    "elbv2" elbv2: aws_sdk_elasticloadbalancingv2,
+    "ecs" ecs: aws_sdk_ecs,
+    "appautoscaling" appautoscaling: aws_sdk_applicationautoscaling,
+    "autoscaling" autoscaling: aws_sdk_autoscaling,
+    "logs" logs: aws_sdk_cloudwatchlogs,
+    "kms" kms: aws_sdk_kms,
+    "secretsmanager" secretsmanager: aws_sdk_secretsmanager,
+    "acm" acm: aws_sdk_acm,
+    "cloudwatch" cloudwatch: aws_sdk_cloudwatch,
+    "sns" sns: aws_sdk_sns,
+    "ecr" ecr: aws_sdk_ecr,
 }
 
 /// An AWS provider instance and its call statistics.
@@ -178,16 +206,7 @@ impl AwsProvider {
     /// The shared context of an instance, for registering resource types
     /// of one's own with [`crate::kit::Kit`].
     pub fn context(config: &ProviderConfig, sdk: SdkConfig) -> Arc<Ctx> {
-        Arc::new(Ctx {
-            sdk,
-            region: config.region.clone(),
-            stats: CallStats::default(),
-            meter: OnceLock::new(),
-            #[cfg(feature = "ec2")]
-            ec2: OnceLock::new(),
-            #[cfg(feature = "iam")]
-            iam: OnceLock::new(),
-        })
+        Arc::new(Ctx::new(sdk, config.region.clone()))
     }
 }
 
@@ -223,4 +242,26 @@ fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
     crate::ec2::register(instance, ctx);
     #[cfg(feature = "iam")]
     crate::iam::register(instance, ctx);
+    #[cfg(feature = "elbv2")]
+    crate::elbv2::register(instance, ctx);
+    #[cfg(feature = "ecs")]
+    crate::ecs::register(instance, ctx);
+    #[cfg(feature = "appautoscaling")]
+    crate::appautoscaling::register(instance, ctx);
+    #[cfg(feature = "autoscaling")]
+    crate::autoscaling::register(instance, ctx);
+    #[cfg(feature = "logs")]
+    crate::logs::register(instance, ctx);
+    #[cfg(feature = "kms")]
+    crate::kms::register(instance, ctx);
+    #[cfg(feature = "secretsmanager")]
+    crate::secretsmanager::register(instance, ctx);
+    #[cfg(feature = "acm")]
+    crate::acm::register(instance, ctx);
+    #[cfg(feature = "cloudwatch")]
+    crate::cloudwatch::register(instance, ctx);
+    #[cfg(feature = "sns")]
+    crate::sns::register(instance, ctx);
+    #[cfg(feature = "ecr")]
+    crate::ecr::register(instance, ctx);
 }
