@@ -196,6 +196,8 @@ struct Record {
     token: String,
     created_at: Instant,
     ready_at: Instant,
+    /// When the create or update that made it pending returned.
+    pending_since: Instant,
     /// Until then, creates and updates that mention the ID fail.
     visible_at: Instant,
     /// The status until `ready_at`: creating or modifying.
@@ -212,6 +214,23 @@ impl Record {
         } else {
             self.pending
         }
+    }
+
+    /// The type's counting status while pending (see
+    /// [`crate::profile::Progress`]), if it has one.
+    fn progress(&self, config: &SimConfig, now: Instant) -> Option<String> {
+        let progress = config.profile.get(&self.type_name).progress.as_ref()?;
+        let total = match self.inputs.get(&progress.count_field) {
+            Some(Value::Number(n)) => n.as_i64().unwrap_or(1),
+            _ => 1,
+        };
+        let span = self.ready_at.saturating_duration_since(self.pending_since).as_secs_f64();
+        let fraction = if span > 0.0 {
+            now.saturating_duration_since(self.pending_since).as_secs_f64() / span
+        } else {
+            1.0
+        };
+        Some(progress.status(fraction, total))
     }
 
     fn address(&self) -> Option<Address> {
@@ -298,6 +317,7 @@ impl PersistedResource {
             token: self.token,
             created_at: now,
             ready_at: now,
+            pending_since: now,
             visible_at: now,
             pending: SimStatus::Creating,
             deleting: false,
@@ -639,6 +659,7 @@ impl SimCloud {
             token: req.token.clone(),
             created_at: now,
             ready_at: later(now, ready_in),
+            pending_since: later(now, config.scaled(profile.create)),
             visible_at: later(now, config.scaled(config.consistency_window)),
             pending: SimStatus::Creating,
             deleting: false,
@@ -672,6 +693,7 @@ impl SimCloud {
                 record.inputs = inputs;
                 record.pending = SimStatus::Modifying;
                 record.ready_at = later(now, ready_in);
+                record.pending_since = later(now, config.scaled(profile.update));
                 record.outputs.clone()
             }
             None => return Err(not_found(&req.id)),
@@ -715,9 +737,16 @@ impl SimCloud {
         let state = self.lock();
         let record =
             state.resources.get(id).filter(|r| r.is(provider, type_name)).ok_or_else(|| not_found(id))?;
-        Ok(match record.status(now) {
-            SimStatus::Available => Readiness::Ready { outputs: record.outputs.clone() },
-            status => Readiness::Pending { status: status.as_str().to_owned() },
+        let config = &self.shared.config;
+        let failed = record.address().and_then(|a| {
+            config.failed_readiness.iter().find(|(at, _)| *at == a.as_str()).map(|(_, message)| message)
+        });
+        Ok(match (record.status(now), failed) {
+            (SimStatus::Available, Some(message)) => Readiness::Failed { message: message.clone() },
+            (SimStatus::Available, None) => Readiness::Ready { outputs: record.outputs.clone() },
+            (status, _) => Readiness::Pending {
+                status: record.progress(config, now).unwrap_or_else(|| status.as_str().to_owned()),
+            },
         })
     }
 

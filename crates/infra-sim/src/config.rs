@@ -208,6 +208,11 @@ pub struct SimConfig {
     pub failures: Vec<FailureRule>,
     /// The round trip of every call, before the operation's own latency.
     pub api_latency: Duration,
+    /// Resources (by address) that never become ready: once their time to
+    /// ready has passed, a readiness poll reports them failed with this
+    /// message (a deployment its circuit breaker stopped, a certificate
+    /// whose validation timed out).
+    pub failed_readiness: Vec<(String, String)>,
 }
 
 impl Default for SimConfig {
@@ -221,6 +226,7 @@ impl Default for SimConfig {
             consistency_window: Duration::ZERO,
             failures: Vec::new(),
             api_latency: Duration::from_millis(100),
+            failed_readiness: Vec::new(),
         }
     }
 }
@@ -259,6 +265,13 @@ impl SimConfig {
     /// Adds a failure rule.
     pub fn with_failure(mut self, rule: FailureRule) -> Self {
         self.failures.push(rule);
+        self
+    }
+
+    /// Makes the resource at `address` fail its readiness wait with
+    /// `message` once its time to ready has passed.
+    pub fn with_failed_readiness(mut self, address: &str, message: &str) -> Self {
+        self.failed_readiness.push((address.to_owned(), message.to_owned()));
         self
     }
 

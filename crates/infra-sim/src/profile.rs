@@ -32,6 +32,28 @@ pub struct TypeProfile {
     pub poll_interval: Duration,
     /// Default timeout of a readiness wait.
     pub timeout: Duration,
+    /// What a readiness poll reports while the resource is not ready, as
+    /// it grows: see [`Progress`]. `None`: `creating` / `modifying`.
+    pub progress: Option<Progress>,
+}
+
+/// A pending status that counts up, the way a service reports a rollout
+/// (`deployment IN_PROGRESS: 2/3 tasks running`): `template`'s `{done}`
+/// and `{total}` are filled in, `total` from the resource's integer input
+/// `count_field` (1 when unset), `done` in proportion to the time since the
+/// call that made it pending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub template: String,
+    pub count_field: String,
+}
+
+impl Progress {
+    /// The status `fraction` (0 to 1) of the way to ready, for `total`.
+    pub fn status(&self, fraction: f64, total: i64) -> String {
+        let done = ((total as f64) * fraction.clamp(0.0, 1.0)).floor() as i64;
+        self.template.replace("{done}", &done.min(total).to_string()).replace("{total}", &total.to_string())
+    }
 }
 
 impl Default for TypeProfile {
@@ -49,6 +71,7 @@ impl Default for TypeProfile {
             outputs: Vec::new(),
             poll_interval: Duration::from_secs(2),
             timeout: Duration::from_secs(30 * 60),
+            progress: None,
         }
     }
 }
@@ -111,6 +134,12 @@ impl TypeProfile {
     /// Sets the readiness timeout.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = d;
+        self
+    }
+
+    /// Sets the pending status's progress (see [`Progress`]).
+    pub fn progress(mut self, template: &str, count_field: &str) -> Self {
+        self.progress = Some(Progress { template: template.to_owned(), count_field: count_field.to_owned() });
         self
     }
 
@@ -257,6 +286,10 @@ impl Profile {
                 "aws:ec2:NatGateway" => p
                     .category(Operation::Create, "CreateNatGateway")
                     .category(Operation::Delete, "DeleteNatGateway"),
+                // ECS reports a deployment's rollout by its running tasks.
+                "aws:ecs:Service" => {
+                    p.progress("deployment IN_PROGRESS: {done}/{total} tasks running", "desired_count")
+                }
                 "aws:ec2:SecurityGroupRule" | "aws:ec2:VpcPeeringConnection" => p
                     .category(Operation::Create, "resource-intensive")
                     .category(Operation::Delete, "resource-intensive"),

@@ -585,3 +585,41 @@ async fn the_seed_profile_names_ids_by_type_and_generates_its_outputs() {
     let id = custom.provider(us(), "test:Thing").create(create("x", "t", Fields::new())).await.unwrap().id;
     assert_eq!(id, "thing-00000001");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rollout_reports_its_progress_and_a_stopped_one_fails_its_wait() {
+    // Calls take 1 s, services are ready 40 s later; `slow` never is.
+    let profile = Profile::uniform(secs(1), secs(40)).with_type(
+        "aws:ecs:Service",
+        TypeProfile::new("svc")
+            .create(secs(1))
+            .ready(secs(40))
+            .progress("deployment IN_PROGRESS: {done}/{total} tasks running", "desired_count"),
+    );
+    let cloud = SimCloud::new(
+        config(profile).with_failed_readiness("app.slow", "deployment FAILED: circuit breaker"),
+    );
+    let svc = cloud.provider(us(), "aws:ecs:Service");
+    let four = fields(&[("desired_count", Value::from(4))]);
+    let ok = svc.create(create("app.web", "t1", four.clone())).await.unwrap();
+    let slow = svc.create(create("app.slow", "t2", four)).await.unwrap();
+    let status = |r: Readiness| match r {
+        Readiness::Pending { status } => status,
+        other => panic!("not pending: {other:?}"),
+    };
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(status(svc.poll(PollRequest::id(&ok.id)).await.unwrap()));
+        sleep(secs(10)).await;
+    }
+    assert_eq!(
+        seen,
+        [0, 1, 2, 3].map(|n| format!("deployment IN_PROGRESS: {n}/4 tasks running")),
+        "the count grows with the rollout"
+    );
+    assert!(matches!(svc.poll(PollRequest::id(&ok.id)).await.unwrap(), Readiness::Ready { .. }));
+    assert_eq!(
+        svc.poll(PollRequest::id(&slow.id)).await.unwrap(),
+        Readiness::Failed { message: "deployment FAILED: circuit breaker".into() }
+    );
+}
