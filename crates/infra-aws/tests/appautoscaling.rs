@@ -25,11 +25,13 @@ fn client(w: &World, region: &str) -> aws_sdk_applicationautoscaling::Client {
 fn target(s: &mut Stack, key: &ProviderKey, r: &str, region: &str, on_web: bool, min: i32, max: i32) -> Handle<ScalableTarget> {
     let net = network(s, key, r, region);
     let role = execution_role(s, key, r);
-    let o = || Options::new().provider(key).ignore_changes(["desired_count"]);
+    let o = || Options::new().provider(key);
+    // Autoscaling owns the services' counts.
+    let scaled = || o().ignore_changes(["desired_count"]);
     let cluster = s.add_with(&format!("cluster-{r}"), ecs_fixtures::cluster(&format!("apps-{r}")), o());
     let td = s.add_with(&format!("td-{r}"), task_definition(&format!("app-{r}"), region, &role, 1024, "t0"), o());
-    let app = s.add_with(&format!("svc-{r}"), service(&format!("app-{r}"), &cluster, &td, &net), o());
-    let web = s.add_with(&format!("web-{r}"), service(&format!("web-{r}"), &cluster, &td, &net), o());
+    let app = s.add_with(&format!("svc-{r}"), service(&format!("app-{r}"), &cluster, &td, &net), scaled());
+    let web = s.add_with(&format!("web-{r}"), service(&format!("web-{r}"), &cluster, &td, &net), scaled());
     let service = if on_web { &web } else { &app };
     s.add_with(
         &format!("scaling-{r}"),
