@@ -17,25 +17,40 @@ use infra_testkit::faults::{Effect, Fault};
 
 fn client(w: &World, region: &str) -> aws_sdk_applicationautoscaling::Client {
     let sdk = infra_testkit::loopback_sdk_config(&w.endpoint, region).unwrap();
-    aws_sdk_applicationautoscaling::Client::from_conf(aws_sdk_applicationautoscaling::config::Builder::from(&sdk).build())
+    aws_sdk_applicationautoscaling::Client::from_conf(
+        aws_sdk_applicationautoscaling::config::Builder::from(&sdk).build(),
+    )
 }
 
 /// Two services (`app-<r>`, `web-<r>`) in one cluster, and a target on
 /// `app` (or `web` when `on_web`).
-fn target(s: &mut Stack, key: &ProviderKey, r: &str, region: &str, on_web: bool, min: i32, max: i32) -> Handle<ScalableTarget> {
+fn target(
+    s: &mut Stack,
+    key: &ProviderKey,
+    r: &str,
+    region: &str,
+    on_web: bool,
+    min: i32,
+    max: i32,
+) -> Handle<ScalableTarget> {
     let net = network(s, key, r, region);
     let role = execution_role(s, key, r);
     let o = || Options::new().provider(key);
     // Autoscaling owns the services' counts.
     let scaled = || o().ignore_changes(["desired_count"]);
     let cluster = s.add_with(&format!("cluster-{r}"), ecs_fixtures::cluster(&format!("apps-{r}")), o());
-    let td = s.add_with(&format!("td-{r}"), task_definition(&format!("app-{r}"), region, &role, 1024, "t0"), o());
+    let td =
+        s.add_with(&format!("td-{r}"), task_definition(&format!("app-{r}"), region, &role, 1024, "t0"), o());
     let app = s.add_with(&format!("svc-{r}"), service(&format!("app-{r}"), &cluster, &td, &net), scaled());
     let web = s.add_with(&format!("web-{r}"), service(&format!("web-{r}"), &cluster, &td, &net), scaled());
     let service = if on_web { &web } else { &app };
     s.add_with(
         &format!("scaling-{r}"),
-        ScalableTarget { min_capacity: min, max_capacity: max, ..ScalableTarget::ecs_service(cluster.name(), service.name()) },
+        ScalableTarget {
+            min_capacity: min,
+            max_capacity: max,
+            ..ScalableTarget::ecs_service(cluster.name(), service.name())
+        },
         Options::new().provider(key),
     )
 }
@@ -141,7 +156,11 @@ async fn a_lost_put_or_register_answer_is_adopted_by_key() {
         );
         proxy().set(vec![Fault::new(action, 1, Effect::LoseResponse)]);
         let (o, _) = w.apply(&s).await;
-        assert_eq!(proxy().injected(), vec![(action.to_owned(), Effect::LoseResponse)], "{action}: no fault hit");
+        assert_eq!(
+            proxy().injected(),
+            vec![(action.to_owned(), Effect::LoseResponse)],
+            "{action}: no fault hit"
+        );
         proxy().set(Vec::new());
         assert!(o.report.success(), "{action}: {:?}", o.report);
         let aas = client(&w, "us-east-1");

@@ -53,7 +53,11 @@ async fn cluster() {
                     c.capacity_providers = vec!["FARGATE_SPOT".into(), "FARGATE".into()];
                     c.default_capacity_provider_strategy = vec![
                         CapacityProviderStrategy { capacity_provider: "FARGATE".into(), weight: 1, base: 1 },
-                        CapacityProviderStrategy { capacity_provider: "FARGATE_SPOT".into(), weight: 3, base: 0 },
+                        CapacityProviderStrategy {
+                            capacity_provider: "FARGATE_SPOT".into(),
+                            weight: 3,
+                            base: 0,
+                        },
                     ];
                 }
                 s.add_with(&format!("cluster-{r}"), c, Options::new().provider(key));
@@ -75,7 +79,13 @@ async fn task_definition() {
                 // v1 changes the tags only (in place); v2 the memory: a new
                 // revision, the old one deregistered after.
                 let memory = if v == 2 { 2048 } else { 1024 };
-                let td = ecs_fixtures::task_definition(&format!("app-{r}"), region, &role, memory, &format!("t{}", v.min(1)));
+                let td = ecs_fixtures::task_definition(
+                    &format!("app-{r}"),
+                    region,
+                    &role,
+                    memory,
+                    &format!("t{}", v.min(1)),
+                );
                 s.add_with(&format!("td-{r}"), td, Options::new().provider(key));
             }
         },
@@ -145,7 +155,8 @@ async fn a_service_created_with_every_setting_converges() {
     );
     w.apply(&s).await;
     assert!(w.converged(&s).await, "the plan after create is not empty");
-    let out = ecs(&w, "us-east-1").describe_services().cluster("apps-us").services("app-us").send().await.unwrap();
+    let out =
+        ecs(&w, "us-east-1").describe_services().cluster("apps-us").services("app-us").send().await.unwrap();
     let svc = &out.services()[0];
     assert!(svc.enable_execute_command());
     let d = svc.deployment_configuration().unwrap();
@@ -174,7 +185,11 @@ async fn a_create_whose_answer_is_lost_or_refused_leaves_one_cluster_and_one_ser
         let stack = lost_stack("lost");
         proxy().set(vec![Fault::new(action, 1, effect)]);
         let (o, _) = w.apply(&stack).await;
-        assert_eq!(proxy().injected(), vec![(action.to_owned(), effect)], "{action} {effect:?}: no fault hit");
+        assert_eq!(
+            proxy().injected(),
+            vec![(action.to_owned(), effect)],
+            "{action} {effect:?}: no fault hit"
+        );
         proxy().set(Vec::new());
         assert!(o.report.success(), "{action} {effect:?}: {:?}", o.report);
         let client = ecs(&w, "us-east-1");
@@ -183,7 +198,12 @@ async fn a_create_whose_answer_is_lost_or_refused_leaves_one_cluster_and_one_ser
         let services = client.list_services().cluster("apps-us").send().await.unwrap();
         assert_eq!(services.service_arns().len(), 1, "{action} {effect:?}: {:?}", services.service_arns());
         let revisions = client.list_task_definitions().family_prefix("app-us").send().await.unwrap();
-        assert_eq!(revisions.task_definition_arns().len(), 1, "{action} {effect:?}: {:?}", revisions.task_definition_arns());
+        assert_eq!(
+            revisions.task_definition_arns().len(),
+            1,
+            "{action} {effect:?}: {:?}",
+            revisions.task_definition_arns()
+        );
         // The adopted objects carry this stack's tags (a second create
         // would have overwritten them on the emulator, untagged).
         let described = client
@@ -226,7 +246,14 @@ async fn a_desired_count_changed_outside_shows_as_an_update_unless_ignored() {
     let w = world();
     let build = |ignore: bool| {
         let (mut s, us, _) = stack("drift");
-        service_stack(&mut s, &us, "us", "us-east-1", |_| {}, |o| if ignore { o.ignore_changes(["desired_count"]) } else { o });
+        service_stack(
+            &mut s,
+            &us,
+            "us",
+            "us-east-1",
+            |_| {},
+            |o| if ignore { o.ignore_changes(["desired_count"]) } else { o },
+        );
         s
     };
     w.apply(&build(false)).await;
@@ -248,7 +275,11 @@ async fn a_replaced_task_definition_is_deregistered_and_a_destroyed_service_is_i
     let build = |memory: i32| {
         let (mut s, us, _) = stack("revisions");
         let role = execution_role(&mut s, &us, "us");
-        s.add_with("td-us", ecs_fixtures::task_definition("app-us", "us-east-1", &role, memory, "t0"), Options::new().provider(&us));
+        s.add_with(
+            "td-us",
+            ecs_fixtures::task_definition("app-us", "us-east-1", &role, memory, "t0"),
+            Options::new().provider(&us),
+        );
         s
     };
     w.apply(&build(1024)).await;

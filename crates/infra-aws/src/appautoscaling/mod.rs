@@ -41,7 +41,10 @@ pub(crate) fn check_key(
     dimension: &str,
 ) {
     if !NAMESPACES.contains(&namespace) {
-        ctx.error("service_namespace", format!("{namespace:?} is not an Application Auto Scaling namespace (e.g. ecs)"));
+        ctx.error(
+            "service_namespace",
+            format!("{namespace:?} is not an Application Auto Scaling namespace (e.g. ecs)"),
+        );
     }
     if namespace == "ecs" && dimension != "ecs:service:DesiredCount" {
         ctx.error("scalable_dimension", format!("{dimension:?}: ECS scales ecs:service:DesiredCount"));
@@ -51,7 +54,10 @@ pub(crate) fn check_key(
     }
     if let infra_core::Input::Value(r) = resource_id {
         if namespace == "ecs" && (r.split('/').count() != 3 || !r.starts_with("service/")) {
-            ctx.error("resource_id", format!("{r:?}: an ECS service's resource ID is service/<cluster>/<service>"));
+            ctx.error(
+                "resource_id",
+                format!("{r:?}: an ECS service's resource ID is service/<cluster>/<service>"),
+            );
         }
         if r.is_empty() {
             ctx.error("resource_id", "is empty");
@@ -76,8 +82,11 @@ pub(crate) fn split_id(id: &str, named: bool) -> Option<(String, String, String,
 /// The error of an ID that is not of the type's form.
 #[cfg(feature = "appautoscaling")]
 pub(crate) fn bad_id(id: &str, form: &str) -> infra_engine::ProviderError {
-    infra_engine::ProviderError::new(infra_engine::ErrorKind::Final, format!("{id:?} is not an ID of the form {form}"))
-        .with_code("InvalidInput")
+    infra_engine::ProviderError::new(
+        infra_engine::ErrorKind::Final,
+        format!("{id:?} is not an ID of the form {form}"),
+    )
+    .with_code("InvalidInput")
 }
 
 /// Registers every appautoscaling resource type's implementation in `instance`.

@@ -207,12 +207,15 @@ fn validate_tracking(t: &TargetTracking, namespace: &str, ctx: &mut ValidationCo
         ctx.error(&format!("{at}.target_value"), format!("{} must be above 0", t.target_value));
     }
     match (&t.predefined_metric_specification, &t.customized_metric_specification) {
-        (Some(_), Some(_)) | (None, None) => ctx.error(
-            at,
-            "set one of predefined_metric_specification and customized_metric_specification",
-        ),
+        (Some(_), Some(_)) | (None, None) => {
+            ctx.error(at, "set one of predefined_metric_specification and customized_metric_specification")
+        }
         (Some(m), None) => {
-            let ecs = ["ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ALBRequestCountPerTarget"];
+            let ecs = [
+                "ECSServiceAverageCPUUtilization",
+                "ECSServiceAverageMemoryUtilization",
+                "ALBRequestCountPerTarget",
+            ];
             if namespace == "ecs" && !ecs.contains(&m.predefined_metric_type.as_str()) {
                 ctx.error(
                     &format!("{at}.predefined_metric_specification.predefined_metric_type"),
@@ -242,7 +245,9 @@ fn validate_tracking(t: &TargetTracking, namespace: &str, ctx: &mut ValidationCo
             }
         }
     }
-    for (field, v) in [("scale_in_cooldown", t.scale_in_cooldown), ("scale_out_cooldown", t.scale_out_cooldown)] {
+    for (field, v) in
+        [("scale_in_cooldown", t.scale_in_cooldown), ("scale_out_cooldown", t.scale_out_cooldown)]
+    {
         if let Some(v) = v
             && v < 0
         {
@@ -253,10 +258,14 @@ fn validate_tracking(t: &TargetTracking, namespace: &str, ctx: &mut ValidationCo
 
 fn validate_step(s: &StepScaling, ctx: &mut ValidationContext<'_>) {
     let at = "step_scaling_policy_configuration";
-    if !matches!(s.adjustment_type.as_str(), "ChangeInCapacity" | "ExactCapacity" | "PercentChangeInCapacity") {
+    if !matches!(s.adjustment_type.as_str(), "ChangeInCapacity" | "ExactCapacity" | "PercentChangeInCapacity")
+    {
         ctx.error(
             &format!("{at}.adjustment_type"),
-            format!("{:?} must be ChangeInCapacity, ExactCapacity or PercentChangeInCapacity", s.adjustment_type),
+            format!(
+                "{:?} must be ChangeInCapacity, ExactCapacity or PercentChangeInCapacity",
+                s.adjustment_type
+            ),
         );
     }
     if s.step_adjustments.is_empty() {
@@ -266,17 +275,24 @@ fn validate_step(s: &StepScaling, ctx: &mut ValidationContext<'_>) {
         if let (Some(lo), Some(hi)) = (a.metric_interval_lower_bound, a.metric_interval_upper_bound)
             && lo >= hi
         {
-            ctx.error(&format!("{at}.step_adjustments[{i}]"), format!("the lower bound {lo} is not below the upper {hi}"));
+            ctx.error(
+                &format!("{at}.step_adjustments[{i}]"),
+                format!("the lower bound {lo} is not below the upper {hi}"),
+            );
         }
     }
-    let unbounded = |f: fn(&StepAdjustment) -> Option<f64>| s.step_adjustments.iter().filter(|a| f(a).is_none()).count();
+    let unbounded =
+        |f: fn(&StepAdjustment) -> Option<f64>| s.step_adjustments.iter().filter(|a| f(a).is_none()).count();
     if unbounded(|a| a.metric_interval_lower_bound) > 1 || unbounded(|a| a.metric_interval_upper_bound) > 1 {
         ctx.error(&format!("{at}.step_adjustments"), "at most one step is open below, and one above");
     }
     if let Some(m) = &s.metric_aggregation_type
         && !matches!(m.as_str(), "Average" | "Minimum" | "Maximum")
     {
-        ctx.error(&format!("{at}.metric_aggregation_type"), format!("{m:?} must be Average, Minimum or Maximum"));
+        ctx.error(
+            &format!("{at}.metric_aggregation_type"),
+            format!("{m:?} must be Average, Minimum or Maximum"),
+        );
     }
     if s.min_adjustment_magnitude.is_some() && s.adjustment_type != "PercentChangeInCapacity" {
         ctx.error(&format!("{at}.min_adjustment_magnitude"), "only with PercentChangeInCapacity");
@@ -362,7 +378,9 @@ pub(crate) mod imp {
             resource_id: Input::Value(p.resource_id().to_owned()),
             scalable_dimension: p.scalable_dimension().as_str().to_owned(),
             policy_type: p.policy_type().as_str().to_owned(),
-            target_tracking_scaling_policy_configuration: p.target_tracking_scaling_policy_configuration().map(tracking),
+            target_tracking_scaling_policy_configuration: p
+                .target_tracking_scaling_policy_configuration()
+                .map(tracking),
             step_scaling_policy_configuration: p.step_scaling_policy_configuration().map(step),
         };
         let out = ScalingPolicyOut {
@@ -402,7 +420,9 @@ pub(crate) mod imp {
         Ok(policies.iter().filter(|p| names.iter().any(|n| n == p.policy_name())).map(seen).collect())
     }
 
-    fn to_tracking(t: &TargetTracking) -> Result<sdk::TargetTrackingScalingPolicyConfiguration, ProviderError> {
+    fn to_tracking(
+        t: &TargetTracking,
+    ) -> Result<sdk::TargetTrackingScalingPolicyConfiguration, ProviderError> {
         let at = "target_tracking_scaling_policy_configuration";
         let predefined = match &t.predefined_metric_specification {
             None => None,
@@ -462,7 +482,9 @@ pub(crate) mod imp {
             .adjustment_type(AdjustmentType::from(s.adjustment_type.as_str()))
             .set_step_adjustments(Some(steps))
             .set_cooldown(s.cooldown)
-            .set_metric_aggregation_type(s.metric_aggregation_type.as_deref().map(MetricAggregationType::from))
+            .set_metric_aggregation_type(
+                s.metric_aggregation_type.as_deref().map(MetricAggregationType::from),
+            )
             .set_min_adjustment_magnitude(s.min_adjustment_magnitude)
             .build())
     }
@@ -481,10 +503,14 @@ pub(crate) mod imp {
             .set_target_tracking_scaling_policy_configuration(
                 d.target_tracking_scaling_policy_configuration.as_ref().map(to_tracking).transpose()?,
             )
-            .set_step_scaling_policy_configuration(d.step_scaling_policy_configuration.as_ref().map(to_step).transpose()?);
+            .set_step_scaling_policy_configuration(
+                d.step_scaling_policy_configuration.as_ref().map(to_step).transpose()?,
+            );
         // A target registered moments ago may not be visible yet
         // (ObjectNotFoundException, retried on a create).
-        let out = settle(|| cx.send_in(Service::AppAutoScaling, "PutScalingPolicy", op, || call.clone().send())).await?;
+        let out =
+            settle(|| cx.send_in(Service::AppAutoScaling, "PutScalingPolicy", op, || call.clone().send()))
+                .await?;
         Ok(ScalingPolicyOut {
             arn: ScalingPolicyArn::unchecked(out.policy_arn()),
             name: d.name.clone(),
@@ -501,7 +527,11 @@ pub(crate) mod imp {
         const TAGGED: bool = false;
         const ADOPT_UNTAGGED: bool = true;
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, ScalingPolicy>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, ScalingPolicy>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let ids: Vec<String> = match by {
                 Lookup::Ids(ids) => ids.to_vec(),
                 Lookup::Tag(..) => Vec::new(),
@@ -520,7 +550,13 @@ pub(crate) mod imp {
             Ok(out)
         }
 
-        async fn create(&self, cx: &Ctx, d: &ScalingPolicy, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &ScalingPolicy,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             self.create_seen(cx, d, tags, token).await.map(Created::into_id)
         }
 
@@ -539,7 +575,13 @@ pub(crate) mod imp {
             put(cx, c.after, Operation::Update).await.map(drop)
         }
 
-        async fn retag(&self, _: &Ctx, _: &str, _: &[&String], _: &[(&String, &String)]) -> Result<(), ProviderError> {
+        async fn retag(
+            &self,
+            _: &Ctx,
+            _: &str,
+            _: &[&String],
+            _: &[(&String, &String)],
+        ) -> Result<(), ProviderError> {
             Ok(())
         }
 
@@ -551,12 +593,21 @@ pub(crate) mod imp {
                 .service_namespace(ServiceNamespace::from(d.service_namespace.as_str()))
                 .resource_id(d.resource_id.as_str())
                 .scalable_dimension(ScalableDimension::from(d.scalable_dimension.as_str()));
-            match cx.send_in(Service::AppAutoScaling, "DeleteScalingPolicy", Operation::Delete, || call.clone().send()).await {
+            match cx
+                .send_in(Service::AppAutoScaling, "DeleteScalingPolicy", Operation::Delete, || {
+                    call.clone().send()
+                })
+                .await
+            {
                 Ok(_) => Ok(()),
                 // AWS: ObjectNotFoundException (done); the emulator: a
                 // ValidationException, done when a read no longer finds it.
                 Err(e) if e.kind == ErrorKind::Final && e.code.as_deref() == Some("ValidationException") => {
-                    if self.list(cx, Lookup::Ids(&[id.to_owned()])).await?.is_empty() { Ok(()) } else { Err(e) }
+                    if self.list(cx, Lookup::Ids(&[id.to_owned()])).await?.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
                 }
                 Err(e) => Err(e),
             }

@@ -122,9 +122,12 @@ pub(crate) mod imp {
                         .set_next_token(next);
                     async move {
                         let out = cx
-                            .send_in(Service::AppAutoScaling, "DescribeScalableTargets", Operation::Read, || {
-                                call.clone().send()
-                            })
+                            .send_in(
+                                Service::AppAutoScaling,
+                                "DescribeScalableTargets",
+                                Operation::Read,
+                                || call.clone().send(),
+                            )
                             .await?;
                         Ok((out.scalable_targets.unwrap_or_default(), out.next_token))
                     }
@@ -174,11 +177,19 @@ pub(crate) mod imp {
         const TAGGED: bool = false;
         const ADOPT_UNTAGGED: bool = true;
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, ScalableTarget>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, ScalableTarget>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let wanted: Vec<(String, String, String)> = match by {
                 Lookup::Ids(ids) => ids
                     .iter()
-                    .map(|id| split_id(id, false).map(|(n, r, d, _)| (n, r, d)).ok_or_else(|| bad_id(id, "namespace/resource/dimension")))
+                    .map(|id| {
+                        split_id(id, false)
+                            .map(|(n, r, d, _)| (n, r, d))
+                            .ok_or_else(|| bad_id(id, "namespace/resource/dimension"))
+                    })
                     .collect::<Result<_, _>>()?,
                 Lookup::Tag(..) => Vec::new(),
                 Lookup::Key(d) => vec![(
@@ -194,21 +205,40 @@ pub(crate) mod imp {
             let ids: Vec<String> = wanted.iter().map(|(n, r, d)| id_of(n, r, d)).collect();
             let mut out = Vec::new();
             for (namespace, resources) in per_namespace {
-                out.extend(describe(cx, namespace, &resources).await?.into_iter().filter(|s| ids.contains(&s.id)));
+                out.extend(
+                    describe(cx, namespace, &resources).await?.into_iter().filter(|s| ids.contains(&s.id)),
+                );
             }
             Ok(out)
         }
 
-        async fn create(&self, cx: &Ctx, d: &ScalableTarget, _: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &ScalableTarget,
+            _: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             register(cx, d, Operation::Create).await?;
             Ok(id_of(&d.service_namespace, d.resource_id.as_str(), &d.scalable_dimension))
         }
 
-        async fn update(&self, cx: &Ctx, _: &str, c: Change<'_, ScalableTarget>) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            _: &str,
+            c: Change<'_, ScalableTarget>,
+        ) -> Result<(), ProviderError> {
             register(cx, c.after, Operation::Update).await
         }
 
-        async fn retag(&self, _: &Ctx, _: &str, _: &[&String], _: &[(&String, &String)]) -> Result<(), ProviderError> {
+        async fn retag(
+            &self,
+            _: &Ctx,
+            _: &str,
+            _: &[&String],
+            _: &[(&String, &String)],
+        ) -> Result<(), ProviderError> {
             Ok(())
         }
 
@@ -219,13 +249,22 @@ pub(crate) mod imp {
                 .service_namespace(ServiceNamespace::from(d.service_namespace.as_str()))
                 .resource_id(d.resource_id.as_str())
                 .scalable_dimension(ScalableDimension::from(d.scalable_dimension.as_str()));
-            match cx.send_in(Service::AppAutoScaling, "DeregisterScalableTarget", Operation::Delete, || call.clone().send()).await {
+            match cx
+                .send_in(Service::AppAutoScaling, "DeregisterScalableTarget", Operation::Delete, || {
+                    call.clone().send()
+                })
+                .await
+            {
                 Ok(_) => Ok(()),
                 // AWS answers ObjectNotFoundException for one already gone
                 // (done); the emulator a ValidationException: gone too when
                 // a read no longer finds it.
                 Err(e) if e.kind == ErrorKind::Final && e.code.as_deref() == Some("ValidationException") => {
-                    if self.list(cx, Lookup::Ids(&[id.to_owned()])).await?.is_empty() { Ok(()) } else { Err(e) }
+                    if self.list(cx, Lookup::Ids(&[id.to_owned()])).await?.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
                 }
                 Err(e) => Err(e),
             }

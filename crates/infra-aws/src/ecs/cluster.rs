@@ -180,7 +180,10 @@ pub(crate) mod imp {
     }
 
     /// The clusters of `names` (names or ARNs) that exist, in any state.
-    pub(crate) async fn describe(cx: &Ctx, names: &[String]) -> Result<Vec<Seen<EcsClusterKind>>, ProviderError> {
+    pub(crate) async fn describe(
+        cx: &Ctx,
+        names: &[String],
+    ) -> Result<Vec<Seen<EcsClusterKind>>, ProviderError> {
         let mut found = Vec::new();
         for chunk in names.chunks(PER_CALL) {
             let call = cx
@@ -189,7 +192,8 @@ pub(crate) mod imp {
                 .set_clusters(Some(chunk.to_vec()))
                 .include(ClusterField::Settings)
                 .include(ClusterField::Tags);
-            let out = cx.send_in(Service::Ecs, "DescribeClusters", Operation::Read, || call.clone().send()).await?;
+            let out =
+                cx.send_in(Service::Ecs, "DescribeClusters", Operation::Read, || call.clone().send()).await?;
             for c in out.clusters() {
                 found.push(seen(c)?);
             }
@@ -233,12 +237,20 @@ pub(crate) mod imp {
             }
         }
 
-        async fn create(&self, cx: &Ctx, d: &EcsCluster, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &EcsCluster,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             // AWS answers a CreateCluster of a name in use with the existing
             // cluster (and the emulator re-creates it): a cluster of this
             // name is refused here, so the engine adopts it only when it is
             // this stack's (a lost create) and names `import` otherwise.
-            if let Some(there) = describe(cx, std::slice::from_ref(&d.name)).await?.into_iter().find(|s| s.status.live()) {
+            if let Some(there) =
+                describe(cx, std::slice::from_ref(&d.name)).await?.into_iter().find(|s| s.status.live())
+            {
                 return Err(ProviderError::new(
                     ErrorKind::Conflict,
                     format!("an ECS cluster named {} already exists ({})", d.name, there.id),
@@ -250,14 +262,17 @@ pub(crate) mod imp {
                 .create_cluster()
                 .cluster_name(&d.name)
                 .settings(insights(d))
-                .set_capacity_providers((!d.capacity_providers.is_empty()).then(|| d.capacity_providers.clone()))
+                .set_capacity_providers(
+                    (!d.capacity_providers.is_empty()).then(|| d.capacity_providers.clone()),
+                )
                 .set_default_capacity_provider_strategy(
                     (!d.default_capacity_provider_strategy.is_empty())
                         .then(|| strategy(&d.default_capacity_provider_strategy))
                         .transpose()?,
                 )
                 .set_tags(Some(ecs_tags(tags)));
-            let out = cx.send_in(Service::Ecs, "CreateCluster", Operation::Create, || call.clone().send()).await?;
+            let out =
+                cx.send_in(Service::Ecs, "CreateCluster", Operation::Create, || call.clone().send()).await?;
             Ok(out.cluster().and_then(|c| c.cluster_arn()).ok_or_else(|| missing("cluster ARN"))?.to_owned())
         }
 
@@ -277,9 +292,13 @@ pub(crate) mod imp {
                     .put_cluster_capacity_providers()
                     .cluster(id)
                     .set_capacity_providers(Some(d.capacity_providers.clone()))
-                    .set_default_capacity_provider_strategy(Some(strategy(&d.default_capacity_provider_strategy)?));
-                cx.send_in(Service::Ecs, "PutClusterCapacityProviders", Operation::Update, || call.clone().send())
-                    .await?;
+                    .set_default_capacity_provider_strategy(Some(strategy(
+                        &d.default_capacity_provider_strategy,
+                    )?));
+                cx.send_in(Service::Ecs, "PutClusterCapacityProviders", Operation::Update, || {
+                    call.clone().send()
+                })
+                .await?;
             }
             Ok(())
         }

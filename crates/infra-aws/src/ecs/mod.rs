@@ -44,7 +44,9 @@ pub(crate) mod sdk {
 
     /// Tags as a map.
     pub(crate) fn tag_map(tags: &[Tag]) -> Tags {
-        tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+        tags.iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .collect()
     }
 
     /// `TagResource` / `UntagResource` on an ECS ARN (every ECS type's
@@ -61,7 +63,8 @@ pub(crate) mod sdk {
             cx.send_in(Service::Ecs, "UntagResource", Operation::Update, || call.clone().send()).await?;
         }
         if !add.is_empty() {
-            let call = cx.ecs().tag_resource().resource_arn(arn).set_tags(Some(ecs_tags(add.iter().copied())));
+            let call =
+                cx.ecs().tag_resource().resource_arn(arn).set_tags(Some(ecs_tags(add.iter().copied())));
             cx.send_in(Service::Ecs, "TagResource", Operation::Update, || call.clone().send()).await?;
         }
         Ok(())

@@ -4,7 +4,9 @@ use infra_core::{Input, ValidationContext};
 use infra_derive::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EcsClusterArn, SecurityGroupId, ServiceDiscoveryArn, SubnetId, TargetGroupArn, TaskDefinitionArn};
+use crate::ids::{
+    EcsClusterArn, SecurityGroupId, ServiceDiscoveryArn, SubnetId, TargetGroupArn, TaskDefinitionArn,
+};
 
 /// A target group the service registers its tasks in (`load_balancer`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -184,15 +186,21 @@ fn validate_service(s: &FargateService, ctx: &mut ValidationContext<'_>) {
     if let Some(p) = s.deployment_maximum_percent {
         let min = s.deployment_minimum_healthy_percent.unwrap_or(100);
         if p < 100 || p <= min.min(99) {
-            ctx.error("deployment_maximum_percent", format!("{p} must be at least 100 and above the minimum healthy percent"));
+            ctx.error(
+                "deployment_maximum_percent",
+                format!("{p} must be at least 100 and above the minimum healthy percent"),
+            );
         }
     }
     if let Some(g) = s.health_check_grace_period_seconds {
-        if !(0..=2_147_483_647).contains(&g) {
+        if g < 0 {
             ctx.error("health_check_grace_period_seconds", format!("{g} must be 0 or more"));
         }
         if g > 0 && s.load_balancers.is_empty() {
-            ctx.error("health_check_grace_period_seconds", "only a service with load_balancers takes a grace period");
+            ctx.error(
+                "health_check_grace_period_seconds",
+                "only a service with load_balancers takes a grace period",
+            );
         }
     }
     if let Some(p) = &s.propagate_tags
@@ -208,7 +216,10 @@ fn validate_service(s: &FargateService, ctx: &mut ValidationContext<'_>) {
             ctx.error(&format!("load_balancers[{i}].container_name"), "is empty");
         }
         if !(1..=65535).contains(&lb.container_port) {
-            ctx.error(&format!("load_balancers[{i}].container_port"), format!("{} must be 1 to 65535", lb.container_port));
+            ctx.error(
+                &format!("load_balancers[{i}].container_port"),
+                format!("{} must be 1 to 65535", lb.container_port),
+            );
         }
     }
     if s.service_registries.len() > 1 {
@@ -267,8 +278,11 @@ pub(crate) mod imp {
     }
 
     fn bad_id(id: &str) -> ProviderError {
-        ProviderError::new(ErrorKind::Final, format!("{id:?} is not an ID of the form cluster-name/service-name"))
-            .with_code("InvalidInput")
+        ProviderError::new(
+            ErrorKind::Final,
+            format!("{id:?} is not an ID of the form cluster-name/service-name"),
+        )
+        .with_code("InvalidInput")
     }
 
     fn decl(s: &sdk::Service, tags: &Tags) -> FargateService {
@@ -277,18 +291,26 @@ pub(crate) mod imp {
         FargateService {
             name: s.service_name().unwrap_or_default().to_owned(),
             cluster: Input::Value(EcsClusterArn::unchecked(s.cluster_arn().unwrap_or_default())),
-            task_definition: Input::Value(TaskDefinitionArn::unchecked(s.task_definition().unwrap_or_default())),
+            task_definition: Input::Value(TaskDefinitionArn::unchecked(
+                s.task_definition().unwrap_or_default(),
+            )),
             desired_count: s.desired_count(),
-            subnets: vpc.map(|v| v.subnets().iter().map(|x| Input::Value(SubnetId::unchecked(x))).collect()).unwrap_or_default(),
+            subnets: vpc
+                .map(|v| v.subnets().iter().map(|x| Input::Value(SubnetId::unchecked(x))).collect())
+                .unwrap_or_default(),
             security_groups: vpc
-                .map(|v| v.security_groups().iter().map(|x| Input::Value(SecurityGroupId::unchecked(x))).collect())
+                .map(|v| {
+                    v.security_groups().iter().map(|x| Input::Value(SecurityGroupId::unchecked(x))).collect()
+                })
                 .unwrap_or_default(),
             assign_public_ip: vpc.and_then(|v| v.assign_public_ip()) == Some(&AssignPublicIp::Enabled),
             load_balancers: s
                 .load_balancers()
                 .iter()
                 .map(|lb| ServiceLoadBalancer {
-                    target_group_arn: Input::Value(TargetGroupArn::unchecked(lb.target_group_arn().unwrap_or_default())),
+                    target_group_arn: Input::Value(TargetGroupArn::unchecked(
+                        lb.target_group_arn().unwrap_or_default(),
+                    )),
                     container_name: lb.container_name().unwrap_or_default().to_owned(),
                     container_port: lb.container_port().unwrap_or_default(),
                 })
@@ -297,7 +319,9 @@ pub(crate) mod imp {
                 .service_registries()
                 .iter()
                 .map(|r| ServiceRegistry {
-                    registry_arn: Input::Value(ServiceDiscoveryArn::unchecked(r.registry_arn().unwrap_or_default())),
+                    registry_arn: Input::Value(ServiceDiscoveryArn::unchecked(
+                        r.registry_arn().unwrap_or_default(),
+                    )),
                     port: r.port(),
                     container_name: r.container_name().map(str::to_owned),
                     container_port: r.container_port(),
@@ -325,9 +349,11 @@ pub(crate) mod imp {
         let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
         let state = primary.and_then(|d| d.rollout_state());
         let (running, desired) = (s.running_count(), s.desired_count());
-        let event = s.events().first().and_then(|e| e.message()).map(|m| format!("; {m}")).unwrap_or_default();
+        let event =
+            s.events().first().and_then(|e| e.message()).map(|m| format!("; {m}")).unwrap_or_default();
         if state == Some(&DeploymentRolloutState::Failed) {
-            let reason = primary.and_then(|d| d.rollout_state_reason()).unwrap_or("the circuit breaker stopped it");
+            let reason =
+                primary.and_then(|d| d.rollout_state_reason()).unwrap_or("the circuit breaker stopped it");
             return Some(Status::Failed(format!("deployment FAILED: {reason}{event}")));
         }
         let completed = state.is_none_or(|s| *s == DeploymentRolloutState::Completed);
@@ -371,7 +397,10 @@ pub(crate) mod imp {
                 .cluster(cluster)
                 .set_services(Some(chunk.to_vec()))
                 .include(ServiceField::Tags);
-            let out = match cx.send_in(Service::Ecs, "DescribeServices", Operation::Read, || call.clone().send()).await {
+            let out = match cx
+                .send_in(Service::Ecs, "DescribeServices", Operation::Read, || call.clone().send())
+                .await
+            {
                 Ok(out) => out,
                 // The cluster is gone, and its services with it.
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(Vec::new()),
@@ -385,7 +414,10 @@ pub(crate) mod imp {
     }
 
     /// The services of `ids` (`cluster/name`), one call per cluster.
-    async fn by_ids(cx: &Ctx, ids: &[String]) -> Result<Vec<(Seen<FargateServiceKind>, Option<Status>)>, ProviderError> {
+    async fn by_ids(
+        cx: &Ctx,
+        ids: &[String],
+    ) -> Result<Vec<(Seen<FargateServiceKind>, Option<Status>)>, ProviderError> {
         let mut per_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for id in ids {
             let (cluster, name) = id.split_once('/').ok_or_else(|| bad_id(id))?;
@@ -403,7 +435,11 @@ pub(crate) mod imp {
         let vpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(d.subnets.iter().map(|s| s.id().to_owned()).collect()))
             .set_security_groups(Some(d.security_groups.iter().map(|s| s.id().to_owned()).collect()))
-            .assign_public_ip(if d.assign_public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+            .assign_public_ip(if d.assign_public_ip {
+                AssignPublicIp::Enabled
+            } else {
+                AssignPublicIp::Disabled
+            })
             .build()
             .map_err(|e| invalid("subnets", e))?;
         Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
@@ -484,7 +520,11 @@ pub(crate) mod imp {
         const DELETE_WAITS: bool = true;
         const UNREAD: &'static [&'static str] = &["wait_for_steady_state"];
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, FargateService>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, FargateService>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let found = match by {
                 Lookup::Ids(ids) => by_ids(cx, ids).await?,
                 // ECS cannot search by tag: a lost create is found by its
@@ -495,7 +535,12 @@ pub(crate) mod imp {
             Ok(found.into_iter().map(|(s, _)| s).collect())
         }
 
-        async fn poll(&self, cx: &Ctx, id: &str, d: Option<&FargateService>) -> Result<Option<Seen<Self>>, ProviderError> {
+        async fn poll(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            d: Option<&FargateService>,
+        ) -> Result<Option<Seen<Self>>, ProviderError> {
             let found = by_ids(cx, std::slice::from_ref(&id.to_owned())).await?;
             let Some((mut s, rollout)) = found.into_iter().find(|(s, _)| s.id == id) else { return Ok(None) };
             if s.status == Status::Ready
@@ -507,14 +552,22 @@ pub(crate) mod imp {
             Ok(Some(s))
         }
 
-        async fn create(&self, cx: &Ctx, d: &FargateService, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &FargateService,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             let cluster = d.cluster.id();
             // AWS refuses a second service of one name unless it is the
             // same create (and the emulator overwrites the first): one of
             // this name is refused here, so the engine adopts it only when
             // it is this stack's (a lost create) and names `import`
             // otherwise.
-            if let Some((there, _)) = describe(cx, cluster, std::slice::from_ref(&d.name)).await?.into_iter().next() {
+            if let Some((there, _)) =
+                describe(cx, cluster, std::slice::from_ref(&d.name)).await?.into_iter().next()
+            {
                 match there.status {
                     Status::Gone => {}
                     Status::Deleting(state) => {
@@ -551,7 +604,8 @@ pub(crate) mod imp {
                 .set_platform_version(d.platform_version.clone())
                 .client_token(client_token(token))
                 .set_tags(Some(ecs_tags(tags)));
-            let out = cx.send_in(Service::Ecs, "CreateService", Operation::Create, || call.clone().send()).await?;
+            let out =
+                cx.send_in(Service::Ecs, "CreateService", Operation::Create, || call.clone().send()).await?;
             let s = out.service().ok_or_else(|| missing("service"))?;
             let id = format!("{}/{}", cluster_name(cluster), d.name);
             if dropped(d, s) {
@@ -563,12 +617,20 @@ pub(crate) mod imp {
                     .deployment_configuration(deployment(d))
                     .set_health_check_grace_period_seconds(d.health_check_grace_period_seconds)
                     .enable_execute_command(d.enable_execute_command);
-                settle(|| cx.send_in(Service::Ecs, "UpdateService", Operation::Create, || call.clone().send())).await?;
+                settle(|| {
+                    cx.send_in(Service::Ecs, "UpdateService", Operation::Create, || call.clone().send())
+                })
+                .await?;
             }
             Ok(id)
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, c: Change<'_, FargateService>) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            c: Change<'_, FargateService>,
+        ) -> Result<(), ProviderError> {
             let (cluster, name) = id.split_once('/').ok_or_else(|| bad_id(id))?;
             let changed = |f: &str| c.fields.iter().any(|x| x == f);
             let d = c.after;
@@ -602,7 +664,8 @@ pub(crate) mod imp {
                 any = true;
             }
             if changed("health_check_grace_period_seconds") {
-                call = call.health_check_grace_period_seconds(d.health_check_grace_period_seconds.unwrap_or(0));
+                call =
+                    call.health_check_grace_period_seconds(d.health_check_grace_period_seconds.unwrap_or(0));
                 any = true;
             }
             if changed("enable_execute_command") {
@@ -610,7 +673,8 @@ pub(crate) mod imp {
                 any = true;
             }
             if changed("propagate_tags") {
-                call = call.propagate_tags(PropagateTags::from(d.propagate_tags.as_deref().unwrap_or("NONE")));
+                call =
+                    call.propagate_tags(PropagateTags::from(d.propagate_tags.as_deref().unwrap_or("NONE")));
                 any = true;
             }
             if changed("platform_version") {
@@ -633,7 +697,8 @@ pub(crate) mod imp {
         ) -> Result<(), ProviderError> {
             let found = by_ids(cx, std::slice::from_ref(&id.to_owned())).await?;
             let arn = found.first().map(|(s, _)| s.out.arn.clone()).ok_or_else(|| {
-                ProviderError::new(ErrorKind::NotFound, format!("service {id} is gone")).with_code("ServiceNotFoundException")
+                ProviderError::new(ErrorKind::NotFound, format!("service {id} is gone"))
+                    .with_code("ServiceNotFoundException")
             })?;
             retag(cx, &arn, remove, add).await
         }
@@ -643,7 +708,8 @@ pub(crate) mod imp {
             // Scaled to 0 first, so its tasks stop before the service goes
             // (as Terraform does); the delete is forced either way.
             let scale = cx.ecs().update_service().cluster(cluster).service(name).desired_count(0);
-            match cx.send_in(Service::Ecs, "UpdateService", Operation::Delete, || scale.clone().send()).await {
+            match cx.send_in(Service::Ecs, "UpdateService", Operation::Delete, || scale.clone().send()).await
+            {
                 Err(e) if gone(&e) => return Ok(()),
                 Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => return Ok(()),
                 Err(e) => return Err(e),

@@ -161,7 +161,7 @@ pub struct ContainerDefinition {
 /// ```
 /// use infra::prelude::*;
 /// use infra::aws::ecs::{ContainerDefinition, LogConfiguration, PortMapping, TaskDefinition};
-/// use infra::aws::ids::LogGroupName;
+/// use infra::aws::ids::{LogGroupName, RoleArn};
 ///
 /// let mut stack = Stack::new("docs");
 /// let us = stack.provider(ProviderConfig::aws("us-east-1"));
@@ -169,6 +169,10 @@ pub struct ContainerDefinition {
 ///     family: "prod-app".into(),
 ///     cpu: 512,
 ///     memory: 1024,
+///     // Reads the image and writes the logs (`role.arn()` in a stack).
+///     execution_role_arn: Some(
+///         RoleArn::new("arn:aws:iam::123456789012:role/prod-ecs-execution").unwrap().into(),
+///     ),
 ///     container_definitions: vec![ContainerDefinition {
 ///         name: "app".into(),
 ///         image: "public.ecr.aws/nginx/nginx:latest".into(),
@@ -264,7 +268,10 @@ fn validate_task_definition(t: &TaskDefinition, ctx: &mut ValidationContext<'_>)
     let fargate = t.requires_compatibilities.iter().any(|c| c == "FARGATE");
     for (i, c) in t.requires_compatibilities.iter().enumerate() {
         if !matches!(c.as_str(), "FARGATE" | "EC2" | "EXTERNAL" | "MANAGED_INSTANCES") {
-            ctx.error(&format!("requires_compatibilities[{i}]"), format!("{c:?} must be FARGATE, EC2 or EXTERNAL"));
+            ctx.error(
+                &format!("requires_compatibilities[{i}]"),
+                format!("{c:?} must be FARGATE, EC2 or EXTERNAL"),
+            );
         }
     }
     if !fargate {
@@ -298,11 +305,17 @@ fn validate_containers(t: &TaskDefinition, ctx: &mut ValidationContext<'_>) {
     let names: Vec<&str> = cs.iter().map(|c| c.name.as_str()).collect();
     let cpu: i32 = cs.iter().filter_map(|c| c.cpu).sum();
     if cpu > t.cpu {
-        ctx.error("container_definitions", format!("the containers reserve {cpu} CPU units; the task has {}", t.cpu));
+        ctx.error(
+            "container_definitions",
+            format!("the containers reserve {cpu} CPU units; the task has {}", t.cpu),
+        );
     }
     let memory: i32 = cs.iter().filter_map(|c| c.memory).sum();
     if memory > t.memory {
-        ctx.error("container_definitions", format!("the containers take {memory} MiB; the task has {}", t.memory));
+        ctx.error(
+            "container_definitions",
+            format!("the containers take {memory} MiB; the task has {}", t.memory),
+        );
     }
     for (i, c) in cs.iter().enumerate() {
         let at = format!("container_definitions[{i}]");
@@ -317,12 +330,18 @@ fn validate_containers(t: &TaskDefinition, ctx: &mut ValidationContext<'_>) {
         for (j, p) in c.port_mappings.iter().enumerate() {
             let pat = format!("{at}.port_mappings[{j}]");
             if !(1..=65535).contains(&p.container_port) {
-                ctx.error(&format!("{pat}.container_port"), format!("{} must be 1 to 65535", p.container_port));
+                ctx.error(
+                    &format!("{pat}.container_port"),
+                    format!("{} must be 1 to 65535", p.container_port),
+                );
             }
             if let Some(h) = p.host_port
                 && h != p.container_port
             {
-                ctx.error(&format!("{pat}.host_port"), format!("{h}: with awsvpc the host port is the container port"));
+                ctx.error(
+                    &format!("{pat}.host_port"),
+                    format!("{h}: with awsvpc the host port is the container port"),
+                );
             }
             if let Some(proto) = &p.protocol
                 && proto != "tcp"
@@ -391,12 +410,22 @@ fn validate_containers(t: &TaskDefinition, ctx: &mut ValidationContext<'_>) {
 
 fn validate_log(l: &LogConfiguration, at: &str, execution_role: bool, ctx: &mut ValidationContext<'_>) {
     if !matches!(l.log_driver.as_str(), "awslogs" | "awsfirelens" | "splunk") {
-        ctx.error(&format!("{at}.log_driver"), format!("{:?}: Fargate takes awslogs, awsfirelens or splunk", l.log_driver));
+        ctx.error(
+            &format!("{at}.log_driver"),
+            format!("{:?}: Fargate takes awslogs, awsfirelens or splunk", l.log_driver),
+        );
     }
     if l.log_driver == "awslogs" {
-        for (field, set) in [("group", l.group.is_some()), ("region", l.region.is_some()), ("stream_prefix", l.stream_prefix.is_some())] {
+        for (field, set) in [
+            ("group", l.group.is_some()),
+            ("region", l.region.is_some()),
+            ("stream_prefix", l.stream_prefix.is_some()),
+        ] {
             if !set {
-                ctx.error(&format!("{at}.{field}"), "awslogs on Fargate needs the group, region and stream_prefix");
+                ctx.error(
+                    &format!("{at}.{field}"),
+                    "awslogs on Fargate needs the group, region and stream_prefix",
+                );
             }
         }
         if let Some(r) = &l.region
@@ -405,12 +434,18 @@ fn validate_log(l: &LogConfiguration, at: &str, execution_role: bool, ctx: &mut 
             ctx.error(&format!("{at}.region"), problem);
         }
         if !execution_role {
-            ctx.error(&format!("{at}.log_driver"), "awslogs needs the task's execution_role_arn (it writes the logs)");
+            ctx.error(
+                &format!("{at}.log_driver"),
+                "awslogs needs the task's execution_role_arn (it writes the logs)",
+            );
         }
     }
     for k in l.options.keys() {
         if matches!(k.as_str(), "awslogs-group" | "awslogs-region" | "awslogs-stream-prefix") {
-            ctx.error(&format!("{at}.options.{k}"), "set it with the typed field (group, region, stream_prefix)");
+            ctx.error(
+                &format!("{at}.options.{k}"),
+                "set it with the typed field (group, region, stream_prefix)",
+            );
         }
     }
 }
@@ -462,7 +497,9 @@ fn canonical(t: &mut TaskDefinition) {
         c.environment.sort_by(|a, b| a.name.cmp(&b.name));
         c.secrets.sort_by(|a, b| a.name.cmp(&b.name));
         if let Some(h) = &mut c.health_check {
-            for (v, default) in [(&mut h.interval, 30), (&mut h.timeout, 5), (&mut h.retries, 3), (&mut h.start_period, 0)] {
+            for (v, default) in
+                [(&mut h.interval, 30), (&mut h.timeout, 5), (&mut h.retries, 3), (&mut h.start_period, 0)]
+            {
                 if *v == Some(default) {
                     *v = None;
                 }
@@ -476,11 +513,11 @@ pub(crate) mod imp {
     use std::collections::{BTreeMap, HashMap};
 
     use async_trait::async_trait;
-    use aws_sdk_ecs::types::{
-        Compatibility, ContainerCondition, LogDriver, NetworkMode, TaskDefinitionField,
-        TaskDefinitionStatus, TransportProtocol,
-    };
     use aws_sdk_ecs::types as sdk;
+    use aws_sdk_ecs::types::{
+        Compatibility, ContainerCondition, LogDriver, NetworkMode, TaskDefinitionField, TaskDefinitionStatus,
+        TransportProtocol,
+    };
     use infra_core::Input;
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
@@ -494,8 +531,10 @@ pub(crate) mod imp {
 
     fn container(c: &sdk::ContainerDefinition) -> ContainerDefinition {
         let log_configuration = c.log_configuration().map(|l| {
-            let mut options: BTreeMap<String, String> =
-                l.options().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            let mut options: BTreeMap<String, String> = l
+                .options()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
             LogConfiguration {
                 log_driver: l.log_driver().as_str().to_owned(),
                 group: options.remove("awslogs-group").map(|g| Input::Value(LogGroupName::unchecked(g))),
@@ -561,7 +600,11 @@ pub(crate) mod imp {
         let number = |s: Option<&str>| s.and_then(|s| s.parse().ok()).unwrap_or_default();
         let decl = TaskDefinition {
             family: family.clone(),
-            requires_compatibilities: t.requires_compatibilities().iter().map(|c| c.as_str().to_owned()).collect(),
+            requires_compatibilities: t
+                .requires_compatibilities()
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
             network_mode: t.network_mode().map(|m| m.as_str().to_owned()).unwrap_or_default(),
             cpu: number(t.cpu()),
             memory: number(t.memory()),
@@ -587,14 +630,19 @@ pub(crate) mod imp {
     fn absent(e: &ProviderError) -> bool {
         e.kind == ErrorKind::NotFound
             || (e.code.as_deref() == Some("ClientException")
-                && (e.message.contains("Unable to describe task definition") || e.message.contains("does not exist")))
+                && (e.message.contains("Unable to describe task definition")
+                    || e.message.contains("does not exist")))
     }
 
     /// The task definition `name` (an ARN, `family:revision`, or a family:
     /// its latest active revision); `None` when there is none.
     async fn describe(cx: &Ctx, name: &str) -> Result<Option<Seen<TaskDefinitionKind>>, ProviderError> {
-        let call = cx.ecs().describe_task_definition().task_definition(name).include(TaskDefinitionField::Tags);
-        match cx.send_in(Service::Ecs, "DescribeTaskDefinition", Operation::Read, || call.clone().send()).await {
+        let call =
+            cx.ecs().describe_task_definition().task_definition(name).include(TaskDefinitionField::Tags);
+        match cx
+            .send_in(Service::Ecs, "DescribeTaskDefinition", Operation::Read, || call.clone().send())
+            .await
+        {
             Ok(out) => {
                 let t = out.task_definition().ok_or_else(|| missing("task definition"))?;
                 seen(t, tag_map(out.tags())).map(Some)
@@ -709,7 +757,11 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Ecs;
         const TIMINGS: Timings = Timings::secs(1, 1, 1, 1, 120);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, TaskDefinition>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, TaskDefinition>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             match by {
                 // One revision per call: ECS has no batched describe.
                 Lookup::Ids(ids) => {
@@ -730,7 +782,13 @@ pub(crate) mod imp {
             }
         }
 
-        async fn create(&self, cx: &Ctx, d: &TaskDefinition, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &TaskDefinition,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             self.create_seen(cx, d, tags, token).await.map(Created::into_id)
         }
 

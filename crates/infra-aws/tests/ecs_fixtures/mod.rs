@@ -15,7 +15,10 @@ use infra_aws::ids::{LogGroupName, SecretArn};
 use infra_core::{Handle, Options, ProviderKey, Stack};
 
 /// The us and eu providers with their region's short name.
-pub fn both<'a>(us: &'a ProviderKey, eu: &'a ProviderKey) -> [(&'a ProviderKey, &'static str, &'static str); 2] {
+pub fn both<'a>(
+    us: &'a ProviderKey,
+    eu: &'a ProviderKey,
+) -> [(&'a ProviderKey, &'static str, &'static str); 2] {
     [(us, "us", "us-east-1"), (eu, "eu", "eu-west-1")]
 }
 
@@ -27,7 +30,8 @@ pub struct Net {
 /// A VPC with one subnet and one security group in `region`.
 pub fn network(s: &mut Stack, key: &ProviderKey, r: &str, region: &str) -> Net {
     let o = || Options::new().provider(key);
-    let vpc = s.add_with(&format!("vpc-{r}"), Vpc { cidr_block: "10.8.0.0/16".into(), ..Default::default() }, o());
+    let vpc =
+        s.add_with(&format!("vpc-{r}"), Vpc { cidr_block: "10.8.0.0/16".into(), ..Default::default() }, o());
     let subnet = s.add_with(
         &format!("subnet-{r}"),
         Subnet {
@@ -71,16 +75,22 @@ pub fn app_container(region: &str, family: &str) -> ContainerDefinition {
     ContainerDefinition {
         name: "app".into(),
         image: "public.ecr.aws/nginx/nginx:latest".into(),
-        port_mappings: vec![PortMapping { container_port: 8080, host_port: Some(8080), protocol: Some("tcp".into()) }],
+        port_mappings: vec![PortMapping {
+            container_port: 8080,
+            host_port: Some(8080),
+            protocol: Some("tcp".into()),
+        }],
         environment: vec![
             EnvironmentVariable { name: "PORT".into(), value: "8080".into() },
             EnvironmentVariable { name: "NODE_ENV".into(), value: "production".into() },
         ],
         secrets: vec![ContainerSecret {
             name: "DB_PASSWORD".into(),
-            value_from: SecretArn::new(format!("arn:aws:secretsmanager:{region}:123456789012:secret:db-AbCdEf"))
-                .unwrap()
-                .into(),
+            value_from: SecretArn::new(format!(
+                "arn:aws:secretsmanager:{region}:123456789012:secret:db-AbCdEf"
+            ))
+            .unwrap()
+            .into(),
         }],
         log_configuration: Some(LogConfiguration::awslogs(
             LogGroupName::unchecked(format!("/ecs/{family}")),
@@ -99,7 +109,13 @@ pub fn app_container(region: &str, family: &str) -> ContainerDefinition {
 }
 
 /// The seed's task definition (512 CPU, 1024 MiB).
-pub fn task_definition(family: &str, region: &str, role: &Handle<Role>, memory: i32, team: &str) -> TaskDefinition {
+pub fn task_definition(
+    family: &str,
+    region: &str,
+    role: &Handle<Role>,
+    memory: i32,
+    team: &str,
+) -> TaskDefinition {
     TaskDefinition {
         family: family.into(),
         cpu: 512,
@@ -121,7 +137,12 @@ pub fn cluster(name: &str) -> EcsCluster {
 }
 
 /// A Fargate service (no load balancer: the elbv2 types are tested apart).
-pub fn service(name: &str, cluster: &Handle<EcsCluster>, td: &Handle<TaskDefinition>, net: &Net) -> FargateService {
+pub fn service(
+    name: &str,
+    cluster: &Handle<EcsCluster>,
+    td: &Handle<TaskDefinition>,
+    net: &Net,
+) -> FargateService {
     FargateService {
         name: name.into(),
         cluster: cluster.arn().into(),
@@ -146,7 +167,8 @@ pub fn service_stack(
     let role = execution_role(s, key, r);
     let o = || Options::new().provider(key);
     let c = s.add_with(&format!("cluster-{r}"), cluster(&format!("apps-{r}")), o());
-    let td = s.add_with(&format!("td-{r}"), task_definition(&format!("app-{r}"), region, &role, 1024, "t0"), o());
+    let td =
+        s.add_with(&format!("td-{r}"), task_definition(&format!("app-{r}"), region, &role, 1024, "t0"), o());
     let mut svc = service(&format!("app-{r}"), &c, &td, &net);
     edit(&mut svc);
     let svc = s.add_with(&format!("svc-{r}"), svc, options(o()));
