@@ -299,6 +299,21 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
         "aws:iam:RolePolicyAttachment" => {
             one("policy_arn", pair("role", "policy_arn"), "an attachment of this policy to this role")
         }
+        "aws:ecs:Cluster" => one("name", part("name"), "an ECS cluster of this name"),
+        "aws:ecs:Service" => {
+            one("name", pair("cluster", "name"), "an ECS service of this name in this cluster")
+        }
+        "aws:appautoscaling:Target" => one(
+            "resource_id",
+            pair("service_namespace", "resource_id")
+                .and_then(|k| Some(format!("{k}|{}", part("scalable_dimension")?))),
+            "a scalable target for this resource and dimension",
+        ),
+        "aws:appautoscaling:Policy" => one(
+            "name",
+            pair("resource_id", "scalable_dimension").and_then(|k| Some(format!("{k}|{}", part("name")?))),
+            "a scaling policy of this name on this scalable target",
+        ),
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items

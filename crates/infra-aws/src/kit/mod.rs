@@ -79,10 +79,7 @@ impl Service {
     /// AWS meters the service's API rate per account (IAM, CloudFront,
     /// Route 53, WAF's CLOUDFRONT scope), not per region.
     pub fn per_account(self) -> bool {
-        match self {
-            Service::Iam => true,
-            _ => false,
-        }
+        matches!(self, Service::Iam)
     }
 }
 
@@ -200,6 +197,10 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// it adopted untagged by natural key, so the next search finds it by
     /// token and the inventory lists it).
     const TAGGED: bool = true;
+    /// Fields of the declaration the cloud never reports (settings of
+    /// infra's own, such as an ECS service's `wait_for_steady_state`): a
+    /// read reports them unknown, so the recorded value is kept.
+    const UNREAD: &'static [&'static str] = &[];
 
     /// The objects matching `by`, in every state.
     async fn list(&self, cx: &Ctx, by: Lookup<'_, Self::Decl>) -> Result<Vec<Seen<Self>>, ProviderError>;
@@ -251,6 +252,23 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
 
     /// Deletes the object (see [`Kind::DELETE_WAITS`]).
     async fn delete(&self, cx: &Ctx, id: &str, d: &Self::Decl) -> Result<(), ProviderError>;
+
+    /// The object as the engine's readiness poll sees it, given the
+    /// declaration it was just created or updated from (`None` when the
+    /// inputs are unknown). The default: as `list` reports it. A type whose
+    /// wait is declared per resource (an ECS service's
+    /// `wait_for_steady_state`) overrides it; `list` keeps reporting the
+    /// object's own status, so a read never counts a slow rollout absent.
+    async fn poll(
+        &self,
+        cx: &Ctx,
+        id: &str,
+        d: Option<&Self::Decl>,
+    ) -> Result<Option<Seen<Self>>, ProviderError> {
+        let _ = d;
+        let ids = [id.to_owned()];
+        Ok(self.list(cx, Lookup::Ids(&ids)).await?.into_iter().find(|s| s.id == id))
+    }
 }
 
 /// A [`Kind`] as the engine's `ResourceProvider`.
@@ -384,7 +402,11 @@ impl<K: Kind> Kit<K> {
     fn observed(seen: Seen<K>) -> Result<Observed, ProviderError> {
         let mut decl = seen.decl;
         decl.normalise();
-        Ok(Observed { id: seen.id, inputs: encode(&decl)?, outputs: encode(&seen.out)? })
+        let mut inputs = encode(&decl)?;
+        for field in K::UNREAD {
+            inputs.insert((*field).to_owned(), Value::Unknown);
+        }
+        Ok(Observed { id: seen.id, inputs, outputs: encode(&seen.out)? })
     }
 }
 
@@ -493,7 +515,8 @@ impl<K: Kind> ResourceProvider for Kit<K> {
     }
 
     async fn poll(&self, req: PollRequest) -> Result<Readiness, ProviderError> {
-        let Some(s) = self.one(&req.id).await? else {
+        let decl = if req.inputs.is_empty() { None } else { decode::<K::Decl>(&req.inputs).ok() };
+        let Some(s) = self.kind.poll(&self.cx, &req.id, decl.as_ref()).await? else {
             return Ok(Readiness::Pending { status: "not visible yet".into() });
         };
         Ok(match s.status.clone() {
