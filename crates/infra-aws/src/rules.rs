@@ -299,6 +299,13 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
         "aws:iam:RolePolicyAttachment" => {
             one("policy_arn", pair("role", "policy_arn"), "an attachment of this policy to this role")
         }
+        "aws:secretsmanager:Secret" => one("name", part("name"), "a secret of this name in the region"),
+        "aws:secretsmanager:SecretVersion" => {
+            one("secret_id", part("secret_id"), "the value of this secret (its AWSCURRENT version)")
+        }
+        "aws:secretsmanager:GeneratedPassword" => {
+            one("secret_id", part("secret_id"), "a generated password in this secret")
+        }
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items
