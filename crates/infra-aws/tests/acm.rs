@@ -31,7 +31,14 @@ fn declare(s: &mut Stack, key: &ProviderKey, r: &str, v: u8, key_algorithm: Opti
     declare_with(s, key, r, v, key_algorithm, "DISABLED");
 }
 
-fn declare_with(s: &mut Stack, key: &ProviderKey, r: &str, v: u8, key_algorithm: Option<&str>, transparency: &str) {
+fn declare_with(
+    s: &mut Stack,
+    key: &ProviderKey,
+    r: &str,
+    v: u8,
+    key_algorithm: Option<&str>,
+    transparency: &str,
+) {
     let domain = format!("app-{r}.example.com");
     let mut sans = vec![format!("*.{domain}")];
     if v == 2 {
@@ -48,7 +55,9 @@ fn declare_with(s: &mut Stack, key: &ProviderKey, r: &str, v: u8, key_algorithm:
             // The emulator has no UpdateCertificateOptions: the options are
             // requested, and read back, but not changed here (see
             // `a_changed_transparency_preference_is_an_update_in_place`).
-            options: Some(CertificateOptions { certificate_transparency_logging_preference: Some(transparency.into()) }),
+            options: Some(CertificateOptions {
+                certificate_transparency_logging_preference: Some(transparency.into()),
+            }),
             tags: BTreeMap::from([("team".to_owned(), format!("t{}", v.min(1)))]),
         },
         Options::new().provider(key).create_before_destroy(),
@@ -97,7 +106,11 @@ async fn a_request_whose_answer_is_lost_makes_one_certificate() {
         declare(&mut s, &us, "us", 0, None);
         proxy().set(vec![Fault::new("RequestCertificate", 1, effect)]);
         let (o, _) = w.apply(&s).await;
-        assert_eq!(proxy().injected(), vec![("RequestCertificate".to_owned(), effect)], "{effect:?}: no fault hit");
+        assert_eq!(
+            proxy().injected(),
+            vec![("RequestCertificate".to_owned(), effect)],
+            "{effect:?}: no fault hit"
+        );
         proxy().set(Vec::new());
         assert!(o.report.success(), "{effect:?}: {:?}", o.report);
         let arns = certificates(&w, "us-east-1").await;
@@ -117,13 +130,16 @@ async fn the_validation_records_are_typed_outputs_and_the_validation_waits_for_t
     let records = &cert.outputs["domain_validation_options"];
     let infra_core::Value::List(records) = records else { panic!("{records:?}") };
     assert_eq!(records.len(), 2, "{records:?}");
-    let first = infra_core::value::output_at(&cert.outputs, "domain_validation_options.0.domain_name").unwrap();
+    let first =
+        infra_core::value::output_at(&cert.outputs, "domain_validation_options.0.domain_name").unwrap();
     assert_eq!(first, infra_core::Value::from("app-us.example.com"));
     let record_type =
-        infra_core::value::output_at(&cert.outputs, "domain_validation_options.0.resource_record_type").unwrap();
+        infra_core::value::output_at(&cert.outputs, "domain_validation_options.0.resource_record_type")
+            .unwrap();
     assert_eq!(record_type, infra_core::Value::from("CNAME"));
     // The validation is ready only once the certificate is issued.
-    let described = acm(&w, "us-east-1").describe_certificate().certificate_arn(&cert.id).send().await.unwrap();
+    let described =
+        acm(&w, "us-east-1").describe_certificate().certificate_arn(&cert.id).send().await.unwrap();
     assert_eq!(described.certificate().unwrap().status().unwrap().as_str(), "ISSUED");
     let validated = &o.state.resources[&addr("cert-us-validation")];
     assert_eq!(validated.outputs["certificate_arn"], infra_core::Value::from(cert.id.as_str()));

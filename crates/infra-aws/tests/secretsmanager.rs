@@ -61,7 +61,8 @@ async fn secret() {
         |s, us, eu, v| {
             for (key, r) in both(us, eu) {
                 // v2 renames the secret: a replacement, the new one first.
-                let name = if v == 2 { format!("prod/{r}/db-password-2") } else { format!("prod/{r}/db-password") };
+                let name =
+                    if v == 2 { format!("prod/{r}/db-password-2") } else { format!("prod/{r}/db-password") };
                 declare_secret(s, key, &format!("db-{r}"), &name, v);
             }
         },
@@ -175,7 +176,11 @@ async fn a_create_whose_answer_is_lost_or_refused_leaves_one_secret_and_one_vers
         let stack = secrets_stack(&name, DECLARED);
         proxy().set(vec![Fault::new(action, 1, effect)]);
         let (o, _) = w.apply(&stack).await;
-        assert_eq!(proxy().injected(), vec![(action.to_owned(), effect)], "{action} {effect:?}: no fault hit");
+        assert_eq!(
+            proxy().injected(),
+            vec![(action.to_owned(), effect)],
+            "{action} {effect:?}: no fault hit"
+        );
         proxy().set(Vec::new());
         assert!(o.report.success(), "{action} {effect:?}: {:?}", o.report);
         let mut names = secret_names(&w, "us-east-1").await;
@@ -183,7 +188,11 @@ async fn a_create_whose_answer_is_lost_or_refused_leaves_one_secret_and_one_vers
         assert_eq!(names, [format!("{name}/declared"), format!("{name}/generated")], "{action} {effect:?}");
         assert_eq!(o.state.resources.len(), 4, "{action} {effect:?}");
         for s in ["declared", "generated"] {
-            assert_eq!(version_count(&w, "us-east-1", &format!("{name}/{s}")).await, 1, "{action} {effect:?} {s}");
+            assert_eq!(
+                version_count(&w, "us-east-1", &format!("{name}/{s}")).await,
+                1,
+                "{action} {effect:?} {s}"
+            );
         }
         assert_eq!(current(&w, "us-east-1", &format!("{name}/declared")).await, DECLARED);
         assert!(w.converged(&stack).await, "{action} {effect:?}: the plan after apply is not empty");
@@ -216,10 +225,7 @@ async fn a_secret_value_is_in_secrets_manager_and_nowhere_else() {
     let changed = secrets_stack("hidden", "n3w-VALUE-77e0b2");
     let (replaced, more) = w.apply(&changed).await;
     assert!(
-        matches!(
-            replaced.plan.change(&addr("a-value")).unwrap().action,
-            infra_core::Action::Replace { .. }
-        ),
+        matches!(replaced.plan.change(&addr("a-value")).unwrap().action, infra_core::Action::Replace { .. }),
         "{:?}",
         replaced.plan.change(&addr("a-value"))
     );
@@ -251,7 +257,8 @@ async fn a_value_put_outside_the_stack_is_put_back() {
     client.put_secret_value().secret_id("drift/declared").secret_string("someone-else").send().await.unwrap();
     client.update_secret().secret_id("drift/generated").description("changed").send().await.unwrap();
     let (o, _) = w.apply(&stack).await;
-    let actions: BTreeMap<_, _> = o.plan.actionable().map(|c| (c.address.to_string(), c.action.clone())).collect();
+    let actions: BTreeMap<_, _> =
+        o.plan.actionable().map(|c| (c.address.to_string(), c.action.clone())).collect();
     assert_eq!(actions.len(), 2, "{actions:?}");
     assert!(matches!(actions["a-value"], infra_core::Action::Create), "{actions:?}");
     assert!(matches!(actions["b"], infra_core::Action::Update), "{actions:?}");
@@ -307,7 +314,9 @@ fn settings_aws_refuses_are_reported_before_any_call() {
     s.add_with(
         "bad-arn",
         SecretVersion {
-            secret_id: SecretArn::new("arn:aws:secretsmanager:us-east-1:123456789012:secret:x").unwrap().into(),
+            secret_id: SecretArn::new("arn:aws:secretsmanager:us-east-1:123456789012:secret:x")
+                .unwrap()
+                .into(),
             secret_string: Sensitive("x".repeat(70_000)),
         },
         Options::new().provider(&us),

@@ -134,10 +134,9 @@ const KEY_ALGORITHMS: &[&str] =
 fn validate_certificate(c: &Certificate, ctx: &mut ValidationContext<'_>) {
     crate::rules::common(ctx, &c.tags);
     let domain = |ctx: &mut ValidationContext<'_>, field: &str, d: &str| {
-        let labels_ok = d
-            .trim_start_matches("*.")
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let labels_ok = d.trim_start_matches("*.").split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
         if d.is_empty() || d.len() > 253 || !labels_ok || d.ends_with('.') {
             ctx.error(field, format!("{d:?} is not a domain name (e.g. app.example.com or *.example.com)"));
         }
@@ -161,7 +160,10 @@ fn validate_certificate(c: &Certificate, ctx: &mut ValidationContext<'_>) {
         && p != "ENABLED"
         && p != "DISABLED"
     {
-        ctx.error("options.certificate_transparency_logging_preference", format!("{p:?} must be ENABLED or DISABLED"));
+        ctx.error(
+            "options.certificate_transparency_logging_preference",
+            format!("{p:?} must be ENABLED or DISABLED"),
+        );
     }
 }
 
@@ -189,8 +191,8 @@ fn canonical(c: &mut Certificate) {
 pub(crate) mod imp {
     use async_trait::async_trait;
     use aws_sdk_acm::types::{
-        CertificateDetail, CertificateOptions as AcmOptions, CertificateTransparencyLoggingPreference, KeyAlgorithm,
-        ValidationMethod,
+        CertificateDetail, CertificateOptions as AcmOptions, CertificateTransparencyLoggingPreference,
+        KeyAlgorithm, ValidationMethod,
     };
     use infra_core::{Input, Value};
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
@@ -221,7 +223,9 @@ pub(crate) mod imp {
                 }
             })
             .collect();
-        out.sort_by(|a, b| (a.domain_name != main, &a.domain_name).cmp(&(b.domain_name != main, &b.domain_name)));
+        out.sort_by(|a, b| {
+            (a.domain_name != main, &a.domain_name).cmp(&(b.domain_name != main, &b.domain_name))
+        });
         out.dedup_by(|a, b| a.domain_name == b.domain_name);
         out
     }
@@ -267,7 +271,10 @@ pub(crate) mod imp {
     }
 
     fn options(o: &Option<CertificateOptions>) -> AcmOptions {
-        let pref = o.as_ref().and_then(|o| o.certificate_transparency_logging_preference.as_deref()).unwrap_or("ENABLED");
+        let pref = o
+            .as_ref()
+            .and_then(|o| o.certificate_transparency_logging_preference.as_deref())
+            .unwrap_or("ENABLED");
         AcmOptions::builder()
             .certificate_transparency_logging_preference(CertificateTransparencyLoggingPreference::from(pref))
             .build()
@@ -280,7 +287,11 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Acm;
         const TIMINGS: Timings = Timings::secs(2, 1, 1, 2, 300);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, Certificate>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, Certificate>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             match by {
                 Lookup::Ids(ids) => each(ids, |arn| get(cx, arn)).await,
                 // ACM lists no tags and a certificate has no unique key: a
@@ -289,7 +300,13 @@ pub(crate) mod imp {
             }
         }
 
-        async fn create(&self, cx: &Ctx, d: &Certificate, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &Certificate,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             self.create_seen(cx, d, tags, token).await.map(Created::into_id)
         }
 
@@ -315,7 +332,9 @@ pub(crate) mod imp {
                 .options(options(&d.options))
                 .idempotency_token(idempotency_token(token))
                 .set_tags(Some(acm_tags(tags)?));
-            let out = cx.send_in(Service::Acm, "RequestCertificate", Operation::Create, || call.clone().send()).await?;
+            let out = cx
+                .send_in(Service::Acm, "RequestCertificate", Operation::Create, || call.clone().send())
+                .await?;
             let arn = out.certificate_arn.ok_or_else(|| missing("certificate ARN"))?;
             // The DNS records appear a few seconds after the request: the
             // create returns with them, so the records can be made next.
@@ -330,11 +349,22 @@ pub(crate) mod imp {
             Ok(Created::Seen(seen(&c, tags.clone())?))
         }
 
-        async fn update(&self, cx: &Ctx, id: &str, c: crate::kit::Change<'_, Certificate>) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            id: &str,
+            c: crate::kit::Change<'_, Certificate>,
+        ) -> Result<(), ProviderError> {
             if c.fields.iter().any(|f| f == "options") {
-                let call = cx.acm().update_certificate_options().certificate_arn(id).options(options(&c.after.options));
-                cx.send_in(Service::Acm, "UpdateCertificateOptions", Operation::Update, || call.clone().send())
-                    .await?;
+                let call = cx
+                    .acm()
+                    .update_certificate_options()
+                    .certificate_arn(id)
+                    .options(options(&c.after.options));
+                cx.send_in(Service::Acm, "UpdateCertificateOptions", Operation::Update, || {
+                    call.clone().send()
+                })
+                .await?;
             }
             Ok(())
         }
@@ -352,19 +382,29 @@ pub(crate) mod imp {
                     ProviderError::new(ErrorKind::Final, format!("tags: {e}")).with_code("InvalidInput")
                 })?;
                 let call = cx.acm().remove_tags_from_certificate().certificate_arn(id).set_tags(Some(keys));
-                cx.send_in(Service::Acm, "RemoveTagsFromCertificate", Operation::Update, || call.clone().send())
-                    .await?;
+                cx.send_in(Service::Acm, "RemoveTagsFromCertificate", Operation::Update, || {
+                    call.clone().send()
+                })
+                .await?;
             }
             if !add.is_empty() {
-                let call = cx.acm().add_tags_to_certificate().certificate_arn(id).set_tags(Some(acm_tags(add.iter().copied())?));
-                cx.send_in(Service::Acm, "AddTagsToCertificate", Operation::Update, || call.clone().send()).await?;
+                let call = cx
+                    .acm()
+                    .add_tags_to_certificate()
+                    .certificate_arn(id)
+                    .set_tags(Some(acm_tags(add.iter().copied())?));
+                cx.send_in(Service::Acm, "AddTagsToCertificate", Operation::Update, || call.clone().send())
+                    .await?;
             }
             Ok(())
         }
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &Certificate) -> Result<(), ProviderError> {
             let call = cx.acm().delete_certificate().certificate_arn(id);
-            match cx.send_in(Service::Acm, "DeleteCertificate", Operation::Delete, || call.clone().send()).await {
+            match cx
+                .send_in(Service::Acm, "DeleteCertificate", Operation::Delete, || call.clone().send())
+                .await
+            {
                 Ok(_) => Ok(()),
                 // Still in use (a listener that moved to the replacement
                 // moments ago, as ACM sees it): the executor retries. The
@@ -380,6 +420,7 @@ pub(crate) mod imp {
     }
 
     fn not_yet(arn: &str, what: &str) -> ProviderError {
-        ProviderError::new(ErrorKind::EventualConsistency, format!("{arn} is not {what} yet")).with_code("NotVisibleYet")
+        ProviderError::new(ErrorKind::EventualConsistency, format!("{arn} is not {what} yet"))
+            .with_code("NotVisibleYet")
     }
 }

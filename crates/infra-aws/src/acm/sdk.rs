@@ -33,7 +33,8 @@ pub(crate) async fn certificate(cx: &Ctx, arn: &str) -> Result<Option<Certificat
 /// The tags of the certificate `arn`.
 pub(crate) async fn tags_of(cx: &Ctx, arn: &str) -> Result<Tags, ProviderError> {
     let call = cx.acm().list_tags_for_certificate().certificate_arn(arn);
-    let out = cx.send_in(Service::Acm, "ListTagsForCertificate", Operation::Read, || call.clone().send()).await?;
+    let out =
+        cx.send_in(Service::Acm, "ListTagsForCertificate", Operation::Read, || call.clone().send()).await?;
     Ok(out.tags().iter().map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned())).collect())
 }
 

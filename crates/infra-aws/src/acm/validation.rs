@@ -168,7 +168,9 @@ pub(crate) mod imp {
             }
             let seen = seen(arn, &c);
             if let Status::Failed(message) = &seen.status {
-                return Err(ProviderError::new(ErrorKind::Final, message.clone()).with_code("CertificateFailed"));
+                return Err(
+                    ProviderError::new(ErrorKind::Final, message.clone()).with_code("CertificateFailed")
+                );
             }
             Ok(Created::Seen(seen))
         }

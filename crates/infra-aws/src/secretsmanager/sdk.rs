@@ -17,7 +17,9 @@ pub(crate) fn sm_tags<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String
 
 /// Tags as a map.
 pub(crate) fn tag_map(tags: &[Tag]) -> Tags {
-    tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
 }
 
 /// `read` of each ID at once (Secrets Manager describes one secret per
@@ -43,7 +45,8 @@ where
 /// `None` when it does not exist.
 pub(crate) async fn describe(cx: &Ctx, id: &str) -> Result<Option<DescribeSecretOutput>, ProviderError> {
     let call = cx.secretsmanager().describe_secret().secret_id(id);
-    match cx.send_in(Service::SecretsManager, "DescribeSecret", Operation::Read, || call.clone().send()).await {
+    match cx.send_in(Service::SecretsManager, "DescribeSecret", Operation::Read, || call.clone().send()).await
+    {
         Ok(out) => Ok(Some(out)),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -65,8 +68,11 @@ pub(crate) async fn versions(
 /// A version's ID, `<secret ARN>|<version ID>` (Terraform's form), split.
 pub(crate) fn split_version_id(id: &str) -> Result<(&str, &str), ProviderError> {
     id.rsplit_once('|').filter(|(a, v)| !a.is_empty() && !v.is_empty()).ok_or_else(|| {
-        ProviderError::new(ErrorKind::Final, format!("{id:?} is not an ID of the form <secret ARN>|<version ID>"))
-            .with_code("InvalidInput")
+        ProviderError::new(
+            ErrorKind::Final,
+            format!("{id:?} is not an ID of the form <secret ARN>|<version ID>"),
+        )
+        .with_code("InvalidInput")
     })
 }
 

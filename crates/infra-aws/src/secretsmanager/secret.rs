@@ -100,7 +100,10 @@ fn validate_secret(s: &Secret, ctx: &mut ValidationContext<'_>) {
         ctx.error("name", format!("{:?} must be 1 to 512 characters; it has {n}", s.name));
     }
     if let Some(c) = s.name.chars().find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c))) {
-        ctx.error("name", format!("{:?} has {c:?}: secret names take letters, digits and /_+=.@- only", s.name));
+        ctx.error(
+            "name",
+            format!("{:?} has {c:?}: secret names take letters, digits and /_+=.@- only", s.name),
+        );
     }
     if let Some(d) = &s.description
         && d.chars().count() > 2048
@@ -115,10 +118,9 @@ fn validate_secret(s: &Secret, ctx: &mut ValidationContext<'_>) {
     }
     if let Some(r) = &s.rotation {
         match (r.automatically_after_days, &r.schedule_expression) {
-            (None, None) => ctx.error(
-                "rotation",
-                "set automatically_after_days or schedule_expression: when to rotate",
-            ),
+            (None, None) => {
+                ctx.error("rotation", "set automatically_after_days or schedule_expression: when to rotate")
+            }
             (Some(_), Some(_)) => ctx.error(
                 "rotation.schedule_expression",
                 "set automatically_after_days or schedule_expression, not both",
@@ -145,7 +147,11 @@ fn defaults_unset(s: &mut Secret) {
     if s.recovery_window_in_days == Some(30) {
         s.recovery_window_in_days = None;
     }
-    if s.kms_key_id.as_ref().and_then(Input::value).is_some_and(|k| k.to_string() == "alias/aws/secretsmanager") {
+    if s.kms_key_id
+        .as_ref()
+        .and_then(Input::value)
+        .is_some_and(|k| k.to_string() == "alias/aws/secretsmanager")
+    {
         s.kms_key_id = None;
     }
 }
@@ -206,7 +212,8 @@ pub(crate) mod imp {
             tags: user_tags(&f.tags),
         };
         let out = SecretOut { arn: SecretArn::unchecked(&arn), name };
-        let status = if f.deleted { Status::Deleting("scheduled for deletion".into()) } else { Status::Ready };
+        let status =
+            if f.deleted { Status::Deleting("scheduled for deletion".into()) } else { Status::Ready };
         Ok(Seen { id: arn, decl, out, tags: f.tags, status })
     }
 
@@ -242,7 +249,9 @@ pub(crate) mod imp {
                     .set_next_token(next);
                 async move {
                     let out = cx
-                        .send_in(Service::SecretsManager, "ListSecrets", Operation::Read, || call.clone().send())
+                        .send_in(Service::SecretsManager, "ListSecrets", Operation::Read, || {
+                            call.clone().send()
+                        })
                         .await?;
                     Ok((out.secret_list.unwrap_or_default(), out.next_token))
                 }
@@ -308,7 +317,8 @@ pub(crate) mod imp {
         let Some(deleted) = found.deleted_date() else { return Err(refused) };
         let arn = found.arn().ok_or_else(|| missing("secret ARN"))?.to_owned();
         let have = tag_map(found.tags());
-        let ours = [TAG_STACK, TAG_ADDRESS].iter().all(|k| have.get(*k).is_some_and(|v| tags.get(*k) == Some(v)));
+        let ours =
+            [TAG_STACK, TAG_ADDRESS].iter().all(|k| have.get(*k).is_some_and(|v| tags.get(*k) == Some(v)));
         if !ours {
             let message = format!(
                 "a secret named {:?} is scheduled for deletion (it was deleted on {deleted}; AWS frees the name when its recovery window ends): restore it (aws secretsmanager restore-secret --secret-id {arn:?}) and `import` it, purge it (delete-secret --force-delete-without-recovery), or choose another name",
@@ -317,7 +327,8 @@ pub(crate) mod imp {
             return Err(ProviderError { message, kind: ErrorKind::Final, ..refused });
         }
         let call = cx.secretsmanager().restore_secret().secret_id(&arn);
-        cx.send_in(Service::SecretsManager, "RestoreSecret", Operation::Create, || call.clone().send()).await?;
+        cx.send_in(Service::SecretsManager, "RestoreSecret", Operation::Create, || call.clone().send())
+            .await?;
         update_secret(cx, &arn, d, Operation::Create).await?;
         match (&d.rotation, found.rotation_enabled()) {
             (Some(r), _) => rotate(cx, &arn, r, Operation::Create).await?,
@@ -349,7 +360,13 @@ pub(crate) mod imp {
             }
         }
 
-        async fn create(&self, cx: &Ctx, d: &Secret, tags: &Tags, token: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &Secret,
+            tags: &Tags,
+            token: &str,
+        ) -> Result<String, ProviderError> {
             let call = cx
                 .secretsmanager()
                 .create_secret()
@@ -402,8 +419,10 @@ pub(crate) mod imp {
             if !remove.is_empty() {
                 let keys = remove.iter().map(|k| (*k).clone()).collect();
                 let call = sm.untag_resource().secret_id(id).set_tag_keys(Some(keys));
-                cx.send_in(Service::SecretsManager, "UntagResource", Operation::Update, || call.clone().send())
-                    .await?;
+                cx.send_in(Service::SecretsManager, "UntagResource", Operation::Update, || {
+                    call.clone().send()
+                })
+                .await?;
             }
             if !add.is_empty() {
                 let call = sm.tag_resource().secret_id(id).set_tags(Some(sm_tags(add.iter().copied())));
@@ -420,7 +439,9 @@ pub(crate) mod imp {
                 Some(days) => call.recovery_window_in_days(i64::from(days)),
                 None => call,
             };
-            match cx.send_in(Service::SecretsManager, "DeleteSecret", Operation::Delete, || call.clone().send()).await
+            match cx
+                .send_in(Service::SecretsManager, "DeleteSecret", Operation::Delete, || call.clone().send())
+                .await
             {
                 Ok(_) => Ok(()),
                 // Already scheduled for deletion (deleted outside, or a

@@ -178,7 +178,10 @@ fn validate_password(p: &GeneratedPassword, ctx: &mut ValidationContext<'_>) {
         && on(p.exclude_lowercase)
         && !on(p.include_space)
     {
-        ctx.error("exclude_lowercase", "every kind of character is excluded: nothing is left to generate from");
+        ctx.error(
+            "exclude_lowercase",
+            "every kind of character is excluded: nothing is left to generate from",
+        );
     }
 }
 
@@ -230,10 +233,8 @@ pub(crate) mod imp {
             per_secret.entry(arn.to_owned()).or_default().push(version.to_owned());
         }
         let secrets: Vec<String> = per_secret.keys().cloned().collect();
-        let found = each(&secrets, |arn| async move {
-            Ok(versions(cx, &arn).await?.map(|v| (arn, v)))
-        })
-        .await?;
+        let found =
+            each(&secrets, |arn| async move { Ok(versions(cx, &arn).await?.map(|v| (arn, v))) }).await?;
         let mut out = Vec::new();
         for (arn, held) in found {
             for version in per_secret.get(&arn).into_iter().flatten() {
@@ -323,7 +324,8 @@ pub(crate) mod imp {
         ) -> Result<Created<Self>, ProviderError> {
             let arn = d.secret_id.id();
             let version = put(cx, arn, &d.secret_string.0, token).await?;
-            let decl = SecretVersion { secret_id: d.secret_id.clone(), secret_string: Sensitive(String::new()) };
+            let decl =
+                SecretVersion { secret_id: d.secret_id.clone(), secret_string: Sensitive(String::new()) };
             let out = SecretVersionOut { arn: SecretArn::unchecked(arn), version_id: version.clone() };
             Ok(Created::Seen(Seen::ready(format!("{arn}|{version}"), decl, out, Tags::new())))
         }
@@ -418,7 +420,9 @@ pub(crate) mod imp {
                 .set_include_space(d.include_space)
                 .set_require_each_included_type(d.require_each_included_type);
             let generated = cx
-                .send_in(Service::SecretsManager, "GetRandomPassword", Operation::Create, || call.clone().send())
+                .send_in(Service::SecretsManager, "GetRandomPassword", Operation::Create, || {
+                    call.clone().send()
+                })
                 .await?;
             let password = Sensitive(generated.random_password.ok_or_else(|| missing("random password"))?);
             let version = match put(cx, arn, &password.0, token).await {
@@ -431,7 +435,8 @@ pub(crate) mod imp {
             };
             drop(password);
             let decl = GeneratedPassword { secret_id: d.secret_id.clone(), ..d.clone() };
-            let out = GeneratedPasswordOut { secret_arn: SecretArn::unchecked(arn), version_id: version.clone() };
+            let out =
+                GeneratedPasswordOut { secret_arn: SecretArn::unchecked(arn), version_id: version.clone() };
             Ok(Created::Seen(Seen::ready(format!("{arn}|{version}"), decl, out, Tags::new())))
         }
 
