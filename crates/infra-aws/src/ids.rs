@@ -271,6 +271,12 @@ identifier!(
     /// A DNS name (a load balancer's, a distribution's, an endpoint's).
     DnsName
 );
+identifier!(
+    /// A Lambda function ARN (a secret's rotation function).
+    LambdaFunctionArn,
+    "a Lambda function ARN",
+    Shape::Arn { service: "lambda", resource: "function:" }
+);
 
 /// What kind of EC2 ID a string looks like, by its prefix: the type's
 /// public path and what it is (`("infra::aws::ids::SubnetId", "a subnet ID")`).

@@ -314,6 +314,13 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             pair("resource_id", "scalable_dimension").and_then(|k| Some(format!("{k}|{}", part("name")?))),
             "a scaling policy of this name on this scalable target",
         ),
+        "aws:secretsmanager:Secret" => one("name", part("name"), "a secret of this name in the region"),
+        "aws:secretsmanager:SecretVersion" => {
+            one("secret_id", part("secret_id"), "the value of this secret (its AWSCURRENT version)")
+        }
+        "aws:secretsmanager:GeneratedPassword" => {
+            one("secret_id", part("secret_id"), "a generated password in this secret")
+        }
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items

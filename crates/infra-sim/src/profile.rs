@@ -214,6 +214,7 @@ const SEED: &[SeedRow] = &[
     ("aws:logs:LogGroup", "lg", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:secretsmanager:Secret", "secret", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:secretsmanager:SecretVersion", "secretver", 1, 0, 1, 0, 1, 10, &["version_id"]),
+    ("aws:secretsmanager:GeneratedPassword", "genpw", 1, 0, 1, 0, 0, 10, &["secret_arn", "version_id"]),
     ("aws:kms:Key", "key", 1, 0, 1, 0, 1, 10, &["key_id"]),
     ("aws:rds:GlobalCluster", "global", 2, 60, 2, 60, 60, 30, &[]),
     ("aws:rds:Cluster", "cluster", 2, 300, 2, 60, 120, 120, &["endpoint", "reader_endpoint"]),

@@ -518,7 +518,7 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Ecs;
         const TIMINGS: Timings = Timings::secs(2, 2, 5, 5, 1800);
         const DELETE_WAITS: bool = true;
-        const UNREAD: &'static [&'static str] = &["wait_for_steady_state"];
+        const WRITE_ONLY: &'static [&'static str] = &["wait_for_steady_state"];
 
         async fn list(
             &self,

@@ -197,10 +197,11 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// it adopted untagged by natural key, so the next search finds it by
     /// token and the inventory lists it).
     const TAGGED: bool = true;
-    /// Fields of the declaration the cloud never reports (settings of
-    /// infra's own, such as an ECS service's `wait_for_steady_state`): a
-    /// read reports them unknown, so the recorded value is kept.
-    const UNREAD: &'static [&'static str] = &[];
+    /// Fields the cloud never reports (settings used only at create or
+    /// delete, such as a secret's recovery window, or infra's own, such as
+    /// an ECS service's `wait_for_steady_state`): every observation reports
+    /// them as unknown, so refresh keeps what was recorded.
+    const WRITE_ONLY: &'static [&'static str] = &[];
 
     /// The objects matching `by`, in every state.
     async fn list(&self, cx: &Ctx, by: Lookup<'_, Self::Decl>) -> Result<Vec<Seen<Self>>, ProviderError>;
@@ -403,7 +404,7 @@ impl<K: Kind> Kit<K> {
         let mut decl = seen.decl;
         decl.normalise();
         let mut inputs = encode(&decl)?;
-        for field in K::UNREAD {
+        for field in K::WRITE_ONLY {
             inputs.insert((*field).to_owned(), Value::Unknown);
         }
         Ok(Observed { id: seen.id, inputs, outputs: encode(&seen.out)? })
@@ -482,9 +483,17 @@ impl<K: Kind> ResourceProvider for Kit<K> {
             attempt += 1;
             tokio::time::sleep(call_backoff(attempt)).await;
             let Some(seen) = self.one(&req.id).await? else { return Err(e) };
-            let fresh = Self::observed(seen)?;
-            changed = K::Decl::SCHEMA.changed_fields(&fresh.inputs, &req.after);
-            before = decode(&fresh.inputs)?;
+            // Fields the cloud does not report keep their recorded value.
+            let fresh: Fields = Self::observed(seen)?
+                .inputs
+                .into_iter()
+                .filter_map(|(k, v)| match v {
+                    Value::Unknown => req.before.get(&k).cloned().map(|b| (k, b)),
+                    v => Some((k, v)),
+                })
+                .collect();
+            changed = K::Decl::SCHEMA.changed_fields(&fresh, &req.after);
+            before = decode(&fresh)?;
         }
         match self.one(&req.id).await? {
             Some(s) => Ok(Self::observed(s)?.outputs),

@@ -1,7 +1,21 @@
-//! Secrets Manager: secrets, their versions, and generated passwords.
+//! Secrets Manager: secrets, their values, and generated passwords (see
+//! docs/aws-provider.md). A value is never read into a plan, the state, an
+//! event or a log: a declared one ([`SecretVersion`]) is the engine's
+//! secret type, a generated one ([`GeneratedPassword`]) never leaves AWS.
+
+#[cfg(feature = "secretsmanager")]
+pub(crate) mod sdk;
+mod secret;
+mod version;
+
+pub use secret::*;
+pub use version::*;
 
 /// Registers every secretsmanager resource type's implementation in `instance`.
 #[cfg(feature = "secretsmanager")]
 pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std::sync::Arc<crate::sdk::Ctx>) {
-    let _ = (instance, ctx);
+    use crate::kit::register;
+    register(instance, ctx, secret::imp::SecretKind);
+    register(instance, ctx, version::imp::SecretVersionKind);
+    register(instance, ctx, version::imp::GeneratedPasswordKind);
 }
