@@ -334,7 +334,8 @@ fn validate_group(g: &AutoScalingGroup, ctx: &mut ValidationContext<'_>) {
         }
     }
     for (i, p) in g.termination_policies.iter().enumerate() {
-        if !TERMINATION_POLICIES.contains(&p.as_str()) && !(p.starts_with("arn:") && p.contains(":lambda:")) {
+        let lambda = p.starts_with("arn:") && p.contains(":lambda:");
+        if !(TERMINATION_POLICIES.contains(&p.as_str()) || lambda) {
             ctx.error(
                 &format!("termination_policies[{i}]"),
                 format!(
