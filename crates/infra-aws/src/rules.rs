@@ -289,6 +289,10 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             "an attachment of this VPC to this transit gateway",
         ),
         "aws:ec2:LaunchTemplate" => one("name", part("name"), "a launch template of this name"),
+        "aws:autoscaling:Group" => one("name", part("name"), "an Auto Scaling group of this name"),
+        "aws:autoscaling:Policy" => {
+            one("name", pair("autoscaling_group_name", "name"), "a scaling policy of this name in this group")
+        }
         "aws:iam:Role" => one("name", part("name"), "a role of this name in the account"),
         "aws:iam:InstanceProfile" => {
             one("name", part("name"), "an instance profile of this name in the account")

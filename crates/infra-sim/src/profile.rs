@@ -259,6 +259,7 @@ const SEED: &[SeedRow] = &[
     ("aws:appautoscaling:Policy", "scaling-policy", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:ecr:Repository", "repo", 1, 0, 1, 0, 1, 10, &["repository_url"]),
     ("aws:autoscaling:Group", "asg", 2, 120, 2, 0, 120, 10, &[]),
+    ("aws:autoscaling:Policy", "asg-policy", 1, 0, 1, 0, 1, 10, &[]),
 ];
 
 /// Types whose readiness takes at least this long are polled every 15 s,
