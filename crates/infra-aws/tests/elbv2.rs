@@ -90,7 +90,12 @@ fn target_group(net: &Net, name: &str, port: i32) -> TargetGroup {
     }
 }
 
-fn add<R: infra_core::Resource + serde::Serialize>(s: &mut Stack, key: &ProviderKey, name: &str, r: R) -> Handle<R> {
+fn add<R: infra_core::Resource + serde::Serialize>(
+    s: &mut Stack,
+    key: &ProviderKey,
+    name: &str,
+    r: R,
+) -> Handle<R> {
     s.add_with(name, r, Options::new().provider(key))
 }
 
@@ -167,7 +172,8 @@ async fn target_group_lifecycle() {
             for (key, r, region) in both(us, eu) {
                 let net = net(s, key, r, region);
                 // v2: another port, so another name (create first).
-                let (name, port) = if v == 2 { (format!("{r}-api-tg"), 8080) } else { (format!("{r}-web-tg"), 80) };
+                let (name, port) =
+                    if v == 2 { (format!("{r}-api-tg"), 8080) } else { (format!("{r}-web-tg"), 80) };
                 let mut tg = target_group(&net, &name, port);
                 tg.tags = tags(v);
                 // v0 spells out AWS's defaults, as the seed does.
@@ -282,8 +288,10 @@ async fn listener_rule() {
                 let lb = add(s, key, &format!("{r}-alb"), alb(&net, &format!("{r}-alb")));
                 let l80 = add(s, key, &format!("{r}-l80"), listener_404(&lb, 80));
                 let l81 = add(s, key, &format!("{r}-l81"), listener_404(&lb, 81));
-                let stable = add(s, key, &format!("{r}-stable"), target_group(&net, &format!("{r}-stable"), 80));
-                let canary = add(s, key, &format!("{r}-canary"), target_group(&net, &format!("{r}-canary"), 80));
+                let stable =
+                    add(s, key, &format!("{r}-stable"), target_group(&net, &format!("{r}-stable"), 80));
+                let canary =
+                    add(s, key, &format!("{r}-canary"), target_group(&net, &format!("{r}-canary"), 80));
                 let mut rule = ListenerRule {
                     // v2 moves it to another listener: a replacement.
                     listener_arn: if v == 2 { l81.arn() } else { l80.arn() }.into(),
@@ -298,7 +306,10 @@ async fn listener_rule() {
                         Condition::PathPattern(vec!["/api/*".into(), "/v2/*".into()]),
                         Condition::HostHeader(vec!["api.example.com".into()]),
                         Condition::HttpHeader { name: "X-Canary".into(), values: vec!["1".into()] },
-                        Condition::QueryString(vec![QueryStringPair { key: Some("v".into()), value: "2".into() }]),
+                        Condition::QueryString(vec![QueryStringPair {
+                            key: Some("v".into()),
+                            value: "2".into(),
+                        }]),
                     ];
                     rule.actions = vec![Action::forward_weighted([(stable.arn(), 90), (canary.arn(), 10)])];
                 }
@@ -327,7 +338,10 @@ fn canary_stack(weights: (i32, i32)) -> Stack {
         ListenerRule {
             listener_arn: listener.arn().into(),
             priority: 10,
-            conditions: vec![Condition::HttpRequestMethod(vec!["GET".into()]), Condition::SourceIp(vec!["10.0.0.0/8".into()])],
+            conditions: vec![
+                Condition::HttpRequestMethod(vec!["GET".into()]),
+                Condition::SourceIp(vec!["10.0.0.0/8".into()]),
+            ],
             actions: vec![Action::forward_weighted([(stable.arn(), weights.0), (canary.arn(), weights.1)])],
             tags: BTreeMap::new(),
         },
@@ -392,14 +406,19 @@ async fn a_create_load_balancer_whose_answer_is_lost_or_refused_leaves_one_load_
         let stack = alb_stack(&name);
         proxy().set(vec![Fault::new(action, 1, effect)]);
         let (o, _) = w.apply(&stack).await;
-        assert_eq!(proxy().injected(), vec![(action.to_owned(), effect)], "{action} {effect:?}: no fault hit");
+        assert_eq!(
+            proxy().injected(),
+            vec![(action.to_owned(), effect)],
+            "{action} {effect:?}: no fault hit"
+        );
         proxy().set(Vec::new());
         assert!(o.report.success(), "{action} {effect:?}: {:?}", o.report);
         let arns = load_balancers(&w, REGIONS[0], &format!("{name}-alb")).await;
         assert_eq!(arns.len(), 1, "{action} {effect:?}: {arns:?}");
         let recorded = o.state.resources.get(&addr("alb")).map(|r| r.id.clone());
         assert_eq!(recorded.as_deref(), Some(arns[0].as_str()), "{action} {effect:?}");
-        let attrs = elbv2(&w, REGIONS[0]).describe_load_balancer_attributes().load_balancer_arn(&arns[0]).send();
+        let attrs =
+            elbv2(&w, REGIONS[0]).describe_load_balancer_attributes().load_balancer_arn(&arns[0]).send();
         let attrs = attrs.await.unwrap();
         let idle = attrs.attributes().iter().find(|a| a.key() == Some("idle_timeout.timeout_seconds"));
         assert_eq!(idle.and_then(|a| a.value()), Some("300"), "{action} {effect:?}: the attributes are set");

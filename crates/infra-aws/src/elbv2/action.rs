@@ -101,7 +101,9 @@ impl Action {
 
     /// Forward to several target groups by weight:
     /// `Action::forward_weighted([(stable.arn(), 90), (canary.arn(), 10)])`.
-    pub fn forward_weighted<T: Into<Input<TargetGroupArn>>>(groups: impl IntoIterator<Item = (T, i32)>) -> Action {
+    pub fn forward_weighted<T: Into<Input<TargetGroupArn>>>(
+        groups: impl IntoIterator<Item = (T, i32)>,
+    ) -> Action {
         Action::Forward(Forward {
             target_groups: groups
                 .into_iter()
@@ -218,13 +220,22 @@ pub(crate) fn check_actions(ctx: &mut ValidationContext<'_>, field: &str, action
                     );
                 }
                 let code = f.status_code.as_bytes();
-                if code.len() != 3 || !matches!(code[0], b'2' | b'4' | b'5') || !code.iter().all(u8::is_ascii_digit) {
-                    ctx.error(&format!("{at}.status_code"), format!("{:?} must be 2XX, 4XX or 5XX", f.status_code));
+                if code.len() != 3
+                    || !matches!(code[0], b'2' | b'4' | b'5')
+                    || !code.iter().all(u8::is_ascii_digit)
+                {
+                    ctx.error(
+                        &format!("{at}.status_code"),
+                        format!("{:?} must be 2XX, 4XX or 5XX", f.status_code),
+                    );
                 }
                 if let Some(b) = &f.message_body
                     && b.chars().count() > 1024
                 {
-                    ctx.error(&format!("{at}.message_body"), "a fixed response's body is at most 1024 characters");
+                    ctx.error(
+                        &format!("{at}.message_body"),
+                        "a fixed response's body is at most 1024 characters",
+                    );
                 }
             }
             Action::Other(t) => ctx.error(&at, format!("{t:?} actions are not supported")),
@@ -235,7 +246,10 @@ pub(crate) fn check_actions(ctx: &mut ValidationContext<'_>, field: &str, action
 fn check_forward(ctx: &mut ValidationContext<'_>, at: &str, f: &Forward) {
     let n = f.target_groups.len();
     if !(1..=5).contains(&n) {
-        ctx.error(&format!("{at}.target_groups"), format!("a forward takes 1 to 5 target groups; this one has {n}"));
+        ctx.error(
+            &format!("{at}.target_groups"),
+            format!("a forward takes 1 to 5 target groups; this one has {n}"),
+        );
     }
     for (j, g) in f.target_groups.iter().enumerate() {
         let w_at = format!("{at}.target_groups[{j}].weight");
@@ -252,7 +266,10 @@ fn check_forward(ctx: &mut ValidationContext<'_>, at: &str, f: &Forward) {
         && s.enabled
         && !s.duration.is_some_and(|d| (1..=604_800).contains(&d))
     {
-        ctx.error(&format!("{at}.stickiness.duration"), "enabled stickiness needs a duration of 1 to 604800 seconds");
+        ctx.error(
+            &format!("{at}.stickiness.duration"),
+            "enabled stickiness needs a duration of 1 to 604800 seconds",
+        );
     }
 }
 
@@ -284,7 +301,10 @@ fn check_redirect(ctx: &mut ValidationContext<'_>, at: &str, r: &Redirect) {
         && plain.path.is_none()
         && plain.query.is_none()
     {
-        ctx.error(at, "a redirect must change at least one of protocol, port, host, path or query (it would loop)");
+        ctx.error(
+            at,
+            "a redirect must change at least one of protocol, port, host, path or query (it would loop)",
+        );
     }
 }
 
@@ -323,9 +343,14 @@ pub(crate) fn check_conditions(ctx: &mut ValidationContext<'_>, field: &str, con
             }
             Condition::HttpRequestMethod(v) => {
                 for (j, m) in v.iter().enumerate() {
-                    if m.is_empty() || m.len() > 40 || !m.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
+                    if m.is_empty()
+                        || m.len() > 40
+                        || !m.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
                     {
-                        ctx.error(&format!("{at}[{j}]"), format!("{m:?} must be an upper-case method such as GET"));
+                        ctx.error(
+                            &format!("{at}[{j}]"),
+                            format!("{m:?} must be an upper-case method such as GET"),
+                        );
                     }
                 }
             }
@@ -335,7 +360,10 @@ pub(crate) fn check_conditions(ctx: &mut ValidationContext<'_>, field: &str, con
                         ip.parse::<std::net::IpAddr>().is_ok() && len.parse::<u8>().is_ok()
                     });
                     if !ok {
-                        ctx.error(&format!("{at}[{j}]"), format!("{cidr:?} must be an address block (10.0.0.0/8)"));
+                        ctx.error(
+                            &format!("{at}[{j}]"),
+                            format!("{cidr:?} must be an address block (10.0.0.0/8)"),
+                        );
                     }
                 }
             }
@@ -385,7 +413,10 @@ pub(crate) mod imp {
     use aws_sdk_elasticloadbalancingv2::types as sdk;
     use infra_core::Input;
 
-    use super::{Action, Condition, FixedResponse, Forward, ForwardStickiness, QueryStringPair, Redirect, WeightedTargetGroup};
+    use super::{
+        Action, Condition, FixedResponse, Forward, ForwardStickiness, QueryStringPair, Redirect,
+        WeightedTargetGroup,
+    };
     use crate::ids::TargetGroupArn;
 
     /// Actions as AWS takes them, in order.
@@ -475,10 +506,11 @@ pub(crate) mod imp {
                         .into_iter()
                         .collect(),
                 };
-                let stickiness = config.and_then(|c| c.target_group_stickiness_config()).map(|s| ForwardStickiness {
-                    enabled: s.enabled().unwrap_or(false),
-                    duration: s.duration_seconds(),
-                });
+                let stickiness =
+                    config.and_then(|c| c.target_group_stickiness_config()).map(|s| ForwardStickiness {
+                        enabled: s.enabled().unwrap_or(false),
+                        duration: s.duration_seconds(),
+                    });
                 Action::Forward(Forward { target_groups, stickiness })
             }
             Some(sdk::ActionTypeEnum::Redirect) => {
@@ -490,7 +522,9 @@ pub(crate) mod imp {
                     host: s(sdk::RedirectActionConfig::host),
                     path: s(sdk::RedirectActionConfig::path),
                     query: s(sdk::RedirectActionConfig::query),
-                    status_code: c.and_then(|c| c.status_code()).map_or_else(String::new, |s| s.as_str().to_owned()),
+                    status_code: c
+                        .and_then(|c| c.status_code())
+                        .map_or_else(String::new, |s| s.as_str().to_owned()),
                 })
             }
             Some(sdk::ActionTypeEnum::FixedResponse) => {
@@ -558,10 +592,15 @@ pub(crate) mod imp {
             .iter()
             .filter_map(|c| {
                 let plain = || c.values().to_vec();
-                let or_plain = |v: Option<&[String]>| v.filter(|v| !v.is_empty()).map_or_else(plain, <[String]>::to_vec);
+                let or_plain =
+                    |v: Option<&[String]>| v.filter(|v| !v.is_empty()).map_or_else(plain, <[String]>::to_vec);
                 Some(match c.field()? {
-                    "path-pattern" => Condition::PathPattern(or_plain(c.path_pattern_config().map(|x| x.values()))),
-                    "host-header" => Condition::HostHeader(or_plain(c.host_header_config().map(|x| x.values()))),
+                    "path-pattern" => {
+                        Condition::PathPattern(or_plain(c.path_pattern_config().map(|x| x.values())))
+                    }
+                    "host-header" => {
+                        Condition::HostHeader(or_plain(c.host_header_config().map(|x| x.values())))
+                    }
                     "http-header" => {
                         let h = c.http_header_config();
                         Condition::HttpHeader {
@@ -569,9 +608,9 @@ pub(crate) mod imp {
                             values: h.map(|h| h.values().to_vec()).unwrap_or_default(),
                         }
                     }
-                    "http-request-method" => {
-                        Condition::HttpRequestMethod(or_plain(c.http_request_method_config().map(|x| x.values())))
-                    }
+                    "http-request-method" => Condition::HttpRequestMethod(or_plain(
+                        c.http_request_method_config().map(|x| x.values()),
+                    )),
                     "source-ip" => Condition::SourceIp(or_plain(c.source_ip_config().map(|x| x.values()))),
                     "query-string" => Condition::QueryString(
                         c.query_string_config()

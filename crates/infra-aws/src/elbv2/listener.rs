@@ -141,8 +141,12 @@ pub(crate) mod imp {
         d.certificate_arn.as_ref().map(|c| vec![Certificate::builder().certificate_arn(c.id()).build()])
     }
 
-    async fn seen_all(cx: &Ctx, listeners: Vec<SdkListener>) -> Result<Vec<Seen<ListenerKind>>, ProviderError> {
-        let arns: Vec<String> = listeners.iter().filter_map(|l| l.listener_arn().map(str::to_owned)).collect();
+    async fn seen_all(
+        cx: &Ctx,
+        listeners: Vec<SdkListener>,
+    ) -> Result<Vec<Seen<ListenerKind>>, ProviderError> {
+        let arns: Vec<String> =
+            listeners.iter().filter_map(|l| l.listener_arn().map(str::to_owned)).collect();
         let mut tags = tags_of(cx, &arns).await?;
         listeners
             .iter()
@@ -150,7 +154,9 @@ pub(crate) mod imp {
                 let arn = l.listener_arn().ok_or_else(|| missing("listener ARN"))?.to_owned();
                 let tags = tags.remove(&arn).unwrap_or_default();
                 let decl = Listener {
-                    load_balancer_arn: Input::Value(LoadBalancerArn::unchecked(l.load_balancer_arn().unwrap_or_default())),
+                    load_balancer_arn: Input::Value(LoadBalancerArn::unchecked(
+                        l.load_balancer_arn().unwrap_or_default(),
+                    )),
                     port: l.port().unwrap_or_default(),
                     protocol: l.protocol().map(|p| p.as_str().to_owned()).unwrap_or_default(),
                     ssl_policy: l.ssl_policy().map(str::to_owned),
@@ -184,7 +190,9 @@ pub(crate) mod imp {
                     batched(arns, |chunk| async move {
                         let call = cx.elbv2().describe_listeners().set_listener_arns(Some(chunk));
                         let out = cx
-                            .send_in(Service::Elbv2, "DescribeListeners", Operation::Read, || call.clone().send())
+                            .send_in(Service::Elbv2, "DescribeListeners", Operation::Read, || {
+                                call.clone().send()
+                            })
                             .await?;
                         Ok(out.listeners.unwrap_or_default())
                     })
@@ -215,7 +223,13 @@ pub(crate) mod imp {
             seen_all(cx, listeners).await
         }
 
-        async fn create(&self, cx: &Ctx, d: &Listener, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &Listener,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             let call = cx
                 .elbv2()
                 .create_listener()
@@ -226,8 +240,9 @@ pub(crate) mod imp {
                 .set_certificates(certificates(d))
                 .set_default_actions(Some(to_sdk(&d.default_actions)))
                 .set_tags(Some(elb_tags(tags)));
-            let out =
-                cx.send_in(Service::Elbv2, "CreateListener", Operation::Create, || call.clone().send()).await?;
+            let out = cx
+                .send_in(Service::Elbv2, "CreateListener", Operation::Create, || call.clone().send())
+                .await?;
             out.listeners()
                 .first()
                 .and_then(|l| l.listener_arn())
@@ -250,7 +265,9 @@ pub(crate) mod imp {
                 .set_ssl_policy(if tls { d.ssl_policy.clone() } else { None })
                 .set_certificates(if tls { certificates(d) } else { None })
                 .set_default_actions(changed("default_actions").then(|| to_sdk(&d.default_actions)));
-            cx.send_in(Service::Elbv2, "ModifyListener", Operation::Update, || call.clone().send()).await.map(drop)
+            cx.send_in(Service::Elbv2, "ModifyListener", Operation::Update, || call.clone().send())
+                .await
+                .map(drop)
         }
 
         async fn retag(

@@ -131,7 +131,11 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Elbv2;
         const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 120);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, ListenerRule>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, ListenerRule>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let rules = match by {
                 Lookup::Ids(arns) => {
                     batched(arns, |chunk| async move {
@@ -153,7 +157,9 @@ pub(crate) mod imp {
                             let call = cx.elbv2().describe_rules().listener_arn(&listener).set_marker(marker);
                             async move {
                                 let out = cx
-                                    .send_in(Service::Elbv2, "DescribeRules", Operation::Read, || call.clone().send())
+                                    .send_in(Service::Elbv2, "DescribeRules", Operation::Read, || {
+                                        call.clone().send()
+                                    })
                                     .await?;
                                 Ok((out.rules.unwrap_or_default(), out.next_marker))
                             }
@@ -166,7 +172,13 @@ pub(crate) mod imp {
             seen_all(cx, rules).await
         }
 
-        async fn create(&self, cx: &Ctx, d: &ListenerRule, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &ListenerRule,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             let call = cx
                 .elbv2()
                 .create_rule()
@@ -175,7 +187,10 @@ pub(crate) mod imp {
                 .set_conditions(Some(conditions_to_sdk(&d.conditions)))
                 .set_actions(Some(to_sdk(&d.actions)))
                 .set_tags(Some(elb_tags(tags)));
-            let out = match cx.send_in(Service::Elbv2, "CreateRule", Operation::Create, || call.clone().send()).await {
+            let out = match cx
+                .send_in(Service::Elbv2, "CreateRule", Operation::Create, || call.clone().send())
+                .await
+            {
                 // The priority is taken: by this create, if its answer was
                 // lost (the engine looks for it by listener and priority),
                 // or by another rule.
@@ -191,13 +206,19 @@ pub(crate) mod imp {
                 .ok_or_else(|| missing("rule ARN"))
         }
 
-        async fn update(&self, cx: &Ctx, arn: &str, c: Change<'_, ListenerRule>) -> Result<(), ProviderError> {
+        async fn update(
+            &self,
+            cx: &Ctx,
+            arn: &str,
+            c: Change<'_, ListenerRule>,
+        ) -> Result<(), ProviderError> {
             let d = c.after;
             let changed = |f: &str| c.fields.iter().any(|x| x == f);
             if changed("priority") {
                 let pair = RulePriorityPair::builder().rule_arn(arn).priority(d.priority).build();
                 let call = cx.elbv2().set_rule_priorities().rule_priorities(pair);
-                cx.send_in(Service::Elbv2, "SetRulePriorities", Operation::Update, || call.clone().send()).await?;
+                cx.send_in(Service::Elbv2, "SetRulePriorities", Operation::Update, || call.clone().send())
+                    .await?;
             }
             if changed("conditions") || changed("actions") {
                 let call = cx

@@ -135,12 +135,18 @@ fn validate_alb(a: &Alb, ctx: &mut ValidationContext<'_>) {
         ctx.error("subnets", "an application load balancer needs subnets in at least two availability zones");
     }
     if a.security_groups.len() > 5 {
-        ctx.error("security_groups", format!("{} groups: a load balancer takes at most 5", a.security_groups.len()));
+        ctx.error(
+            "security_groups",
+            format!("{} groups: a load balancer takes at most 5", a.security_groups.len()),
+        );
     }
     if let Some(t) = &a.ip_address_type
         && !matches!(t.as_str(), "ipv4" | "dualstack" | "dualstack-without-public-ipv4")
     {
-        ctx.error("ip_address_type", format!("{t:?} must be ipv4, dualstack or dualstack-without-public-ipv4"));
+        ctx.error(
+            "ip_address_type",
+            format!("{t:?} must be ipv4, dualstack or dualstack-without-public-ipv4"),
+        );
     }
     if a.enable_cross_zone_load_balancing == Some(false) {
         ctx.error(
@@ -235,7 +241,9 @@ pub(crate) mod imp {
     async fn read_attributes(cx: &Ctx, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
         let call = cx.elbv2().describe_load_balancer_attributes().load_balancer_arn(arn);
         let out = cx
-            .send_in(Service::Elbv2, "DescribeLoadBalancerAttributes", Operation::Read, || call.clone().send())
+            .send_in(Service::Elbv2, "DescribeLoadBalancerAttributes", Operation::Read, || {
+                call.clone().send()
+            })
             .await?;
         Ok(out
             .attributes()
@@ -248,7 +256,8 @@ pub(crate) mod imp {
     async fn describe(cx: &Ctx, keys: &[String], names: bool) -> Result<Vec<LoadBalancer>, ProviderError> {
         batched(keys, |chunk| async move {
             let call = cx.elbv2().describe_load_balancers();
-            let call = if names { call.set_names(Some(chunk)) } else { call.set_load_balancer_arns(Some(chunk)) };
+            let call =
+                if names { call.set_names(Some(chunk)) } else { call.set_load_balancer_arns(Some(chunk)) };
             let out = cx
                 .send_in(Service::Elbv2, "DescribeLoadBalancers", Operation::Read, || call.clone().send())
                 .await?;
@@ -257,7 +266,11 @@ pub(crate) mod imp {
         .await
     }
 
-    fn seen(lb: &LoadBalancer, attrs: &BTreeMap<String, String>, tags: Tags) -> Result<Seen<AlbKind>, ProviderError> {
+    fn seen(
+        lb: &LoadBalancer,
+        attrs: &BTreeMap<String, String>,
+        tags: Tags,
+    ) -> Result<Seen<AlbKind>, ProviderError> {
         let arn = lb.load_balancer_arn().ok_or_else(|| missing("load balancer ARN"))?.to_owned();
         let is = |k: &str, default: bool| attr(attrs, k).map_or(default, |v| v == "true");
         let bucket = attr(attrs, "access_logs.s3.bucket");
@@ -276,7 +289,11 @@ pub(crate) mod imp {
                 .filter_map(|z| z.subnet_id())
                 .map(|s| Input::Value(SubnetId::unchecked(s)))
                 .collect(),
-            security_groups: lb.security_groups().iter().map(|g| Input::Value(SecurityGroupId::unchecked(g))).collect(),
+            security_groups: lb
+                .security_groups()
+                .iter()
+                .map(|g| Input::Value(SecurityGroupId::unchecked(g)))
+                .collect(),
             ip_address_type: lb.ip_address_type().map(|t| t.as_str().to_owned()),
             enable_deletion_protection: is("deletion_protection.enabled", false),
             // Always on for an application load balancer, whatever the
@@ -323,7 +340,8 @@ pub(crate) mod imp {
             };
             let lbs: Vec<&LoadBalancer> =
                 lbs.iter().filter(|lb| lb.r#type() == Some(&LoadBalancerTypeEnum::Application)).collect();
-            let arns: Vec<String> = lbs.iter().filter_map(|lb| lb.load_balancer_arn().map(str::to_owned)).collect();
+            let arns: Vec<String> =
+                lbs.iter().filter_map(|lb| lb.load_balancer_arn().map(str::to_owned)).collect();
             let mut tags = tags_of(cx, &arns).await?;
             // No batched form: one call per load balancer.
             let attrs = futures_util::future::join_all(arns.iter().map(|a| read_attributes(cx, a))).await;
@@ -341,7 +359,11 @@ pub(crate) mod imp {
         }
 
         async fn create(&self, cx: &Ctx, d: &Alb, tags: &Tags, _: &str) -> Result<String, ProviderError> {
-            let scheme = if d.internal { LoadBalancerSchemeEnum::Internal } else { LoadBalancerSchemeEnum::InternetFacing };
+            let scheme = if d.internal {
+                LoadBalancerSchemeEnum::Internal
+            } else {
+                LoadBalancerSchemeEnum::InternetFacing
+            };
             let call = cx
                 .elbv2()
                 .create_load_balancer()
@@ -350,7 +372,8 @@ pub(crate) mod imp {
                 .scheme(scheme)
                 .set_subnets(Some(d.subnets.iter().map(|s| s.id().to_owned()).collect()))
                 .set_security_groups(
-                    (!d.security_groups.is_empty()).then(|| d.security_groups.iter().map(|g| g.id().to_owned()).collect()),
+                    (!d.security_groups.is_empty())
+                        .then(|| d.security_groups.iter().map(|g| g.id().to_owned()).collect()),
                 )
                 .set_ip_address_type(d.ip_address_type.as_deref().map(IpAddressType::from))
                 .set_tags(Some(elb_tags(tags)));
@@ -375,19 +398,23 @@ pub(crate) mod imp {
             let (elb, d) = (cx.elbv2(), c.after);
             let changed = |f: &str| c.fields.iter().any(|x| x == f);
             if changed("subnets") {
-                let call =
-                    elb.set_subnets().load_balancer_arn(arn).set_subnets(Some(d.subnets.iter().map(|s| s.id().to_owned()).collect()));
+                let call = elb
+                    .set_subnets()
+                    .load_balancer_arn(arn)
+                    .set_subnets(Some(d.subnets.iter().map(|s| s.id().to_owned()).collect()));
                 cx.send_in(Service::Elbv2, "SetSubnets", Operation::Update, || call.clone().send()).await?;
             }
             if changed("security_groups") {
                 let groups = d.security_groups.iter().map(|g| g.id().to_owned()).collect();
                 let call = elb.set_security_groups().load_balancer_arn(arn).set_security_groups(Some(groups));
-                cx.send_in(Service::Elbv2, "SetSecurityGroups", Operation::Update, || call.clone().send()).await?;
+                cx.send_in(Service::Elbv2, "SetSecurityGroups", Operation::Update, || call.clone().send())
+                    .await?;
             }
             if changed("ip_address_type") {
                 let t = IpAddressType::from(d.ip_address_type.as_deref().unwrap_or("ipv4"));
                 let call = elb.set_ip_address_type().load_balancer_arn(arn).ip_address_type(t);
-                cx.send_in(Service::Elbv2, "SetIpAddressType", Operation::Update, || call.clone().send()).await?;
+                cx.send_in(Service::Elbv2, "SetIpAddressType", Operation::Update, || call.clone().send())
+                    .await?;
             }
             let attribute_fields = [
                 "enable_deletion_protection",

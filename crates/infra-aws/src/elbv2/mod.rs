@@ -41,6 +41,7 @@ pub(crate) fn check_name(ctx: &mut ValidationContext<'_>, field: &str, name: &st
 
 /// The part of an ARN after `marker` (`app/name/id` after `:loadbalancer/`):
 /// what CloudWatch's dimensions take.
+#[cfg(feature = "elbv2")]
 pub(crate) fn arn_suffix(arn: &str, marker: &str) -> String {
     arn.split_once(marker).map_or_else(String::new, |(_, rest)| rest.to_owned())
 }

@@ -85,8 +85,11 @@ pub(crate) async fn retag(
         cx.send_in(Service::Elbv2, "RemoveTags", Operation::Update, || call.clone().send()).await?;
     }
     if !add.is_empty() {
-        let call =
-            cx.elbv2().add_tags().resource_arns(arn).set_tags(Some(elb_tags(add.iter().map(|(k, v)| (*k, *v)))));
+        let call = cx
+            .elbv2()
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(elb_tags(add.iter().map(|(k, v)| (*k, *v)))));
         cx.send_in(Service::Elbv2, "AddTags", Operation::Update, || call.clone().send()).await?;
     }
     Ok(())

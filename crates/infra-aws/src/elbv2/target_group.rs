@@ -139,7 +139,10 @@ fn validate_target_group(t: &TargetGroup, ctx: &mut ValidationContext<'_>) {
         ctx.error("port", format!("port {} is outside 1-65535", t.port));
     }
     if !matches!(t.protocol.as_str(), "HTTP" | "HTTPS") {
-        ctx.error("protocol", format!("{:?} must be HTTP or HTTPS (an application load balancer's)", t.protocol));
+        ctx.error(
+            "protocol",
+            format!("{:?} must be HTTP or HTTPS (an application load balancer's)", t.protocol),
+        );
     }
     if let Some(tt) = &t.target_type
         && !matches!(tt.as_str(), "instance" | "ip")
@@ -163,7 +166,10 @@ fn validate_target_group(t: &TargetGroup, ctx: &mut ValidationContext<'_>) {
             }
             "app_cookie" => {
                 if s.cookie_name.as_deref().is_none_or(str::is_empty) {
-                    ctx.error("stickiness.cookie_name", "app_cookie stickiness needs the application's cookie name");
+                    ctx.error(
+                        "stickiness.cookie_name",
+                        "app_cookie stickiness needs the application's cookie name",
+                    );
                 }
             }
             other => ctx.error("stickiness.type", format!("{other:?} must be lb_cookie or app_cookie")),
@@ -203,7 +209,10 @@ fn check_health(ctx: &mut ValidationContext<'_>, h: &HealthCheck) {
                 }
             });
         if !ok {
-            ctx.error("health_check.matcher", format!("{m:?} must be HTTP codes 200-499: 200, 200,202 or 200-299"));
+            ctx.error(
+                "health_check.matcher",
+                format!("{m:?} must be HTTP codes 200-499: 200, 200,202 or 200-299"),
+            );
         }
     }
     for (field, v, range) in [
@@ -215,7 +224,10 @@ fn check_health(ctx: &mut ValidationContext<'_>, h: &HealthCheck) {
         if let Some(v) = v
             && !range.contains(&v)
         {
-            ctx.error(&format!("health_check.{field}"), format!("{v} is outside {}-{}", range.start(), range.end()));
+            ctx.error(
+                &format!("health_check.{field}"),
+                format!("{v} is outside {}-{}", range.start(), range.end()),
+            );
         }
     }
     if h.timeout.unwrap_or(5) >= h.interval.unwrap_or(30) {
@@ -290,7 +302,10 @@ pub(crate) mod imp {
 
     /// The attributes a declaration sets, defaults for those unset.
     fn attributes(d: &TargetGroup) -> Vec<TargetGroupAttribute> {
-        let s = d.stickiness.clone().unwrap_or_else(|| Stickiness { type_: "lb_cookie".into(), ..Default::default() });
+        let s = d
+            .stickiness
+            .clone()
+            .unwrap_or_else(|| Stickiness { type_: "lb_cookie".into(), ..Default::default() });
         let mut pairs = vec![
             ("deregistration_delay.timeout_seconds", d.deregistration_delay.unwrap_or(300).to_string()),
             ("stickiness.enabled", s.enabled.to_string()),
@@ -299,14 +314,25 @@ pub(crate) mod imp {
         match s.type_.as_str() {
             "app_cookie" => {
                 pairs.push(("stickiness.app_cookie.cookie_name", s.cookie_name.clone().unwrap_or_default()));
-                pairs.push(("stickiness.app_cookie.duration_seconds", s.cookie_duration.unwrap_or(86400).to_string()));
+                pairs.push((
+                    "stickiness.app_cookie.duration_seconds",
+                    s.cookie_duration.unwrap_or(86400).to_string(),
+                ));
             }
-            _ => pairs.push(("stickiness.lb_cookie.duration_seconds", s.cookie_duration.unwrap_or(86400).to_string())),
+            _ => pairs.push((
+                "stickiness.lb_cookie.duration_seconds",
+                s.cookie_duration.unwrap_or(86400).to_string(),
+            )),
         }
         pairs.into_iter().map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build()).collect()
     }
 
-    async fn set_attributes(cx: &Ctx, arn: &str, d: &TargetGroup, op: Operation) -> Result<(), ProviderError> {
+    async fn set_attributes(
+        cx: &Ctx,
+        arn: &str,
+        d: &TargetGroup,
+        op: Operation,
+    ) -> Result<(), ProviderError> {
         let call = cx
             .elbv2()
             .modify_target_group_attributes()
@@ -350,9 +376,11 @@ pub(crate) mod imp {
     async fn describe(cx: &Ctx, keys: &[String], names: bool) -> Result<Vec<SdkTargetGroup>, ProviderError> {
         batched(keys, |chunk| async move {
             let call = cx.elbv2().describe_target_groups();
-            let call = if names { call.set_names(Some(chunk)) } else { call.set_target_group_arns(Some(chunk)) };
-            let out =
-                cx.send_in(Service::Elbv2, "DescribeTargetGroups", Operation::Read, || call.clone().send()).await?;
+            let call =
+                if names { call.set_names(Some(chunk)) } else { call.set_target_group_arns(Some(chunk)) };
+            let out = cx
+                .send_in(Service::Elbv2, "DescribeTargetGroups", Operation::Read, || call.clone().send())
+                .await?;
             Ok(out.target_groups.unwrap_or_default())
         })
         .await
@@ -396,7 +424,8 @@ pub(crate) mod imp {
                 healthy_threshold: tg.healthy_threshold_count(),
                 unhealthy_threshold: tg.unhealthy_threshold_count(),
             }),
-            deregistration_delay: attr(attrs, "deregistration_delay.timeout_seconds").and_then(|v| v.parse().ok()),
+            deregistration_delay: attr(attrs, "deregistration_delay.timeout_seconds")
+                .and_then(|v| v.parse().ok()),
             stickiness: Some(stickiness),
             tags: user_tags(&tags),
         };
@@ -415,7 +444,11 @@ pub(crate) mod imp {
         const SERVICE: Service = Service::Elbv2;
         const TIMINGS: Timings = Timings::secs(2, 2, 2, 2, 120);
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, TargetGroup>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, TargetGroup>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let groups = match by {
                 Lookup::Ids(arns) => describe(cx, arns, false).await?,
                 // ELBv2 lists nothing by tag: a lost create is found by
@@ -423,7 +456,8 @@ pub(crate) mod imp {
                 Lookup::Tag(..) => return Ok(Vec::new()),
                 Lookup::Key(d) => describe(cx, std::slice::from_ref(&d.name), true).await?,
             };
-            let arns: Vec<String> = groups.iter().filter_map(|g| g.target_group_arn().map(str::to_owned)).collect();
+            let arns: Vec<String> =
+                groups.iter().filter_map(|g| g.target_group_arn().map(str::to_owned)).collect();
             let mut tags = tags_of(cx, &arns).await?;
             // No batched form: one call per group.
             let attrs = futures_util::future::join_all(arns.iter().map(|a| read_attributes(cx, a))).await;
@@ -453,7 +487,13 @@ pub(crate) mod imp {
             Ok(out)
         }
 
-        async fn create(&self, cx: &Ctx, d: &TargetGroup, tags: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &TargetGroup,
+            tags: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             let h = health(d);
             let call = cx
                 .elbv2()
@@ -518,7 +558,8 @@ pub(crate) mod imp {
                     .set_health_check_timeout_seconds(h.timeout)
                     .set_healthy_threshold_count(h.healthy_threshold)
                     .set_unhealthy_threshold_count(h.unhealthy_threshold);
-                cx.send_in(Service::Elbv2, "ModifyTargetGroup", Operation::Update, || call.clone().send()).await?;
+                cx.send_in(Service::Elbv2, "ModifyTargetGroup", Operation::Update, || call.clone().send())
+                    .await?;
             }
             if changed("deregistration_delay") || changed("stickiness") {
                 set_attributes(cx, arn, d, Operation::Update).await?;
