@@ -277,6 +277,12 @@ identifier!(
     "a Lambda function ARN",
     Shape::Arn { service: "lambda", resource: "function:" }
 );
+identifier!(
+    /// A load balancer listener rule ARN.
+    ListenerRuleArn,
+    "a listener rule ARN",
+    Shape::Arn { service: "elasticloadbalancing", resource: "listener-rule/" }
+);
 
 /// What kind of EC2 ID a string looks like, by its prefix: the type's
 /// public path and what it is (`("infra::aws::ids::SubnetId", "a subnet ID")`).

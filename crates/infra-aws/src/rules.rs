@@ -253,6 +253,7 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
         match decl.inputs.get(name)? {
             Value::Ref(r) => Some(format!("{}.{}", r.address, r.output)),
             Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
             _ => None,
         }
     };
@@ -325,6 +326,14 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
         "aws:secretsmanager:GeneratedPassword" => {
             one("secret_id", part("secret_id"), "a generated password in this secret")
         }
+        "aws:elbv2:LoadBalancer" => one("name", part("name"), "a load balancer of this name"),
+        "aws:elbv2:TargetGroup" => one("name", part("name"), "a target group of this name"),
+        "aws:elbv2:Listener" => {
+            one("port", pair("load_balancer_arn", "port"), "a listener on this port of this load balancer")
+        }
+        "aws:elbv2:ListenerRule" => {
+            one("priority", pair("listener_arn", "priority"), "a rule of this priority on this listener")
+        }
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items
@@ -351,8 +360,8 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
 }
 
 /// The checks across the stack every EC2 type makes (its `validate_stack`):
-/// - a reference to another EC2 resource stays in this resource's region
-///   (EC2 IDs are regional), except the peer fields of a peering;
+/// - a reference to another EC2 or ELBv2 resource stays in this resource's
+///   region (their IDs are regional), except the peer fields of a peering;
 /// - the references of one resource (its subnets, groups, route table, NAT
 ///   gateway, …) are all in one VPC;
 ///
@@ -374,8 +383,15 @@ pub fn relations(decl: &ResourceDecl, stack: &Stack) -> Vec<Diagnostic> {
         // A peering's ID is the same in both regions (the accepter side
         // and its routes use the requester's).
         let regional = !target.schema.type_name.contains("Peering");
+        let what = if target.schema.type_name.starts_with("aws:ec2:") {
+            "EC2 IDs"
+        } else if target.schema.type_name.starts_with("aws:elbv2:") {
+            "load balancer ARNs"
+        } else {
+            ""
+        };
         if regional
-            && target.schema.type_name.starts_with("aws:ec2:")
+            && !what.is_empty()
             && let (Some(here), Some(there)) = (here, there)
             && here != there
         {
@@ -383,7 +399,7 @@ pub fn relations(decl: &ResourceDecl, stack: &Stack) -> Vec<Diagnostic> {
                 decl.address.clone(),
                 field,
                 format!(
-                    "{} lives in {there} (provider {}), but this resource is in {here}: EC2 IDs are regional; bind both to one region's provider",
+                    "{} lives in {there} (provider {}), but this resource is in {here}: {what} are regional; bind both to one region's provider",
                     r.address,
                     target.provider.as_ref().map(ToString::to_string).unwrap_or_default()
                 ),

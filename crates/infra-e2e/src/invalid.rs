@@ -12,6 +12,8 @@ use infra::aws::ec2::{
     SecurityGroupRuleSpec, Subnet, TransitGateway, TransitGatewayRoute, TransitGatewayVpcAttachment, Vpc,
     VpcPeeringConnection,
 };
+use infra::aws::elbv2::{Action, Alb, Condition, Listener, ListenerRule};
+use infra::aws::ids::CertificateArn;
 use infra::prelude::*;
 
 /// The valid stack every case starts from, and its handles.
@@ -157,6 +159,45 @@ fn sg_rule(base: &Base) -> SecurityGroupRule {
         from_port: 22,
         to_port: 22,
         cidr_ipv4: Some("10.0.0.0/8".into()),
+        ..Default::default()
+    }
+}
+
+fn alb(base: &Base) -> Alb {
+    Alb {
+        name: "web".into(),
+        subnets: vec![base.a.id().into(), base.b.id().into()],
+        security_groups: vec![base.web.id().into()],
+        ..Default::default()
+    }
+}
+
+fn http_listener(lb: &Handle<Alb>) -> Listener {
+    Listener {
+        load_balancer_arn: lb.arn().into(),
+        port: 80,
+        protocol: "HTTP".into(),
+        default_actions: vec![Action::fixed_response("404", "text/plain", "")],
+        ..Default::default()
+    }
+}
+
+fn https_listener(lb: &Handle<Alb>, certificate_arn: Option<Input<CertificateArn>>) -> Listener {
+    Listener {
+        port: 443,
+        protocol: "HTTPS".into(),
+        ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+        certificate_arn,
+        ..http_listener(lb)
+    }
+}
+
+fn rule(listener: &Handle<Listener>, priority: i32) -> ListenerRule {
+    ListenerRule {
+        listener_arn: listener.arn().into(),
+        priority,
+        conditions: vec![Condition::PathPattern(vec!["/api/*".into()])],
+        actions: vec![Action::fixed_response("503", "text/plain", "")],
         ..Default::default()
     }
 }
@@ -572,6 +613,25 @@ fn stack_cases() -> Vec<Case> {
             us(s, b)
                 .add("bad", TransitGatewayVpcAttachment::new(b.tgw.id(), b.vpc.id(), vec![b.b.id().into()]))
         }),
+        // Load balancers: combinations and relations.
+        case!("HTTPS listener without a certificate", ["us.bad", "certificate_arn"], |s, b| {
+            let lb = us(s, b).add("alb", alb(b));
+            us(s, b).add("bad", https_listener(&lb, None))
+        }),
+        case!("two rules of one priority on a listener", ["us.bad", "priority", "us.first"], |s, b| {
+            let lb = us(s, b).add("alb", alb(b));
+            let l = us(s, b).add("listener", http_listener(&lb));
+            us(s, b).add("first", rule(&l, 10));
+            us(s, b).add("bad", rule(&l, 10))
+        }),
+        case!(
+            "listener on another region's load balancer",
+            ["eu.bad", "load_balancer_arn", "us-east-1"],
+            |s, b| {
+                let lb = us(s, b).add("alb", alb(b));
+                s.scope("eu").with_provider(&b.eu).add("bad", http_listener(&lb))
+            }
+        ),
         // The stack's own structure.
         case!("output the type does not have", ["us.bad", "no such output"], |s, b| {
             us(s, b).add(
