@@ -17,6 +17,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod iam;
 pub mod ids;
+pub(crate) mod json;
 #[cfg(feature = "sdk")]
 pub mod kit;
 pub mod kms;

@@ -334,6 +334,21 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
         "aws:elbv2:ListenerRule" => {
             one("priority", pair("listener_arn", "priority"), "a rule of this priority on this listener")
         }
+        "aws:logs:LogGroup" => one("name", part("name"), "a log group of this name in the region"),
+        "aws:kms:Alias" => one("name", part("name"), "a KMS alias of this name in the region"),
+        "aws:sns:Topic" => one("name", part("name"), "an SNS topic of this name in the region"),
+        "aws:sns:Subscription" => one(
+            "endpoint",
+            part("endpoint").and_then(|e| Some(format!("{}|{}|{e}", part("topic_arn")?, part("protocol")?))),
+            "a subscription of this endpoint to this topic",
+        ),
+        "aws:cloudwatch:MetricAlarm" => {
+            one("alarm_name", part("alarm_name"), "a metric alarm of this name in the region")
+        }
+        "aws:cloudwatch:Dashboard" => {
+            one("dashboard_name", part("dashboard_name"), "a dashboard of this name in the account")
+        }
+        "aws:ecr:Repository" => one("name", part("name"), "an ECR repository of this name in the region"),
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items
@@ -433,7 +448,10 @@ pub fn unique(decls: &[&ResourceDecl], stack: &Stack) -> Vec<Diagnostic> {
     for decl in decls {
         // IAM is global: its names are unique in the account, whatever
         // region's provider declares them.
-        let here = if decl.schema.type_name.starts_with("aws:iam:") { None } else { region_of(stack, decl) };
+        // CloudWatch dashboards too.
+        let global = decl.schema.type_name.starts_with("aws:iam:")
+            || decl.schema.type_name == "aws:cloudwatch:Dashboard";
+        let here = if global { None } else { region_of(stack, decl) };
         for (field, key, what) in unique_keys(decl) {
             match first.entry((here, key)) {
                 std::collections::hash_map::Entry::Occupied(e) => out.push(Diagnostic::field(

@@ -481,6 +481,10 @@ pub enum Purpose {
     Trust,
     /// An identity policy (inline or managed): resources, no principals.
     Identity,
+    /// A resource policy (a KMS key policy, an SNS topic policy): each
+    /// statement names its principals and resources (`*` in a key policy:
+    /// the key itself).
+    Resource,
 }
 
 const PRINCIPAL_KINDS: &[&str] = &["AWS", "Service", "Federated", "CanonicalUser", "*"];
@@ -570,6 +574,20 @@ pub fn validate(doc: &PolicyDocument, purpose: Purpose, field: &str, ctx: &mut V
                     );
                 }
             }
+            Purpose::Resource => {
+                if !has_principal {
+                    ctx.error(
+                        &format!("{at}.principals"),
+                        "a resource policy's statement needs principals (who may act on the resource)",
+                    );
+                }
+                if !has_resource {
+                    ctx.error(
+                        &format!("{at}.resources"),
+                        "a resource policy's statement needs resources (\"*\" in a key policy)",
+                    );
+                }
+            }
             Purpose::Identity => {
                 if has_principal {
                     ctx.error(
@@ -620,6 +638,8 @@ pub fn validate(doc: &PolicyDocument, purpose: Purpose, field: &str, ctx: &mut V
     let limit = match purpose {
         Purpose::Trust => 4_096,
         Purpose::Identity => 10_240,
+        // A key policy's limit (an SNS topic policy's is 30 KiB).
+        Purpose::Resource => 32_768,
     };
     if let Ok(json) = doc.to_json()
         && json.len() > limit
@@ -771,6 +791,26 @@ mod tests {
             PolicyDocument::new([Statement::allow(big).on("*")]),
             Purpose::Identity,
             &["policy: "],
+        );
+    }
+
+    #[test]
+    fn a_resource_policy_needs_principals_and_resources() {
+        let key_policy = PolicyDocument::new([Statement::allow(["kms:*"])
+            .on("*")
+            .principal(Principal::aws("arn:aws:iam::123456789012:root"))]);
+        check_problems(key_policy, Purpose::Resource, &[]);
+        check_problems(
+            PolicyDocument::new([Statement::allow(["sns:Publish"]).on("*")]),
+            Purpose::Resource,
+            &["policy.statements[0].principals"],
+        );
+        check_problems(
+            PolicyDocument::new([
+                Statement::allow(["kms:Decrypt"]).principal(Principal::service("logs.amazonaws.com"))
+            ]),
+            Purpose::Resource,
+            &["policy.statements[0].resources"],
         );
     }
 
