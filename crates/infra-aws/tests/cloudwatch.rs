@@ -3,16 +3,10 @@
 //! in-place upserts, a rename replaces, destroy), drift, and the checks
 //! made before any call.
 //!
-//! Emulator gap: aws-sdk-cloudwatch speaks CloudWatch's Smithy RPC v2 CBOR
-//! protocol (`POST /service/GraniteServiceVersion20100801/operation/…`,
-//! `application/cbor`); moto 5.2.5 routes CloudWatch only at `/` (query
-//! and JSON protocols) and answers 404 to every call. The emulator tests
-//! are therefore ignored, with that reason, until the emulator speaks CBOR
-//! (run them with `--ignored` against one that does); the checks before
-//! any call run everywhere. For the same reason the fault proxy (which
-//! picks calls by `Action=` or `X-Amz-Target`) cannot pick out
-//! PutMetricAlarm: the lost-answer path these types share (find by name,
-//! adopt) is the one LogGroup's and SnsTopic's tests exercise.
+//! On the emulator: aws-sdk-cloudwatch after 1.99 speaks CloudWatch's
+//! Smithy RPC v2 CBOR protocol, which moto 5.2.5 does not route (404), so
+//! the workspace pins 1.99.0, the last release speaking the Query
+//! protocol (AWS accepts both).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -95,7 +89,6 @@ fn alarms(s: &mut Stack, key: &ProviderKey, r: &str, v: u8) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "moto 5.2.5 has no CBOR protocol for CloudWatch (404); see the module doc"]
 async fn metric_alarm() {
     lifecycle(
         "alarm",
@@ -140,7 +133,6 @@ fn dashboard(s: &mut Stack, key: &ProviderKey, r: &str, v: u8) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "moto 5.2.5 has no CBOR protocol for CloudWatch (404); see the module doc"]
 async fn dashboard_lifecycle() {
     lifecycle(
         "dashboard",
@@ -155,7 +147,6 @@ async fn dashboard_lifecycle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "moto 5.2.5 has no CBOR protocol for CloudWatch (404); see the module doc"]
 async fn drift_outside_the_stack_shows_in_the_plan_and_is_undone() {
     let w = world();
     let (mut stack, us, _) = stack("drift");
