@@ -16,6 +16,7 @@ pub enum AlarmAction {
 }
 
 impl AlarmAction {
+    #[cfg_attr(not(feature = "cloudwatch"), allow(dead_code))]
     fn arn(&self) -> &str {
         match self {
             AlarmAction::Topic(t) => t.id(),

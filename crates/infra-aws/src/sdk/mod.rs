@@ -74,6 +74,7 @@ macro_rules! clients {
         /// service clients.
         #[derive(Debug)]
         pub struct Ctx {
+            #[allow(dead_code)] // read by the service clients (none without a service feature)
             pub(crate) sdk: SdkConfig,
             pub(crate) region: String,
             pub(crate) stats: CallStats,

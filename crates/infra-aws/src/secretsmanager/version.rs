@@ -150,6 +150,7 @@ pub struct GeneratedPassword {
 
 /// The settings a [`GeneratedPassword`] is made with: Secrets Manager
 /// never reports them, so a refresh keeps what was recorded.
+#[cfg_attr(not(feature = "secretsmanager"), allow(dead_code))]
 pub(crate) const PASSWORD_SETTINGS: &[&str] = &[
     "length",
     "exclude_characters",
