@@ -79,10 +79,7 @@ impl Service {
     /// AWS meters the service's API rate per account (IAM, CloudFront,
     /// Route 53, WAF's CLOUDFRONT scope), not per region.
     pub fn per_account(self) -> bool {
-        match self {
-            Service::Iam => true,
-            _ => false,
-        }
+        matches!(self, Service::Iam)
     }
 }
 
