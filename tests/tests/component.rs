@@ -77,3 +77,29 @@ fn component_input_problems_are_reported_with_addresses() {
         "{err}"
     );
 }
+
+#[test]
+fn alb_component_misuse_is_reported_with_its_address() {
+    use infra_aws::components::{AlbConfig, AlbTarget, alb};
+    let mut stack = Stack::new("prod");
+    let us = stack.provider(ProviderConfig::aws("us-east-1"));
+    let mut s = stack.scope("us").with_provider(&us);
+    let net = three_tier_vpc(&mut s, "network", &ThreeTierVpcConfig::seed("prod-us", "us-east-1", 1));
+    let cfg = AlbConfig {
+        name: "prod-us-alb".into(),
+        vpc_id: net.vpc.id().into(),
+        subnets: net.public_subnet_ids(),
+        ..Default::default()
+    };
+    alb(&mut s, "empty", &cfg);
+    let targets =
+        vec![AlbTarget::fargate("web", 80, "/health", &[]), AlbTarget::fargate("api", 8080, "/health", &[])];
+    let lb = alb(&mut s, "alb", &AlbConfig { name: "prod-us-alb2".into(), targets, ..cfg.clone() });
+    drop(s);
+    // The default target is the first; a rule only for targets with paths.
+    assert!(lb.rules.is_empty());
+    assert_eq!(lb.serving_listener().address(), &addr("us.alb.listener-80"));
+    let err = stack.validate().unwrap_err().to_string();
+    assert!(err.contains("us.empty: targets is empty"), "{err}");
+    assert!(err.contains("us.alb: targets[1] (api) has no path patterns"), "{err}");
+}

@@ -98,6 +98,35 @@ async fn a_create_whose_answer_is_lost_or_refused_leaves_one_repository() {
     }
 }
 
+/// A repository's ID is its name, unique per region only: a lost create
+/// in eu-west-1 adopts the eu repository even though the stack already
+/// manages one of the same name in us-east-1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_adopts_its_own_region_s_repository_of_a_name_used_in_both() {
+    let w = world_through_proxy();
+    let (mut s, us, eu) = stack("twice");
+    let first = s.add_with(
+        "repo-us",
+        EcrRepository { name: "twice".into(), ..Default::default() },
+        Options::new().provider(&us),
+    );
+    s.add_with(
+        "repo-eu",
+        EcrRepository { name: "twice".into(), ..Default::default() },
+        Options::new().provider(&eu).depends_on(&first),
+    );
+    proxy().set(vec![Fault::new("CreateRepository", 2, Effect::LoseResponse)]);
+    let (o, _) = w.apply(&s).await;
+    assert_eq!(proxy().injected(), vec![("CreateRepository".to_owned(), Effect::LoseResponse)]);
+    proxy().set(Vec::new());
+    assert!(o.report.success(), "{:?}", o.report);
+    for region in ["us-east-1", "eu-west-1"] {
+        let out = ecr(&w, region).describe_repositories().send().await.unwrap();
+        assert_eq!(out.repositories().len(), 1, "{region}");
+    }
+    assert!(w.converged(&s).await, "the plan after apply is not empty");
+}
+
 /// Pushes a fake image, so the repository is not empty.
 async fn push(w: &World, name: &str) {
     let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;

@@ -747,7 +747,11 @@ async fn import_cmd(ctx: &Ctx<'_>, address: &str, id: &str) -> Result<u8> {
     // checks again under it).
     let (current, _) = infra_engine::read_state(backend.as_ref(), stack.name()).await?;
     if let Some(decl) = stack.resource(&address)
-        && let Some(other) = current.address_of(decl.schema.type_name, id)
+        && let Some(other) = current.address_of(
+            &decl.provider.clone().unwrap_or_else(|| infra_core::ProviderKey(String::new())),
+            decl.schema.type_name,
+            id,
+        )
     {
         return Err(Error::Engine(infra_engine::Error::ManagedElsewhere {
             address,

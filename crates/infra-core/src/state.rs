@@ -50,9 +50,14 @@ pub struct Deposed {
 
 impl State {
     /// The address at which an object of `type_name` with cloud ID `id`
-    /// is recorded, if any.
-    pub fn address_of(&self, type_name: &str, id: &str) -> Option<Address> {
-        self.resources.iter().find(|(_, r)| r.type_name == type_name && r.id == id).map(|(a, _)| a.clone())
+    /// is recorded under provider instance `provider`, if any. IDs are
+    /// unique per instance (an account and region) only: an ECR repository
+    /// or a log group has its name as ID, the same in two regions.
+    pub fn address_of(&self, provider: &ProviderKey, type_name: &str, id: &str) -> Option<Address> {
+        self.resources
+            .iter()
+            .find(|(_, r)| &r.provider == provider && r.type_name == type_name && r.id == id)
+            .map(|(a, _)| a.clone())
     }
 
     /// An empty state with the given lineage and secret key (both random,

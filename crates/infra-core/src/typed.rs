@@ -340,6 +340,17 @@ impl<T: Identifier> Input<T> {
     pub fn id(&self) -> &str {
         self.value().map_or("", Identifier::as_str)
     }
+
+    /// The same input as a string (for a policy's resource, a dimension,
+    /// an interpolation).
+    pub fn to_string_input(&self) -> Input<String> {
+        match self {
+            Input::Value(v) => Input::Value(v.as_str().to_owned()),
+            Input::Output(o) => Input::Output(o.to_string_output()),
+            Input::Expr(e) => Input::Expr(e.clone()),
+            Input::Invalid(e) => Input::Invalid(e.clone()),
+        }
+    }
 }
 
 impl Input<String> {

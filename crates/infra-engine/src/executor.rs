@@ -648,7 +648,8 @@ impl Run<'_> {
                 Ok(Some(made)) => {
                     // One cloud object belongs to one address: what another
                     // address manages is never adopted here.
-                    let elsewhere = self.store.read(|s| s.address_of(&t.type_name, &made.id));
+                    let elsewhere =
+                        self.store.read(|s| s.address_of(&t.provider_key, &t.type_name, &made.id));
                     if let Some(other) = elsewhere.filter(|o| o != &step.address) {
                         let message = format!(
                             "{} ({}) is already managed at {other}; one cloud object belongs to one address",

@@ -30,10 +30,10 @@ pub async fn import_into(
     if let Some(problem) = decl.schema.check_id.and_then(|check| check(id)) {
         return Err(Error::ImportWrongId { address: address.clone(), id: id.to_owned(), problem });
     }
-    if let Some(other) = store.read(|s| s.address_of(decl.schema.type_name, id)) {
+    let provider_key = decl.provider.clone().unwrap_or_else(|| infra_core::ProviderKey(String::new()));
+    if let Some(other) = store.read(|s| s.address_of(&provider_key, decl.schema.type_name, id)) {
         return Err(Error::ManagedElsewhere { address: address.clone(), id: id.to_owned(), other });
     }
-    let provider_key = decl.provider.clone().unwrap_or_else(|| infra_core::ProviderKey(String::new()));
     let provider =
         registry.resource(&provider_key, decl.schema.type_name).ok_or_else(|| Error::NoProvider {
             address: address.clone(),

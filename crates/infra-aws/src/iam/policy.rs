@@ -120,6 +120,11 @@ impl<T: Identifier> PolicyValue for Output<T> {
         Input::from(self.to_string_output())
     }
 }
+impl<T: Identifier> PolicyValue for &Input<T> {
+    fn into_policy_value(self) -> Input<String> {
+        self.to_string_input()
+    }
+}
 impl<T: Identifier> PolicyValue for &Output<T> {
     fn into_policy_value(self) -> Input<String> {
         Input::from(self.to_string_output())

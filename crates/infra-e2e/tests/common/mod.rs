@@ -39,7 +39,9 @@ pub fn must(endpoint: &str, state: &Path, args: &[&str], what: &str, trial: u32)
     );
 }
 
-/// Live objects carrying the `infra:stack=prod` tag, per (type, region).
+/// Live objects carrying the `infra:stack=prod` tag (the network), or
+/// named as the example names them (the application tier), per (type,
+/// region).
 pub async fn held(endpoint: &str) -> BTreeMap<(String, String), usize> {
     let mut out = BTreeMap::new();
     for region in ["us-east-1", "eu-west-1"] {
@@ -91,8 +93,118 @@ pub async fn held(endpoint: &str) -> BTreeMap<(String, String), usize> {
                 .count(),
         );
     }
+    app_tier(endpoint, &mut out).await;
     out.retain(|_, n| *n > 0);
     out
+}
+
+/// The application tier's live objects whose names the example uses
+/// (`prod-…`, `/ecs/…`, `…-service`), per (type, region). IAM is global:
+/// a role counts in the region its name prefix says.
+async fn app_tier(endpoint: &str, out: &mut BTreeMap<(String, String), usize>) {
+    use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+    for region in ["us-east-1", "eu-west-1"] {
+        let sdk = infra_testkit::loopback_sdk_config(endpoint, region).unwrap();
+        let mut count = |t: &str, n: usize| *out.entry((t.to_owned(), region.to_owned())).or_default() += n;
+        let prod = |name: Option<&str>| name.is_some_and(|n| n.starts_with("prod-"));
+
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+        let lbs = elb.describe_load_balancers().send().await.unwrap();
+        let lbs: Vec<_> = lbs.load_balancers().iter().filter(|l| prod(l.load_balancer_name())).collect();
+        count("aws:elbv2:LoadBalancer", lbs.len());
+        for lb in lbs {
+            let ls = elb
+                .describe_listeners()
+                .load_balancer_arn(lb.load_balancer_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+            count("aws:elbv2:Listener", ls.listeners().len());
+            for l in ls.listeners() {
+                let rules =
+                    elb.describe_rules().listener_arn(l.listener_arn().unwrap()).send().await.unwrap();
+                count(
+                    "aws:elbv2:ListenerRule",
+                    rules.rules().iter().filter(|r| r.is_default() != Some(true)).count(),
+                );
+            }
+        }
+        let tgs = elb.describe_target_groups().send().await.unwrap();
+        count(
+            "aws:elbv2:TargetGroup",
+            tgs.target_groups().iter().filter(|t| prod(t.target_group_name())).count(),
+        );
+
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        let clusters = ecs.list_clusters().send().await.unwrap();
+        for arn in clusters.cluster_arns() {
+            let c = ecs.describe_clusters().clusters(arn).send().await.unwrap();
+            let Some(c) = c.clusters().first().filter(|c| c.status() == Some("ACTIVE")) else { continue };
+            if !prod(c.cluster_name()) {
+                continue;
+            }
+            count("aws:ecs:Cluster", 1);
+            let services = ecs.list_services().cluster(arn).send().await.unwrap();
+            if !services.service_arns().is_empty() {
+                let d =
+                    ecs.describe_services().cluster(arn).set_services(Some(services.service_arns().to_vec()));
+                let d = d.send().await.unwrap();
+                count(
+                    "aws:ecs:Service",
+                    d.services().iter().filter(|s| s.status() == Some("ACTIVE")).count(),
+                );
+            }
+        }
+        let tds = ecs.list_task_definitions().send().await.unwrap();
+        count(
+            "aws:ecs:TaskDefinition",
+            tds.task_definition_arns().iter().filter(|a| a.contains("-service:")).count(),
+        );
+
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+        let groups = logs.describe_log_groups().log_group_name_prefix("/ecs/").send().await.unwrap();
+        count("aws:logs:LogGroup", groups.log_groups().len());
+
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        let secrets = sm.list_secrets().send().await.unwrap();
+        let live = secrets.secret_list().iter().filter(|s| s.deleted_date().is_none() && prod(s.name()));
+        count("aws:secretsmanager:Secret", live.count());
+
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topics = sns.list_topics().send().await.unwrap();
+        let topic = |t: &&aws_sdk_sns::types::Topic| t.topic_arn().is_some_and(|a| a.contains(":prod-"));
+        count("aws:sns:Topic", topics.topics().iter().filter(topic).count());
+
+        let ecr = aws_sdk_ecr::Client::new(&sdk);
+        let repos = ecr.describe_repositories().send().await.unwrap();
+        let service = |r: &&aws_sdk_ecr::types::Repository| {
+            r.repository_name().is_some_and(|n| n.ends_with("-service"))
+        };
+        count("aws:ecr:Repository", repos.repositories().iter().filter(service).count());
+
+        let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+        let alarms = cw.describe_alarms().alarm_name_prefix("prod-").send().await.unwrap();
+        count("aws:cloudwatch:MetricAlarm", alarms.metric_alarms().len());
+
+        let acm = aws_sdk_acm::Client::new(&sdk);
+        let certs = acm.list_certificates().send().await.unwrap();
+        count("aws:acm:Certificate", certs.certificate_summary_list().len());
+
+        let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
+        let targets =
+            aas.describe_scalable_targets().service_namespace(ServiceNamespace::Ecs).send().await.unwrap();
+        count("aws:appautoscaling:Target", targets.scalable_targets().len());
+        let policies =
+            aas.describe_scaling_policies().service_namespace(ServiceNamespace::Ecs).send().await.unwrap();
+        count("aws:appautoscaling:Policy", policies.scaling_policies().len());
+    }
+    let sdk = infra_testkit::loopback_sdk_config(endpoint, "us-east-1").unwrap();
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let roles = iam.list_roles().send().await.unwrap();
+    for (prefix, region) in [("prod-us-", "us-east-1"), ("prod-eu-", "eu-west-1")] {
+        let n = roles.roles().iter().filter(|r| r.role_name().starts_with(prefix)).count();
+        *out.entry(("aws:iam:Role".to_owned(), region.to_owned())).or_default() += n;
+    }
 }
 
 /// What the example declares, per (type, region), for the types `held`
@@ -109,6 +221,22 @@ pub fn declared() -> BTreeMap<(String, String), usize> {
         "aws:ec2:SecurityGroup",
         "aws:ec2:TransitGateway",
         "aws:ec2:TransitGatewayVpcAttachment",
+        "aws:elbv2:LoadBalancer",
+        "aws:elbv2:Listener",
+        "aws:elbv2:ListenerRule",
+        "aws:elbv2:TargetGroup",
+        "aws:ecs:Cluster",
+        "aws:ecs:Service",
+        "aws:ecs:TaskDefinition",
+        "aws:logs:LogGroup",
+        "aws:secretsmanager:Secret",
+        "aws:sns:Topic",
+        "aws:ecr:Repository",
+        "aws:cloudwatch:MetricAlarm",
+        "aws:acm:Certificate",
+        "aws:appautoscaling:Target",
+        "aws:appautoscaling:Policy",
+        "aws:iam:Role",
     ];
     let mut out = BTreeMap::new();
     for r in stack.resources() {
