@@ -97,7 +97,7 @@ pub fn fake_apply_with(
     for step in ordered {
         ran.push((step.address.clone(), step.kind));
         match step.kind {
-            StepKind::Create | StepKind::Update | StepKind::CreateReplacement => {
+            StepKind::Create | StepKind::Update | StepKind::CreateReplacement | StepKind::Read => {
                 let decl =
                     stack.resource(&step.address).unwrap_or_else(|| panic!("{} not declared", step.address));
                 let inputs: Fields = state

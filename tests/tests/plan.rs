@@ -48,6 +48,9 @@ fn compact(p: &Plan) -> Vec<String> {
             ),
             Action::Delete => format!("- {}", c.address),
             Action::Forget => format!(". {}", c.address),
+            Action::Read { during_apply } => {
+                format!("<= {}{}", c.address, if *during_apply { " (during apply)" } else { "" })
+            }
             Action::NoOp => unreachable!(),
         })
         .collect()
@@ -303,9 +306,9 @@ fn targets_plan_only_the_target_and_its_dependencies() {
     });
     let state = empty_state();
     let _ = empty;
-    let p = plan(&s, &state, &PlanOptions { targets: vec![addr("b")] }).unwrap();
+    let p = plan(&s, &state, &PlanOptions { targets: vec![addr("b")], ..Default::default() }).unwrap();
     assert_eq!(compact(&p), ["+ a", "+ b"]);
-    let err = plan(&s, &state, &PlanOptions { targets: vec![addr("nope")] }).unwrap_err();
+    let err = plan(&s, &state, &PlanOptions { targets: vec![addr("nope")], ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("nope: is a --target"), "{err}");
 }
 
@@ -334,9 +337,12 @@ fn plan_files_of_another_format_version_are_refused() {
         s.add("a", node("z1", 1));
     });
     let p = plan(&s, &empty_state(), &PlanOptions::default()).unwrap();
-    let text = p.to_json().unwrap().replacen("\"format_version\": 1", "\"format_version\": 7", 1);
+    let text = p.to_json().unwrap().replacen("\"format_version\": 2", "\"format_version\": 7", 1);
     let err = Plan::from_json(&text).unwrap_err();
-    assert_eq!(err, Error::PlanFormat { found: 7, supported: 1 });
+    assert_eq!(err, Error::PlanFormat { found: 7, supported: 2 });
+    // Version 1 (before lookups' reads) is still read.
+    let v1 = p.to_json().unwrap().replacen("\"format_version\": 2", "\"format_version\": 1", 1);
+    assert_eq!(Plan::from_json(&v1).unwrap().changes, p.changes);
     assert!(matches!(Plan::from_json("{not json"), Err(Error::PlanDecode(_))));
 }
 
