@@ -308,7 +308,8 @@ fn targets_plan_only_the_target_and_its_dependencies() {
     let _ = empty;
     let p = plan(&s, &state, &PlanOptions { targets: vec![addr("b")], ..Default::default() }).unwrap();
     assert_eq!(compact(&p), ["+ a", "+ b"]);
-    let err = plan(&s, &state, &PlanOptions { targets: vec![addr("nope")], ..Default::default() }).unwrap_err();
+    let err =
+        plan(&s, &state, &PlanOptions { targets: vec![addr("nope")], ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("nope: is a --target"), "{err}");
 }
 
@@ -460,8 +461,10 @@ mod lookups {
     fn read(s: &Stack, state: &State, address: &str, id: &str, value: &str) -> BTreeMap<Address, LookupRead> {
         let decl = s.resource(&addr(address)).unwrap();
         let key = state.secret_key_bytes();
-        let inputs: Fields = state.resolve_inputs(decl).unwrap().into_iter().map(|(k, v)| (k, v.seal(&key))).collect();
-        let outputs: Fields = [("id".to_string(), Value::from(id)), ("value".to_string(), Value::from(value))].into();
+        let inputs: Fields =
+            state.resolve_inputs(decl).unwrap().into_iter().map(|(k, v)| (k, v.seal(&key))).collect();
+        let outputs: Fields =
+            [("id".to_string(), Value::from(id)), ("value".to_string(), Value::from(value))].into();
         [(addr(address), LookupRead { inputs, id: id.into(), outputs })].into()
     }
 
@@ -473,7 +476,10 @@ mod lookups {
     fn stack_with(q: &str) -> Stack {
         stack(|s| {
             let l = s.add("l", FakeLookup { query: q.into() });
-            s.add("n", Node { zone: "z1".into(), size: 1, label: Some(l.value().into()), ..Default::default() });
+            s.add(
+                "n",
+                Node { zone: "z1".into(), size: 1, label: Some(l.value().into()), ..Default::default() },
+            );
         })
     }
 
@@ -531,7 +537,10 @@ mod lookups {
         assert!(state.resources[&addr("l")].retain_on_delete);
         let p = plan(&stack(|_| {}), &state, &PlanOptions::default()).unwrap();
         assert_eq!(compact(&p), ["- n", ". l"]);
-        assert_eq!(plan_destroy("test", &state, &[]).unwrap().change(&addr("l")).unwrap().action, Action::Forget);
+        assert_eq!(
+            plan_destroy("test", &state, &[]).unwrap().change(&addr("l")).unwrap().action,
+            Action::Forget
+        );
         // A changed query is a read, never a replacement.
         let p = plan(&stack_with("q2"), &state, &PlanOptions::default()).unwrap();
         assert_eq!(compact(&p)[0], "<= l (during apply)");

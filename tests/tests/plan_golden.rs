@@ -210,5 +210,8 @@ fn human_and_json_rendering_of_reads() {
     golden("plan_reads.txt", &render(&p, RenderOptions::default()));
     let json = p.to_json().unwrap() + "\n";
     golden("plan_reads.json", &json);
-    assert_eq!(render(&Plan::from_json(&json).unwrap(), RenderOptions::default()), render(&p, RenderOptions::default()));
+    assert_eq!(
+        render(&Plan::from_json(&json).unwrap(), RenderOptions::default()),
+        render(&p, RenderOptions::default())
+    );
 }

@@ -112,12 +112,24 @@ async fn ami_lookup_is_read_at_plan_and_feeds_a_launch_template() {
         .collect();
     assert!(writes.is_empty(), "mutating calls besides the template's: {writes:?}");
     assert_eq!(calls.get("DescribeImages").copied(), Some(2), "one read at plan, one at apply: {calls:?}");
-    assert_eq!(o.state.resources[&addr("ami")].id, match &image {
-        Some(Value::String(id)) => id.clone(),
-        _ => unreachable!(),
-    });
-    let lts = w.ec2("us-east-1").describe_launch_template_versions().launch_template_name("app").send().await.unwrap();
-    let got = lts.launch_template_versions()[0].launch_template_data().and_then(|d| d.image_id()).map(str::to_owned);
+    assert_eq!(
+        o.state.resources[&addr("ami")].id,
+        match &image {
+            Some(Value::String(id)) => id.clone(),
+            _ => unreachable!(),
+        }
+    );
+    let lts = w
+        .ec2("us-east-1")
+        .describe_launch_template_versions()
+        .launch_template_name("app")
+        .send()
+        .await
+        .unwrap();
+    let got = lts.launch_template_versions()[0]
+        .launch_template_data()
+        .and_then(|d| d.image_id())
+        .map(str::to_owned);
     assert_eq!(got.map(Value::String), image);
 
     // Every plan reads it again; the same answer is no change.
@@ -258,10 +270,18 @@ async fn vpc_and_subnet_made_outside_the_stack_are_found_by_tag() {
 
     let (mut s, _, eu) = stack("lookups");
     let on = Options::new().provider(&eu);
-    let shared = s.add_with("shared", VpcLookup { tags: tags(&[("Name", "shared")]), ..Default::default() }, on.clone());
+    let shared = s.add_with(
+        "shared",
+        VpcLookup { tags: tags(&[("Name", "shared")]), ..Default::default() },
+        on.clone(),
+    );
     let app = s.add_with(
         "app-a",
-        SubnetLookup { vpc_id: Some(shared.id().into()), tags: tags(&[("tier", "app")]), ..Default::default() },
+        SubnetLookup {
+            vpc_id: Some(shared.id().into()),
+            tags: tags(&[("tier", "app")]),
+            ..Default::default()
+        },
         on.clone(),
     );
     s.add_with(

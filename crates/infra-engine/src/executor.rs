@@ -890,7 +890,9 @@ impl Run<'_> {
             .call(i, &key, || t.provider.lookup(req.clone()))
             .await
             .map_err(|e| self.provider_error(i, e))?;
-        self.store.commit(|s| s.record(decl, &region, observed.id.clone(), &inputs, observed.outputs.clone())).await
+        self.store
+            .commit(|s| s.record(decl, &region, observed.id.clone(), &inputs, observed.outputs.clone()))
+            .await
     }
 
     fn resolve(&self, decl: &ResourceDecl) -> Result<Fields, Error> {

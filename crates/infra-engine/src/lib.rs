@@ -30,9 +30,9 @@ pub use lookups::read_lookups;
 pub use orphans::{Orphan, orphans};
 pub use preview::{Preview, PreviewMode, preview, refresh_stored};
 pub use provider::{
-    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Inventory, LookupRequest, Observed, Operation,
-    Owned, PollRequest, ProviderError, ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry,
-    ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, Timings, UpdateRequest,
+    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Inventory, LookupRequest,
+    Observed, Operation, Owned, PollRequest, ProviderError, ProviderInstance, ReadRequest, ReadResponse,
+    Readiness, Registry, ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, Timings, UpdateRequest,
 };
 pub use recover::recover;
 pub use refresh::{Refreshed, refresh};

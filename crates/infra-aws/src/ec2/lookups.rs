@@ -350,7 +350,11 @@ pub(crate) mod imp {
         type Out = SubnetLookupOut;
         const SERVICE: Service = Service::Ec2;
 
-        async fn query(&self, cx: &Ctx, d: &SubnetLookup) -> Result<Vec<(String, SubnetLookupOut)>, ProviderError> {
+        async fn query(
+            &self,
+            cx: &Ctx,
+            d: &SubnetLookup,
+        ) -> Result<Vec<(String, SubnetLookupOut)>, ProviderError> {
             let mut f = filters(&d.tags, &d.filters);
             if let Some(vpc) = &d.vpc_id {
                 f.push(filter("vpc-id", [vpc.id().to_owned()]));

@@ -57,9 +57,11 @@ pub(crate) mod imp {
             _: &CallerIdentity,
         ) -> Result<Vec<(String, CallerIdentityOut)>, ProviderError> {
             let sts = cx.sts();
-            let out =
-                cx.send_in(Service::Sts, "GetCallerIdentity", Operation::Read, || sts.get_caller_identity().send())
-                    .await?;
+            let out = cx
+                .send_in(Service::Sts, "GetCallerIdentity", Operation::Read, || {
+                    sts.get_caller_identity().send()
+                })
+                .await?;
             let account = out.account().ok_or_else(|| missing("account"))?.to_owned();
             let o = CallerIdentityOut {
                 account_id: AccountId::unchecked(&account),

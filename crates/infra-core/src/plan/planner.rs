@@ -354,7 +354,9 @@ fn diff_lookup(
     let (action, reason) = match (read, prior) {
         (Some(r), Some(p)) if same_query && p.outputs == r.outputs && p.id == r.id => (Action::NoOp, None),
         (Some(_), None) => (Action::Read { during_apply: false }, Some("read for this plan")),
-        (Some(_), Some(_)) if same_query => (Action::Read { during_apply: false }, Some("its result changed")),
+        (Some(_), Some(_)) if same_query => {
+            (Action::Read { during_apply: false }, Some("its result changed"))
+        }
         (Some(_), Some(_)) => (Action::Read { during_apply: false }, Some("its query changed")),
         (None, Some(_)) if known && same_query => (Action::NoOp, None),
         (None, _) if known => (Action::Read { during_apply: true }, Some("not read for this plan")),
@@ -384,7 +386,8 @@ fn diff_lookup(
             let was = prior.map_or(&empty, |p| &p.outputs);
             for (name, v) in &r.outputs {
                 if was.get(name) != Some(v) {
-                    let shown = if after.contains_key(name) { format!("{name} (found)") } else { name.clone() };
+                    let shown =
+                        if after.contains_key(name) { format!("{name} (found)") } else { name.clone() };
                     fields.push(FieldChange {
                         name: shown,
                         before: was.get(name).cloned(),
