@@ -54,6 +54,13 @@ pub struct UniqueNode {
     pub deps: Vec<Input<NodeId>>,
 }
 
+/// A fake lookup (a data source): `query` selects what it finds.
+#[derive(Debug, Clone, Default, Serialize, Resource)]
+#[resource(type = "test:fake:Lookup", lookup, outputs(id: NodeId, value: String))]
+pub struct FakeLookup {
+    pub query: Input<String>,
+}
+
 /// A fresh state with a fixed lineage and key (tests want stable output).
 pub fn empty_state() -> State {
     State::new("00000000-0000-4000-8000-000000000000", "6b6579")
@@ -97,7 +104,7 @@ pub fn fake_apply_with(
     for step in ordered {
         ran.push((step.address.clone(), step.kind));
         match step.kind {
-            StepKind::Create | StepKind::Update | StepKind::CreateReplacement => {
+            StepKind::Create | StepKind::Update | StepKind::CreateReplacement | StepKind::Read => {
                 let decl =
                     stack.resource(&step.address).unwrap_or_else(|| panic!("{} not declared", step.address));
                 let inputs: Fields = state

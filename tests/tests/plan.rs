@@ -48,6 +48,9 @@ fn compact(p: &Plan) -> Vec<String> {
             ),
             Action::Delete => format!("- {}", c.address),
             Action::Forget => format!(". {}", c.address),
+            Action::Read { during_apply } => {
+                format!("<= {}{}", c.address, if *during_apply { " (during apply)" } else { "" })
+            }
             Action::NoOp => unreachable!(),
         })
         .collect()
@@ -303,9 +306,10 @@ fn targets_plan_only_the_target_and_its_dependencies() {
     });
     let state = empty_state();
     let _ = empty;
-    let p = plan(&s, &state, &PlanOptions { targets: vec![addr("b")] }).unwrap();
+    let p = plan(&s, &state, &PlanOptions { targets: vec![addr("b")], ..Default::default() }).unwrap();
     assert_eq!(compact(&p), ["+ a", "+ b"]);
-    let err = plan(&s, &state, &PlanOptions { targets: vec![addr("nope")] }).unwrap_err();
+    let err =
+        plan(&s, &state, &PlanOptions { targets: vec![addr("nope")], ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("nope: is a --target"), "{err}");
 }
 
@@ -334,9 +338,12 @@ fn plan_files_of_another_format_version_are_refused() {
         s.add("a", node("z1", 1));
     });
     let p = plan(&s, &empty_state(), &PlanOptions::default()).unwrap();
-    let text = p.to_json().unwrap().replacen("\"format_version\": 1", "\"format_version\": 7", 1);
+    let text = p.to_json().unwrap().replacen("\"format_version\": 2", "\"format_version\": 7", 1);
     let err = Plan::from_json(&text).unwrap_err();
-    assert_eq!(err, Error::PlanFormat { found: 7, supported: 1 });
+    assert_eq!(err, Error::PlanFormat { found: 7, supported: 2 });
+    // Version 1 (before lookups' reads) is still read.
+    let v1 = p.to_json().unwrap().replacen("\"format_version\": 2", "\"format_version\": 1", 1);
+    assert_eq!(Plan::from_json(&v1).unwrap().changes, p.changes);
     assert!(matches!(Plan::from_json("{not json"), Err(Error::PlanDecode(_))));
 }
 
@@ -436,4 +443,106 @@ fn create_before_destroy_that_would_deadlock_through_a_chain_of_deletes_goes_del
     );
     fake_apply(&after, &mut state, &p);
     assert!(plan(&after, &state, &PlanOptions::default()).unwrap().is_empty());
+}
+
+// ----- lookups ---------------------------------------------------------------
+
+mod lookups {
+    use std::collections::BTreeMap;
+
+    use infra_core::plan::LookupRead;
+    use infra_core::{Address, Fields, Value};
+    use infra_tests::FakeLookup;
+
+    use super::*;
+
+    /// What the engine reads before planning: `value` for the lookup `l`
+    /// with the query `q`.
+    fn read(s: &Stack, state: &State, address: &str, id: &str, value: &str) -> BTreeMap<Address, LookupRead> {
+        let decl = s.resource(&addr(address)).unwrap();
+        let key = state.secret_key_bytes();
+        let inputs: Fields =
+            state.resolve_inputs(decl).unwrap().into_iter().map(|(k, v)| (k, v.seal(&key))).collect();
+        let outputs: Fields =
+            [("id".to_string(), Value::from(id)), ("value".to_string(), Value::from(value))].into();
+        [(addr(address), LookupRead { inputs, id: id.into(), outputs })].into()
+    }
+
+    fn with_reads(reads: BTreeMap<Address, LookupRead>) -> PlanOptions {
+        PlanOptions { reads, ..PlanOptions::default() }
+    }
+
+    /// A lookup `l` with query `q` and a node `n` labelled with its value.
+    fn stack_with(q: &str) -> Stack {
+        stack(|s| {
+            let l = s.add("l", FakeLookup { query: q.into() });
+            s.add(
+                "n",
+                Node { zone: "z1".into(), size: 1, label: Some(l.value().into()), ..Default::default() },
+            );
+        })
+    }
+
+    fn label(p: &Plan) -> Option<Value> {
+        p.change(&addr("n")).and_then(|c| c.after.as_ref()).and_then(|a| a.get("label").cloned())
+    }
+
+    #[test]
+    fn read_at_plan_shows_a_read_and_dependents_know_its_outputs() {
+        let s = stack_with("q1");
+        let mut state = empty_state();
+        let p = plan(&s, &state, &with_reads(read(&s, &state, "l", "x-1", "one"))).unwrap();
+        assert_eq!(compact(&p), ["<= l", "+ n"]);
+        assert_eq!(label(&p), Some(Value::from("one")));
+        assert_eq!(p.summary().read, 1);
+        assert_eq!(step_order(&p), ["Read l", "Create n"]);
+        // Applied (the read recorded): the same answer plans empty.
+        fake_apply(&s, &mut state, &p);
+        state.resources.get_mut(&addr("l")).unwrap().outputs =
+            [("id".to_string(), Value::from("x-1")), ("value".to_string(), Value::from("one"))].into();
+        state.resources.get_mut(&addr("l")).unwrap().id = "x-1".into();
+        state.resources.get_mut(&addr("n")).unwrap().inputs.insert("label".into(), Value::from("one"));
+        let p = plan(&s, &state, &with_reads(read(&s, &state, "l", "x-1", "one"))).unwrap();
+        assert!(p.is_empty(), "{}", infra_core::plan::render::render(&p, Default::default()));
+        // A new answer: a read, and its dependent updated in place.
+        let p = plan(&s, &state, &with_reads(read(&s, &state, "l", "x-2", "two"))).unwrap();
+        assert_eq!(compact(&p), ["<= l", "~ n"]);
+        assert_eq!(label(&p), Some(Value::from("two")));
+        // Not read (no reads given) and the query unchanged: the recorded
+        // answer stands.
+        assert!(plan(&s, &state, &PlanOptions::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_query_waiting_on_the_apply_is_read_during_apply() {
+        let s = stack(|s| {
+            let n = s.add("n", node("z1", 1));
+            s.add("l", FakeLookup { query: n.name().into() });
+        });
+        let p = plan(&s, &empty_state(), &PlanOptions::default()).unwrap();
+        assert_eq!(compact(&p), ["+ n", "<= l (during apply)"]);
+        assert_eq!(step_order(&p), ["Create n", "Read l"]);
+        let text = infra_core::plan::render::render(&p, Default::default());
+        assert!(text.contains("# l (test:fake:Lookup) will be read during apply"), "{text}");
+        assert!(text.contains(" <= l {"), "{text}");
+        assert!(text.contains("1 to add, 0 to change, 0 to destroy, 1 to read."), "{text}");
+    }
+
+    #[test]
+    fn a_removed_lookup_is_forgotten_and_never_replaced_or_refused() {
+        let s = stack_with("q1");
+        let mut state = empty_state();
+        let p = plan(&s, &state, &with_reads(read(&s, &state, "l", "x-1", "one"))).unwrap();
+        fake_apply(&s, &mut state, &p);
+        assert!(state.resources[&addr("l")].retain_on_delete);
+        let p = plan(&stack(|_| {}), &state, &PlanOptions::default()).unwrap();
+        assert_eq!(compact(&p), ["- n", ". l"]);
+        assert_eq!(
+            plan_destroy("test", &state, &[]).unwrap().change(&addr("l")).unwrap().action,
+            Action::Forget
+        );
+        // A changed query is a read, never a replacement.
+        let p = plan(&stack_with("q2"), &state, &PlanOptions::default()).unwrap();
+        assert_eq!(compact(&p)[0], "<= l (during apply)");
+    }
 }

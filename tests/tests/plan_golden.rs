@@ -5,9 +5,11 @@
 
 use std::path::PathBuf;
 
-use infra_aws::ec2::{SecurityGroup, SecurityGroupRuleSpec, Subnet, Vpc};
+use infra_aws::ec2::{
+    AmiLookup, Filter, LaunchTemplate, SecurityGroup, SecurityGroupRuleSpec, Subnet, SubnetLookup, Vpc,
+};
 use infra_core::plan::render::{RenderOptions, render};
-use infra_core::plan::{PlanOptions, plan, plan_destroy};
+use infra_core::plan::{LookupRead, PlanOptions, plan, plan_destroy};
 use infra_core::{Options, Plan, ProviderConfig, Stack};
 use infra_tests::{Node, empty_state, fake_apply};
 
@@ -167,4 +169,49 @@ fn human_rendering_of_no_changes_and_destroy() {
     golden("plan_no_changes.txt", &render(&p, RenderOptions::default()));
     let d = plan_destroy("prod", &state, &[]).unwrap();
     golden("plan_destroy.txt", &render(&d, RenderOptions::default()));
+}
+
+/// Lookups: an AMI read for this plan, wired into a launch template (which
+/// plans with the image it found), and a subnet lookup whose query waits on
+/// a VPC the apply makes (read during apply).
+#[test]
+fn human_and_json_rendering_of_reads() {
+    let mut s = Stack::new("prod");
+    s.provider(ProviderConfig::aws("us-east-1"));
+    let ami = s.add(
+        "ami",
+        AmiLookup {
+            owners: vec!["amazon".into()],
+            filters: vec![Filter::new("name", ["al2023-ami-*-x86_64"])],
+            most_recent: true,
+        },
+    );
+    s.add(
+        "app-lt",
+        LaunchTemplate { name: "app".into(), image_id: Some(ami.image_id().into()), ..Default::default() },
+    );
+    let vpc = s.add("vpc", Vpc { cidr_block: "10.1.0.0/16".into(), ..Default::default() });
+    s.add("db-a", SubnetLookup { vpc_id: Some(vpc.id().into()), ..Default::default() });
+    let state = empty_state();
+    let decl = s.resource(&"ami".parse().unwrap()).unwrap();
+    let key = state.secret_key_bytes();
+    let inputs = state.resolve_inputs(decl).unwrap().into_iter().map(|(k, v)| (k, v.seal(&key))).collect();
+    let read = LookupRead {
+        inputs,
+        id: "ami-0abcdef1234567890".into(),
+        outputs: [
+            ("image_id".to_string(), "ami-0abcdef1234567890".into()),
+            ("name".to_string(), "al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64".into()),
+        ]
+        .into(),
+    };
+    let options = PlanOptions { reads: [(decl.address.clone(), read)].into(), ..PlanOptions::default() };
+    let p = plan(&s, &state, &options).unwrap();
+    golden("plan_reads.txt", &render(&p, RenderOptions::default()));
+    let json = p.to_json().unwrap() + "\n";
+    golden("plan_reads.json", &json);
+    assert_eq!(
+        render(&Plan::from_json(&json).unwrap(), RenderOptions::default()),
+        render(&p, RenderOptions::default())
+    );
 }

@@ -28,5 +28,6 @@ pub mod rules;
 pub mod sdk;
 pub mod secretsmanager;
 pub mod sns;
+pub mod sts;
 
 pub use ids::*;

@@ -59,7 +59,7 @@ fn network(s: &mut Stack, key: &ProviderKey, r: &str, lt_v: u8) -> Net {
         &format!("{r}-web-lt"),
         LaunchTemplate {
             name: format!("{r}-web"),
-            image_id: Some(AMI.into()),
+            image_id: Some(infra_aws::AmiId::new(AMI).unwrap().into()),
             instance_type: Some(if lt_v >= 1 { "t3.small".into() } else { "t3.micro".into() }),
             ..Default::default()
         },

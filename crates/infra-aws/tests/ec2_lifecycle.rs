@@ -153,7 +153,7 @@ async fn launch_template() {
                     &format!("{r}-web"),
                     LaunchTemplate {
                         name: if v == 2 { format!("{r}-web-v2") } else { format!("{r}-web") },
-                        image_id: Some("ami-12c6146b".into()),
+                        image_id: Some(infra_aws::AmiId::new("ami-12c6146b").unwrap().into()),
                         // v1 changes the data: a new default version, in place.
                         instance_type: Some(if v >= 1 { "t3.small".into() } else { "t3.micro".into() }),
                         ebs_optimized: Some(true),

@@ -31,6 +31,7 @@ fn schema(type_name: &str, profile: &Profile) -> &'static Schema {
         type_validate: None,
         check_id: None,
         needs: None,
+        lookup: false,
     }));
     map.insert(type_name.to_owned(), s);
     s

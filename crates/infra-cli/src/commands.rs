@@ -266,8 +266,11 @@ async fn plan_cmd(
     let backend = ctx.backend().await?;
     let stored = infra_engine::read_state(backend.as_ref(), stack.name()).await?.0;
     let (registry, budget) = ctx.registry(&stack, Some(&stored)).await?;
-    let mode =
-        if destroy { PreviewMode::Destroy { targets } } else { PreviewMode::Apply(PlanOptions { targets }) };
+    let mode = if destroy {
+        PreviewMode::Destroy { targets }
+    } else {
+        PreviewMode::Apply(PlanOptions { targets, ..PlanOptions::default() })
+    };
     let p = preview(&registry, backend.as_ref(), &stack, &mode, refresh, &Events::none()).await?;
     let (calls, throttled) = budget.totals();
     if json {
@@ -537,7 +540,7 @@ async fn apply_cmd(
             if !yes && !ctx.ui.stdin_tty {
                 return Err(Error::NeedsConfirmation { command: "apply", plan_flag: "" });
             }
-            Mode::Apply(PlanOptions { targets })
+            Mode::Apply(PlanOptions { targets, ..PlanOptions::default() })
         }
     };
     // A saved plan was reviewed when it was made: applied without asking.

@@ -73,6 +73,7 @@ fn verbs(kind: StepKind) -> (&'static str, &'static str, &'static str) {
         StepKind::Update => ("Modifying", "Modifications complete", "modifying"),
         StepKind::Delete | StepKind::DeleteReplaced => ("Destroying", "Destruction complete", "destroying"),
         StepKind::Forget => ("Forgetting", "Removed from the state", "forgetting"),
+        StepKind::Read => ("Reading", "Read complete", "reading"),
     }
 }
 

@@ -81,6 +81,11 @@ pub struct Schema {
     /// a public NAT gateway for its VPC's internet gateway. Declaring
     /// either resource adds the dependency, whichever comes first.
     pub needs: Option<Needs>,
+    /// A lookup (Terraform's data source): read before each plan (or
+    /// during apply, when its query waits on values known only then),
+    /// never created, changed or deleted in the cloud; the plan shows it
+    /// as a read and removing it forgets it. `#[resource(lookup)]`.
+    pub lookup: bool,
 }
 
 /// See [`Schema::needs`].

@@ -138,7 +138,8 @@ impl State {
                 outputs,
                 dependencies: decl.dependencies(),
                 protect: decl.options.protect,
-                retain_on_delete: decl.options.retain_on_delete,
+                // A lookup is only ever forgotten.
+                retain_on_delete: decl.options.retain_on_delete || decl.schema.lookup,
             },
         );
     }

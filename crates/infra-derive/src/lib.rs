@@ -14,6 +14,7 @@
 //!                                         //   once for every resource of the type (uniqueness)
 //!     needs = after_gateway,              // optional fn(&ResourceDecl, &ResourceDecl, &Stack) -> bool:
 //!                                         //   an ordering need beyond the references
+//!     lookup,                             // optional: a lookup (a data source), read, never created
 //!     crate = "::infra_core",             // optional path to infra-core
 //! )]
 //! pub struct Subnet {
@@ -74,6 +75,7 @@ struct TypeAttrs {
     validate_stack: Option<Path>,
     validate_type: Option<Path>,
     needs: Option<Path>,
+    lookup: bool,
     krate: Option<Path>,
 }
 
@@ -143,12 +145,14 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.validate_type = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("needs") {
                 attrs.needs = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("lookup") {
+                attrs.lookup = true;
             } else if meta.path.is_ident("crate") {
                 let lit: LitStr = meta.value()?.parse()?;
                 attrs.krate = Some(lit.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, validate_type, needs, crate",
+                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, validate_type, needs, lookup, crate",
                 ));
             }
             Ok(())
@@ -390,6 +394,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         Some(path) => quote!(::core::option::Option::Some(#path)),
         None => quote!(::core::option::Option::None),
     };
+    let lookup = attrs.lookup;
     let outputs_doc = format!("Typed outputs of [`{ident}`], reached through its `Handle`.");
     let out_ident = format_ident!("{}Out", ident);
     let out_doc = format!(
@@ -457,6 +462,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 type_validate: #type_validate,
                 check_id: #check_id,
                 needs: #needs,
+                lookup: #lookup,
             };
             #validate
             #normalise

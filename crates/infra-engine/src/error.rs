@@ -29,6 +29,11 @@ pub enum Error {
     #[error("{address}: reading it from the cloud failed (a read; nothing was changed): {error}{hint}", hint = hint(error))]
     Read { address: Address, error: ProviderError },
 
+    /// A lookup's query failed, found nothing, or (for a single-result
+    /// lookup) found more than one object: the plan stops here.
+    #[error("{address}: the lookup failed (a read; nothing was changed): {error}{hint}", hint = hint(error))]
+    Lookup { address: Address, error: ProviderError },
+
     /// No provider implements the resource's type in its instance.
     #[error("{address}: provider instance {provider} does not implement {type_name}")]
     NoProvider { address: Address, provider: String, type_name: String },

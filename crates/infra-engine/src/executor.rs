@@ -306,6 +306,7 @@ impl Executor {
                     StepKind::Update => timings.update,
                     StepKind::Delete | StepKind::DeleteReplaced => timings.delete,
                     StepKind::Forget => Duration::ZERO,
+                    StepKind::Read => Duration::from_millis(200),
                 })
             })
             .collect();
@@ -390,6 +391,7 @@ impl Run<'_> {
             StepKind::Create | StepKind::CreateReplacement => self.create(i).await,
             StepKind::Update => self.update(i).await,
             StepKind::Delete | StepKind::DeleteReplaced | StepKind::Forget => self.delete(i).await,
+            StepKind::Read => self.read(i).await,
         };
         if result.is_ok() {
             self.events.emit(Event::Done {
@@ -866,6 +868,31 @@ impl Run<'_> {
                 s.pending.retain(|p| p.id != token);
                 remove(s);
             })
+            .await
+    }
+
+    /// Reads a lookup and records what it found. No pending operation: a
+    /// read changes nothing in the cloud, so there is nothing to recover.
+    async fn read(&self, i: usize) -> Result<(), Error> {
+        let step = &self.steps[i];
+        let decl = self.decl(&step.address)?;
+        let provider_key = decl.provider.clone().unwrap_or_else(|| infra_core::ProviderKey(String::new()));
+        let t = self.target(&step.address, &provider_key, decl.schema.type_name)?;
+        let region = self
+            .exec
+            .registry
+            .instance(&provider_key)
+            .map(|inst| inst.config.region.clone())
+            .unwrap_or_default();
+        let inputs = self.resolve(decl)?;
+        let key = self.key(&t, Operation::Read);
+        let req = crate::provider::LookupRequest { address: step.address.clone(), inputs: inputs.clone() };
+        let observed = self
+            .call(i, &key, || t.provider.lookup(req.clone()))
+            .await
+            .map_err(|e| self.provider_error(i, e))?;
+        self.store
+            .commit(|s| s.record(decl, &region, observed.id.clone(), &inputs, observed.outputs.clone()))
             .await
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod import;
+pub mod lookups;
 pub mod orphans;
 pub mod preview;
 pub mod provider;
@@ -25,12 +26,13 @@ pub use error::Error;
 pub use events::{Event, Events, Interrupt, RateSample};
 pub use executor::{Executor, ExecutorConfig, Report, RetryPolicy, operation_token};
 pub use import::{import, import_into};
+pub use lookups::read_lookups;
 pub use orphans::{Orphan, orphans};
 pub use preview::{Preview, PreviewMode, preview, refresh_stored};
 pub use provider::{
-    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Inventory, Observed, Operation,
-    Owned, PollRequest, ProviderError, ProviderInstance, ReadRequest, ReadResponse, Readiness, Registry,
-    ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, Timings, UpdateRequest,
+    ApiClass, CreateRequest, DeleteRequest, Deletion, ErrorKind, FindRequest, Inventory, LookupRequest,
+    Observed, Operation, Owned, PollRequest, ProviderError, ProviderInstance, ReadRequest, ReadResponse,
+    Readiness, Registry, ResourceProvider, TAG_ADDRESS, TAG_STACK, TAG_TOKEN, Timings, UpdateRequest,
 };
 pub use recover::recover;
 pub use refresh::{Refreshed, refresh};

@@ -89,7 +89,10 @@ pub async fn preview(
         };
         let current = store.snapshot();
         let mut p = match mode {
-            PreviewMode::Apply(options) => plan(stack, &current, options)?,
+            PreviewMode::Apply(options) => {
+                let reads = crate::lookups::read_lookups(registry, stack, &current).await?;
+                plan(stack, &current, &PlanOptions { reads, ..options.clone() })?
+            }
             PreviewMode::Destroy { targets } => plan_destroy(stack.name(), &current, targets)?,
         };
         p.serial = stored.serial;

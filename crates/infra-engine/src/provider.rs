@@ -208,6 +208,14 @@ pub struct DeleteRequest {
     pub token: String,
 }
 
+/// Run a lookup's query (a data source): nothing in the cloud changes.
+#[derive(Debug, Clone)]
+pub struct LookupRequest {
+    pub address: Address,
+    /// The query: the lookup's inputs, every reference resolved.
+    pub inputs: Fields,
+}
+
 /// Read many resources of one type at once (a refresh batches per type).
 #[derive(Debug, Clone, Default)]
 pub struct ReadRequest {
@@ -408,6 +416,15 @@ pub trait ResourceProvider: Send + Sync + fmt::Debug {
     /// resolve a create whose outcome is unknown (a crash, a lost answer, a
     /// failed follow-up call) and a create answered `Conflict`.
     async fn find(&self, req: FindRequest) -> Result<Option<Observed>, ProviderError>;
+
+    /// Runs a lookup's query (types declared `#[resource(lookup)]`): what
+    /// it found, exactly one object (nothing, or more than one for a
+    /// single-result lookup, is an error naming the query). Makes no
+    /// mutating call. Types that are not lookups refuse.
+    async fn lookup(&self, req: LookupRequest) -> Result<Observed, ProviderError> {
+        Err(ProviderError::new(ErrorKind::Final, format!("{}: this type is not a lookup", req.address))
+            .with_code("NotALookup"))
+    }
 }
 
 /// A provider instance: one account and region, one implementation per

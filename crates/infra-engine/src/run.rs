@@ -148,7 +148,10 @@ async fn execute(
     }
     let snapshot = store.snapshot();
     let mut plan = match &options.mode {
-        Mode::Apply(opts) => plan(stack, &snapshot, opts)?,
+        Mode::Apply(opts) => {
+            let reads = crate::lookups::read_lookups(executor.registry(), stack, &snapshot).await?;
+            plan(stack, &snapshot, &PlanOptions { reads, ..opts.clone() })?
+        }
         Mode::Saved(saved) => {
             if recovered > 0 {
                 return Err(Error::Plan(infra_core::Error::StalePlan {

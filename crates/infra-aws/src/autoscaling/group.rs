@@ -200,7 +200,7 @@ impl InstanceRefresh {
 /// });
 /// let lt = stack.add("web-lt", LaunchTemplate {
 ///     name: "web".into(),
-///     image_id: Some("ami-0123456789abcdef0".into()),
+///     image_id: Some(infra::aws::AmiId::new("ami-0123456789abcdef0")?.into()),
 ///     instance_type: Some("t3.micro".into()),
 ///     ..Default::default()
 /// });
@@ -219,6 +219,7 @@ impl InstanceRefresh {
 /// });
 /// let _name: Output<infra::aws::ids::AutoScalingGroupName> = asg.name();
 /// assert!(stack.validate().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(

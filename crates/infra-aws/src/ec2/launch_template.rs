@@ -4,7 +4,7 @@ use infra_core::{Input, ValidationContext};
 use infra_derive::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{Arn, InstanceProfileName, LaunchTemplateId, SecurityGroupId};
+use crate::ids::{AmiId, Arn, InstanceProfileName, LaunchTemplateId, SecurityGroupId};
 
 /// The EBS settings of a block device.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +49,7 @@ pub struct MetadataOptions {
 ///
 /// ```
 /// use infra::prelude::*;
+/// use infra::aws::AmiId;
 /// use infra::aws::ec2::{LaunchTemplate, MetadataOptions, SecurityGroup, Vpc};
 ///
 /// let mut stack = Stack::new("docs");
@@ -62,7 +63,7 @@ pub struct MetadataOptions {
 /// });
 /// let lt = stack.add("app-lt", LaunchTemplate {
 ///     name: "app".into(),
-///     image_id: Some("ami-0123456789abcdef0".into()),
+///     image_id: Some(AmiId::new("ami-0123456789abcdef0")?.into()),
 ///     instance_type: Some("t3.micro".into()),
 ///     vpc_security_group_ids: vec![sg.id().into()],
 ///     // IMDSv2 only.
@@ -74,6 +75,7 @@ pub struct MetadataOptions {
 /// });
 /// stack.export("launch_template_id", lt.id());
 /// assert!(stack.validate().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
@@ -89,8 +91,10 @@ pub struct LaunchTemplate {
     /// The template's name (unique per region).
     #[resource(force_new)]
     pub name: String,
+    /// The AMI (`ami.image_id()` of an `AmiLookup`, or
+    /// `AmiId::new("ami-…")?.into()`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<String>,
+    pub image_id: Option<Input<AmiId>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,7 +159,7 @@ pub(crate) mod imp {
     use super::{BlockDeviceMapping, EbsSpec, LaunchTemplate, LaunchTemplateOut, MetadataOptions};
     use crate::ec2::sdk::{by_id_list, describe};
     use crate::ec2::sdk::{filter, tags_spec};
-    use crate::ids::{Arn, InstanceProfileName, LaunchTemplateId, SecurityGroupId};
+    use crate::ids::{AmiId, Arn, InstanceProfileName, LaunchTemplateId, SecurityGroupId};
     use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, missing, user_tags};
 
     /// `aws:ec2:LaunchTemplate` through the EC2 API.
@@ -205,7 +209,7 @@ pub(crate) mod imp {
             .map(|p| LaunchTemplateIamInstanceProfileSpecificationRequest::builder().name(p.id()).build());
         let sgs: Vec<String> = d.vpc_security_group_ids.iter().map(|s| s.id().to_owned()).collect();
         RequestLaunchTemplateData::builder()
-            .set_image_id(d.image_id.clone())
+            .set_image_id(d.image_id.as_ref().map(|i| i.id().to_owned()))
             .set_instance_type(d.instance_type.as_deref().map(InstanceType::from))
             .set_key_name(d.key_name.clone())
             .set_user_data(d.user_data.clone())
@@ -243,7 +247,7 @@ pub(crate) mod imp {
             .collect();
         LaunchTemplate {
             name,
-            image_id: d.image_id().map(str::to_owned),
+            image_id: d.image_id().map(|i| Input::Value(AmiId::unchecked(i))),
             instance_type: d.instance_type().map(|t| t.as_str().to_owned()),
             key_name: d.key_name().map(str::to_owned),
             vpc_security_group_ids: d

@@ -3,6 +3,7 @@
 mod flow_log;
 mod gateway;
 mod launch_template;
+mod lookups;
 mod nacl;
 mod peering;
 mod route;
@@ -16,6 +17,7 @@ mod vpc;
 pub use flow_log::*;
 pub use gateway::*;
 pub use launch_template::*;
+pub use lookups::*;
 pub use nacl::*;
 pub use peering::*;
 pub use route::*;
@@ -105,4 +107,9 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
         add(tag_type, type_name, p);
     }
     instance.register_inventory(Arc::new(sdk::Ec2Inventory { ctx: ctx.clone(), types: inventory }));
+    // Lookups: read-only, never in the inventory.
+    crate::kit::register_query(instance, ctx, lookups::imp::AmiQuery);
+    crate::kit::register_query(instance, ctx, lookups::imp::AzQuery);
+    crate::kit::register_query(instance, ctx, lookups::imp::VpcQuery);
+    crate::kit::register_query(instance, ctx, lookups::imp::SubnetQuery);
 }

@@ -35,6 +35,11 @@ use serde::de::DeserializeOwned;
 
 pub use crate::sdk::Ctx;
 
+mod query;
+#[allow(unused_imports)] // used by the service features with lookups
+pub(crate) use query::register_query;
+pub use query::{Query, Reader};
+
 /// Tags as a map.
 pub type Tags = BTreeMap<String, String>;
 
@@ -54,6 +59,7 @@ pub enum Service {
     CloudWatch,
     Sns,
     Ecr,
+    Sts,
 }
 
 impl Service {
@@ -73,6 +79,7 @@ impl Service {
             Service::CloudWatch => "monitoring",
             Service::Sns => "sns",
             Service::Ecr => "ecr",
+            Service::Sts => "sts",
         }
     }
 

@@ -132,6 +132,7 @@ clients! {
     "cloudwatch" cloudwatch: aws_sdk_cloudwatch,
     "sns" sns: aws_sdk_sns,
     "ecr" ecr: aws_sdk_ecr,
+    "sts" sts: aws_sdk_sts,
 }
 
 /// An AWS provider instance and its call statistics.
@@ -265,4 +266,6 @@ fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
     crate::sns::register(instance, ctx);
     #[cfg(feature = "ecr")]
     crate::ecr::register(instance, ctx);
+    #[cfg(feature = "sts")]
+    crate::sts::register(instance, ctx);
 }

@@ -21,11 +21,15 @@ use crate::provider::ProviderKey;
 use crate::state::State;
 use crate::value::{Fields, Value};
 
-pub use planner::{PlanOptions, plan, plan_destroy};
+pub use planner::{LookupRead, PlanOptions, plan, plan_destroy};
 pub use steps::{Step, StepKind, steps};
 
-/// The plan format version this build writes and reads.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// The plan format version this build writes. Version 2 added
+/// [`Action::Read`]; version 1 plans (which cannot hold one) are read too.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
+
+/// The oldest plan format version this build reads.
+pub const PLAN_FORMAT_OLDEST: u32 = 1;
 
 /// What will happen to one resource. A closed set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,12 +48,26 @@ pub enum Action {
     Delete,
     /// Remove a resource from state without deleting it (retain on delete).
     Forget,
+    /// Read a lookup (a data source): nothing in the cloud changes; the
+    /// result is recorded. `during_apply`: its query waits on values known
+    /// only after apply, so it is read then, before its dependents;
+    /// otherwise it was read for this plan (new, or its result changed) and
+    /// is read again when applied.
+    Read {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        during_apply: bool,
+    },
 }
 
 impl Action {
     /// True for everything but `NoOp`.
     pub fn is_change(&self) -> bool {
         !matches!(self, Action::NoOp)
+    }
+
+    /// True for a lookup's read.
+    pub fn is_read(&self) -> bool {
+        matches!(self, Action::Read { .. })
     }
 }
 
@@ -158,6 +176,13 @@ pub struct Summary {
     pub change: usize,
     pub destroy: usize,
     pub forget: usize,
+    /// Lookups to read (not counted as changes to the cloud).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub read: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Plan {
@@ -176,8 +201,8 @@ impl Plan {
         self.changes.iter().find(|c| &c.address == address && c.deposed.is_none())
     }
 
-    /// Counts of adds, changes, destroys and forgets (a replace counts as
-    /// one add and one destroy).
+    /// Counts of adds, changes, destroys, forgets and reads (a replace
+    /// counts as one add and one destroy).
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
@@ -191,6 +216,7 @@ impl Plan {
                 }
                 Action::Delete => s.destroy += 1,
                 Action::Forget => s.forget += 1,
+                Action::Read { .. } => s.read += 1,
             }
         }
         s
@@ -201,14 +227,15 @@ impl Plan {
         serde_json::to_string_pretty(self).map_err(|e| Error::PlanDecode(e.to_string()))
     }
 
-    /// Reads a plan from JSON, refusing another format version.
+    /// Reads a plan from JSON, refusing a format version this build does
+    /// not know.
     pub fn from_json(text: &str) -> Result<Plan, Error> {
         #[derive(Deserialize)]
         struct Probe {
             format_version: u32,
         }
         let probe: Probe = serde_json::from_str(text).map_err(|e| Error::PlanDecode(e.to_string()))?;
-        if probe.format_version != PLAN_FORMAT_VERSION {
+        if !(PLAN_FORMAT_OLDEST..=PLAN_FORMAT_VERSION).contains(&probe.format_version) {
             return Err(Error::PlanFormat { found: probe.format_version, supported: PLAN_FORMAT_VERSION });
         }
         serde_json::from_str(text).map_err(|e| Error::PlanDecode(e.to_string()))

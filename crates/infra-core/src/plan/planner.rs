@@ -18,6 +18,22 @@ pub struct PlanOptions {
     /// When non-empty, plan only these addresses and what they depend on
     /// (like `terraform plan -target`). Everything else is left alone.
     pub targets: Vec<Address>,
+    /// Lookups read for this plan (by the engine, just before planning),
+    /// by address. A lookup without one keeps its recorded result when its
+    /// query is unchanged, and is read during apply otherwise.
+    pub reads: BTreeMap<Address, LookupRead>,
+}
+
+/// What a lookup found when read for a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupRead {
+    /// The inputs it was read with: resolved and sealed as the planner
+    /// resolves them (a read made with other inputs is not used).
+    pub inputs: Fields,
+    /// The ID of what it found.
+    pub id: String,
+    /// Its outputs.
+    pub outputs: Fields,
 }
 
 /// Plans the changes that make the cloud match `stack`, given `state`.
@@ -35,6 +51,8 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
     let mut refusals = Vec::new();
     // Resources whose recorded outputs stay valid through this apply.
     let mut stable: BTreeSet<Address> = BTreeSet::new();
+    // Outputs of lookups read for this plan.
+    let mut fresh: BTreeMap<Address, Fields> = BTreeMap::new();
 
     for address in graph.topo_order() {
         let Some(decl) = stack.resource(&address) else {
@@ -48,6 +66,9 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
             continue;
         }
         let lookup = |r: &Reference| -> Option<Value> {
+            if let Some(outputs) = fresh.get(&r.address) {
+                return output_at(outputs, &r.output);
+            }
             if !stable.contains(&r.address) {
                 return None;
             }
@@ -55,7 +76,15 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
         };
         let after: Fields =
             decl.inputs.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup).seal(&key))).collect();
-        let change = diff_resource(stack, decl, prior, after);
+        let change = if decl.schema.lookup {
+            let (change, outputs) = diff_lookup(stack, decl, prior, after, options.reads.get(&address));
+            if let Some(outputs) = outputs {
+                fresh.insert(address.clone(), outputs);
+            }
+            change
+        } else {
+            diff_resource(stack, decl, prior, after)
+        };
         match &change.action {
             Action::NoOp | Action::Update => {
                 stable.insert(address.clone());
@@ -83,7 +112,7 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
         return Err(Error::Refused(Diagnostics(refusals)));
     }
 
-    let outputs = if scope.is_some() { Vec::new() } else { output_changes(stack, state, &stable) };
+    let outputs = if scope.is_some() { Vec::new() } else { output_changes(stack, state, &stable, &fresh) };
 
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -299,6 +328,94 @@ fn diff_resource(
     }
 }
 
+/// The change of a lookup, and its outputs when it was read for this plan.
+///
+/// Read for this plan with the inputs planned now: a no-op when the state
+/// already records that result, else a read (shown, recorded by apply);
+/// its outputs are known to dependents either way. Not read (its query
+/// waits on values known only after apply, or no read was given): a no-op
+/// when the recorded query is unchanged, else a read during apply.
+fn diff_lookup(
+    stack: &Stack,
+    decl: &ResourceDecl,
+    prior: Option<&ResourceState>,
+    after: Fields,
+    read: Option<&LookupRead>,
+) -> (Change, Option<Fields>) {
+    let schema = decl.schema;
+    let provider = decl.provider.clone().unwrap_or_else(|| crate::provider::ProviderKey(String::new()));
+    let region = stack.provider_of(decl).map(|p| p.region.as_str());
+    let known = !after.values().any(Value::has_unknown);
+    let read = read.filter(|r| known && r.inputs == after);
+    let prior = prior.filter(|p| {
+        p.type_name == schema.type_name && p.provider == provider && region.is_none_or(|r| r == p.region)
+    });
+    let same_query = prior.is_some_and(|p| p.inputs == after);
+    let (action, reason) = match (read, prior) {
+        (Some(r), Some(p)) if same_query && p.outputs == r.outputs && p.id == r.id => (Action::NoOp, None),
+        (Some(_), None) => (Action::Read { during_apply: false }, Some("read for this plan")),
+        (Some(_), Some(_)) if same_query => {
+            (Action::Read { during_apply: false }, Some("its result changed"))
+        }
+        (Some(_), Some(_)) => (Action::Read { during_apply: false }, Some("its query changed")),
+        (None, Some(_)) if known && same_query => (Action::NoOp, None),
+        (None, _) if known => (Action::Read { during_apply: true }, Some("not read for this plan")),
+        (None, _) => {
+            (Action::Read { during_apply: true }, Some("its query waits on values known only after apply"))
+        }
+    };
+    let mut fields = Vec::new();
+    if action.is_change() {
+        let empty = Fields::new();
+        let before = prior.map_or(&empty, |p| &p.inputs);
+        let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        for name in names {
+            let (b, a) = (before.get(name), after.get(name));
+            if b != a || a.is_some_and(Value::has_unknown) {
+                fields.push(FieldChange {
+                    name: name.clone(),
+                    before: b.cloned(),
+                    after: a.cloned(),
+                    forces_replacement: false,
+                    sensitive: b.is_some_and(Value::is_sensitive) || a.is_some_and(Value::is_sensitive),
+                });
+            }
+        }
+        // What the read found, where it differs from what was recorded.
+        if let Some(r) = read {
+            let was = prior.map_or(&empty, |p| &p.outputs);
+            for (name, v) in &r.outputs {
+                if was.get(name) != Some(v) {
+                    let shown =
+                        if after.contains_key(name) { format!("{name} (found)") } else { name.clone() };
+                    fields.push(FieldChange {
+                        name: shown,
+                        before: was.get(name).cloned(),
+                        after: Some(v.clone()),
+                        forces_replacement: false,
+                        sensitive: v.is_sensitive(),
+                    });
+                }
+            }
+        }
+    }
+    let change = Change {
+        address: decl.address.clone(),
+        type_name: schema.type_name.to_owned(),
+        provider,
+        action,
+        before: prior.map(|p| p.inputs.clone()),
+        after: Some(after),
+        fields,
+        reason: reason.map(str::to_owned),
+        depends_on: decl.dependencies().into_iter().collect(),
+        prior_depends_on: prior.map(|p| p.dependencies.iter().cloned().collect()).unwrap_or_default(),
+        retain_on_delete: true,
+        deposed: None,
+    };
+    (change, read.map(|r| r.outputs.clone()))
+}
+
 /// Delete (or forget) changes for `selected`, ordered so that a resource is
 /// deleted before everything it depended on.
 fn delete_changes(
@@ -357,9 +474,17 @@ fn delete_changes(
     out
 }
 
-fn output_changes(stack: &Stack, state: &State, stable: &BTreeSet<Address>) -> Vec<OutputChange> {
+fn output_changes(
+    stack: &Stack,
+    state: &State,
+    stable: &BTreeSet<Address>,
+    fresh: &BTreeMap<Address, Fields>,
+) -> Vec<OutputChange> {
     let key = state.secret_key_bytes();
     let lookup = |r: &Reference| -> Option<Value> {
+        if let Some(outputs) = fresh.get(&r.address) {
+            return output_at(outputs, &r.output);
+        }
         if !stable.contains(&r.address) {
             return None;
         }

@@ -45,6 +45,7 @@ fn marker(action: &Action) -> (&'static str, &'static str) {
         Action::Replace { order: ReplaceOrder::DeleteBeforeCreate, .. } => ("-/+", RED),
         Action::Delete => ("  -", RED),
         Action::Forget => ("  .", CYAN),
+        Action::Read { .. } => (" <=", CYAN),
     }
 }
 
@@ -62,6 +63,8 @@ fn headline(c: &Change) -> String {
         ),
         Action::Delete => "will be destroyed".to_owned(),
         Action::Forget => "will be removed from the state (kept in the cloud)".to_owned(),
+        Action::Read { during_apply: true } => "will be read during apply".to_owned(),
+        Action::Read { during_apply: false } => "will be read (nothing in the cloud changes)".to_owned(),
     };
     format!("# {} ({}) {what}", c.address, c.type_name)
 }
@@ -86,7 +89,7 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
 
     let used: Vec<&Action> = plan.actionable().map(|c| &c.action).collect();
     out.push_str("\nResource actions are indicated with the following symbols:\n");
-    let legend: [LegendEntry; 6] = [
+    let legend: [LegendEntry; 7] = [
         (|a| *a == Action::Create, Action::Create, "create"),
         (|a| *a == Action::Update, Action::Update, "update in place"),
         (
@@ -101,6 +104,7 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
         ),
         (|a| *a == Action::Delete, Action::Delete, "destroy"),
         (|a| *a == Action::Forget, Action::Forget, "forget (remove from state only)"),
+        (Action::is_read, Action::Read { during_apply: false }, "read (lookups)"),
     ];
     for (pred, action, label) in legend {
         if used.iter().any(|a| pred(a)) {
@@ -133,6 +137,9 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
     );
     if s.forget > 0 {
         let _ = write!(out, ", {} to forget", s.forget);
+    }
+    if s.read > 0 {
+        let _ = write!(out, ", {} to read", s.read);
     }
     out.push_str(".\n");
 

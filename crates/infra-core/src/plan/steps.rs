@@ -38,12 +38,14 @@ pub enum StepKind {
     CreateReplacement,
     /// The delete half of a replacement (a forget when retained).
     DeleteReplaced,
+    /// Read a lookup and record what it found (no change in the cloud).
+    Read,
 }
 
 impl StepKind {
     /// True for the halves that create or change a resource.
     pub fn is_apply(self) -> bool {
-        matches!(self, StepKind::Create | StepKind::Update | StepKind::CreateReplacement)
+        matches!(self, StepKind::Create | StepKind::Update | StepKind::CreateReplacement | StepKind::Read)
     }
 }
 
@@ -103,6 +105,10 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, Error> {
             Action::Forget => {
                 delete_of.insert(a, raw.len());
                 raw.push((a.clone(), StepKind::Forget, true));
+            }
+            Action::Read { .. } => {
+                apply_of.insert(a, raw.len());
+                raw.push((a.clone(), StepKind::Read, false));
             }
         }
     }
