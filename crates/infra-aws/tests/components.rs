@@ -13,6 +13,7 @@ use infra_aws::components::{
     three_tier_vpc, web_asg,
 };
 use infra_aws::ecs::EcsCluster;
+use infra_aws::ids::AmiId;
 use infra_aws::sns::SnsTopic;
 use infra_core::Stack;
 
@@ -68,7 +69,7 @@ fn tier() -> Stack {
         "web",
         &WebAsgConfig {
             name: "cmp-web".into(),
-            image_id: AMI.into(),
+            image_id: AmiId::new(AMI).unwrap().into(),
             instance_type: "t3.micro".into(),
             subnets: net.app_subnet_ids(),
             security_groups: vec![net.app_security_group.id().into()],

@@ -14,14 +14,15 @@ use crate::autoscaling::{
 };
 use crate::cloudwatch::{AlarmAction, MetricAlarm};
 use crate::ec2::{BlockDeviceMapping, EbsSpec, LaunchTemplate, MetadataOptions};
-use crate::ids::{InstanceProfileName, SecurityGroupId, SubnetId, TargetGroupArn};
+use crate::ids::{AmiId, InstanceProfileName, SecurityGroupId, SubnetId, TargetGroupArn};
 
 /// Inputs of [`web_asg`].
 #[derive(Debug, Clone, Default)]
 pub struct WebAsgConfig {
     /// Prefix of every name (`prod-web`).
     pub name: String,
-    pub image_id: String,
+    /// The instances' image (an `AmiLookup`'s `image_id()`, or a literal).
+    pub image_id: Input<AmiId>,
     pub instance_type: String,
     pub key_name: Option<String>,
     /// Private subnets, one per zone.
