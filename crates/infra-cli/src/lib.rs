@@ -195,6 +195,9 @@ pub fn report(ui: &ui::Ui, e: &Error) {
     }
 }
 
+/// The AWS SDK's target that logs bodies at TRACE, capped at DEBUG.
+const SDK_BODY_LOGGING: &str = "aws_smithy_runtime::client::orchestrator=debug";
+
 fn init_logging(global: &Global) {
     use tracing_subscriber::EnvFilter;
     let default = match global.verbose {
@@ -202,7 +205,16 @@ fn init_logging(global: &Global) {
         1 => "infra=info,infra_cli=info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // At TRACE the AWS SDK logs response bodies and decoded outputs under
+    // this target (redacting only what its service models as sensitive):
+    // values a stack declares `Sensitive`, such as a container's
+    // environment variable, would be in the log. Kept at DEBUG whatever
+    // RUST_LOG says, unless the SDK's own opt-in says otherwise.
+    let bodies_wanted = std::env::var("LOG_SENSITIVE_BODIES").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if !bodies_wanted && let Ok(cap) = SDK_BODY_LOGGING.parse() {
+        filter = filter.add_directive(cap);
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
