@@ -29,24 +29,34 @@
 //! 5. the command line: the same stack run as a stack program
 //!    (`infra::cli::Program`, this test binary run again as the program)
 //!    with `-vv` and `RUST_LOG=trace`: stdout and stderr of `plan`,
-//!    `plan --json`, `apply --yes`, `apply --yes --json`, `refresh`,
+//!    `plan --json`, `validate`, `graph`, `apply --yes`,
+//!    `apply --yes --json`, `plan --detailed-exitcode`, `refresh`,
 //!    `drift`, `drift --json`, `output`, `output --json`, `state list`,
 //!    `state show` of every address, `state pull`, `state history`,
 //!    `plan --destroy` and `destroy --yes --json`, and its state directory.
 //!
-//! The AWS SDK's own TRACE logs: `aws_smithy_runtime::client::orchestrator`
-//! logs every request it transmits with its body ("transmitting request")
-//! and every response body it reads unless the operation's output is
-//! modelled sensitive ("read HTTP response body", target
-//! `aws_smithy_runtime::client::orchestrator::http`). Request bodies carry
-//! secrets by necessity (`PutSecretValue`'s `SecretString`,
-//! `RegisterTaskDefinition`'s environment), and `DescribeTaskDefinition`'s
-//! answer carries the environment. So a subscriber that enables TRACE for
-//! that target sees them: the library test allows hits there and nowhere
-//! else (infra's own targets, and every other third-party target, must
-//! stay clean), and the command line, which owns its subscriber, keeps that
-//! target at DEBUG whatever `RUST_LOG` says (unless `LOG_SENSITIVE_BODIES=true`,
-//! the SDK's own opt-in): its sweep allows nothing.
+//! The AWS SDK's own TRACE logs (aws-smithy-runtime 1.16): under
+//! `aws_smithy_runtime::client::orchestrator` it logs each decoded output
+//! (`output_or_error=…`, the output's `Debug`) and, under
+//! `…::orchestrator::http`, each response body ("read HTTP response
+//! body"), redacting only what the service's model marks sensitive. Secrets
+//! Manager's values are (`GetRandomPassword`, `GetSecretValue`; request
+//! bodies show as a streamed `BoxBody`), but an ECS container's
+//! environment is not: `RegisterTaskDefinition`'s and
+//! `DescribeTaskDefinition`'s answers carry the `Sensitive` variable in
+//! plaintext. So a subscriber that enables TRACE for that target sees it:
+//! the library test allows hits there and nowhere else (no other target,
+//! third-party or infra's, may show a canary), and prints what it found;
+//! the command line, which owns its subscriber, drops that target's TRACE
+//! records whatever `RUST_LOG` says (unless `LOG_SENSITIVE_BODIES=true`,
+//! the SDK's own opt-in), and its sweep allows nothing.
+//!
+//! What it found: a refresh stored the `Sensitive` environment variable in
+//! plaintext (the provider reports `container_definitions` as plain data,
+//! and only fields secret as a whole were sealed), and the next plan's JSON
+//! showed it as the value before. Reported inputs are now marked secret
+//! wherever the recorded or declared value holds one
+//! (`Value::mark_secrets_like`, in refresh, recovery, import and adoption).
 //!
 //! The data tier adds its secrets to the same sweep: an ElastiCache
 //! replication group's auth token and a database's master password become
@@ -62,7 +72,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tracing_subscriber::Layer as _;
 use common::*;
 use infra_aws::ecs::{ContainerDefinition, ContainerSecret, EnvironmentVariable, TaskDefinition};
 use infra_aws::iam::{PolicyDocument, Role};
@@ -71,6 +80,7 @@ use infra_core::plan::{Plan, PlanOptions};
 use infra_core::{Action, Options, ProviderConfig, Sensitive, Stack, State};
 use infra_engine::{Event, Events, Interrupt, Mode, PreviewMode, RunOptions};
 use infra_state::{Backend, HistoryEntry, LocalBackend, Lock, StateVersion};
+use tracing_subscriber::Layer as _;
 
 // ---------------------------------------------------------------- canaries
 
@@ -170,8 +180,9 @@ const ADDRESSES: [&str; 6] = ["declared", "declared-value", "generated", "genera
 async fn current_value(w: &World, name: &str) -> String {
     use tracing::instrument::WithSubscriber as _;
     let sdk = infra_testkit::loopback_sdk_config(&w.endpoint, "us-east-1").unwrap();
-    let client =
-        aws_sdk_secretsmanager::Client::from_conf(aws_sdk_secretsmanager::config::Builder::from(&sdk).build());
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&sdk).build(),
+    );
     let out = client
         .get_secret_value()
         .secret_id(name)
@@ -197,7 +208,10 @@ impl Artifacts {
 
     /// A plan rendered for a person and as JSON.
     fn plan(&mut self, name: &str, plan: &Plan) {
-        self.add(format!("{name}: rendered plan"), infra_core::plan::render::render(plan, Default::default()));
+        self.add(
+            format!("{name}: rendered plan"),
+            infra_core::plan::render::render(plan, Default::default()),
+        );
         let colored = infra_core::plan::render::RenderOptions { color: true };
         self.add(format!("{name}: rendered plan (colour)"), infra_core::plan::render::render(plan, colored));
         self.add(format!("{name}: JSON plan"), plan.to_json().unwrap());
@@ -438,7 +452,7 @@ fn captured_logs() -> Vec<LogLine> {
     LOGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
 }
 
-/// The SDK's trace logs that carry request and response bodies (see the
+/// The SDK's TRACE logs of response bodies and decoded outputs (see the
 /// module documentation): the only place a canary may show in the library
 /// test's logs.
 const BODY_LOGGING_TARGET: &str = "aws_smithy_runtime::client::orchestrator";
@@ -483,7 +497,11 @@ impl Backend for Recording {
         Ok(version)
     }
 
-    async fn settle(&self, lock: &dyn Lock, version: &StateVersion) -> Result<StateVersion, infra_state::Error> {
+    async fn settle(
+        &self,
+        lock: &dyn Lock,
+        version: &StateVersion,
+    ) -> Result<StateVersion, infra_state::Error> {
         self.local.settle(lock, version).await
     }
 
@@ -507,7 +525,12 @@ impl Backend for Recording {
 // ---------------------------------------------------------------- runs
 
 /// One operation on `backend`, with its events.
-async fn run(w: &World, backend: &Arc<Recording>, stack: &Stack, mode: Mode) -> (infra_engine::Outcome, Vec<Event>) {
+async fn run(
+    w: &World,
+    backend: &Arc<Recording>,
+    stack: &Stack,
+    mode: Mode,
+) -> (infra_engine::Outcome, Vec<Event>) {
     let (events, mut rx) = Events::channel();
     let options = RunOptions { mode, lock_timeout: Duration::from_secs(5), refresh: true };
     let b: Arc<dyn Backend> = backend.clone();
@@ -547,7 +570,8 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
     let w = world();
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
-    let backend = Arc::new(Recording { local: LocalBackend::new(dir.path()), written: Mutex::new(Vec::new()) });
+    let backend =
+        Arc::new(Recording { local: LocalBackend::new(dir.path()), written: Mutex::new(Vec::new()) });
     let mut a = Artifacts::default();
     let mut passwords = Vec::new();
     let mut event_count = 0;
@@ -560,7 +584,12 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
         a.events(&format!("v{v} plan"), &events);
         if v == 0 {
             let created = p.plan.actionable().filter(|c| c.action == Action::Create).count();
-            assert_eq!(created, ADDRESSES.len(), "{}", infra_core::plan::render::render(&p.plan, Default::default()));
+            assert_eq!(
+                created,
+                ADDRESSES.len(),
+                "{}",
+                infra_core::plan::render::render(&p.plan, Default::default())
+            );
         } else {
             let replaced: Vec<String> = p
                 .plan
@@ -568,7 +597,11 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
                 .filter(|c| matches!(c.action, Action::Replace { .. }))
                 .map(|c| c.address.to_string())
                 .collect();
-            assert_eq!(replaced, ["declared-value", "generated-value", "td"], "v1 replaces the values and the task definition");
+            assert_eq!(
+                replaced,
+                ["declared-value", "generated-value", "td"],
+                "v1 replaces the values and the task definition"
+            );
         }
 
         let (o, events) = run(&w, &backend, &stack, Mode::Apply(PlanOptions::default())).await;
@@ -592,7 +625,9 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
         // A refresh of the stored state alone (what `refresh` does).
         let b: Arc<dyn Backend> = backend.clone();
         let (refreshed, state) =
-            infra_engine::refresh_stored(w.executor.registry(), b, &stack, Duration::from_secs(5)).await.unwrap();
+            infra_engine::refresh_stored(w.executor.registry(), b, &stack, Duration::from_secs(5))
+                .await
+                .unwrap();
         assert!(refreshed.drifted.is_empty() && refreshed.gone.is_empty(), "{refreshed:?}");
         a.add(format!("v{v} refreshed state (Debug)"), format!("{state:?}"));
         a.add(format!("v{v} refreshed state (JSON)"), serde_json::to_string(&state).unwrap());
@@ -625,18 +660,24 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
     let recorded = infra_state::decode(&written[written.len() / 2]).unwrap();
     assert_eq!(recorded.resources.len(), ADDRESSES.len(), "the state mid-test holds the stack");
     for address in ADDRESSES {
-        let rendered = String::from_utf8_lossy(&a.items.iter().find(|(n, _)| n == "v0 plan: rendered plan").unwrap().1)
-            .into_owned();
+        let rendered =
+            String::from_utf8_lossy(&a.items.iter().find(|(n, _)| n == "v0 plan: rendered plan").unwrap().1)
+                .into_owned();
         assert!(rendered.contains(&format!("# {address} ")), "{address} not in the plan:\n{rendered}");
     }
     assert!(a.total_bytes() > 10_000, "{} bytes", a.total_bytes());
     assert!(logs.len() > 100, "{} log lines", logs.len());
     for op in ["PutSecretValue", "GetRandomPassword", "RegisterTaskDefinition", "DescribeTaskDefinition"] {
-        assert!(logs.iter().any(|l| l.text.contains(op)), "no log line names {op}: the SDK's logs were not captured");
+        assert!(
+            logs.iter().any(|l| l.text.contains(op)),
+            "no log line names {op}: the SDK's logs were not captured"
+        );
     }
 
-    let canaries: Vec<&str> =
-        [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1].into_iter().chain(passwords.iter().map(String::as_str)).collect();
+    let canaries: Vec<&str> = [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1]
+        .into_iter()
+        .chain(passwords.iter().map(String::as_str))
+        .collect();
     assert_never_leaks(&canaries, &a);
 
     // Log lines: none anywhere but the SDK's body logging at TRACE.
@@ -658,7 +699,7 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
         *by_target.entry((target, *canary)).or_default() += 1;
     }
     eprintln!(
-        "{} log lines swept; {} hits in the SDK's TRACE body logging (third-party; the CLI keeps it off), \
+        "{} log lines swept; {} hits in the SDK's TRACE body logging (third-party; the CLI drops it), \
          per (target, canary index): {by_target:?}",
         logs.len(),
         in_bodies.len()
@@ -769,11 +810,15 @@ async fn no_secret_value_appears_in_the_command_lines_output_or_state() {
     assert_ne!(passwords[0], passwords[1]);
     assert!(stderr_lines > 1000, "{stderr_lines} lines on stderr: the TRACE logs are not there");
     assert!(
-        a.items.iter().any(|(n, b)| n.ends_with("stderr") && String::from_utf8_lossy(b).contains("PutSecretValue")),
+        a.items
+            .iter()
+            .any(|(n, b)| n.ends_with("stderr") && String::from_utf8_lossy(b).contains("PutSecretValue")),
         "the SDK's logs do not name its calls"
     );
 
-    let canaries: Vec<&str> =
-        [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1].into_iter().chain(passwords.iter().map(String::as_str)).collect();
+    let canaries: Vec<&str> = [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1]
+        .into_iter()
+        .chain(passwords.iter().map(String::as_str))
+        .collect();
     assert_never_leaks(&canaries, &a);
 }

@@ -109,7 +109,9 @@ fn observed_inputs(
             inputs
                 .iter()
                 .filter(|(_, v)| **v != Value::Unknown)
-                .map(|(k, v)| (k.clone(), reference.get(k).map_or_else(|| v.clone(), |r| v.mark_secrets_like(r))))
+                .map(|(k, v)| {
+                    (k.clone(), reference.get(k).map_or_else(|| v.clone(), |r| v.mark_secrets_like(r)))
+                })
                 .collect()
         }
     };

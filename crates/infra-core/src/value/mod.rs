@@ -275,7 +275,9 @@ impl Value {
         match (self, reference) {
             (Value::Map(a), Value::Map(b)) => Value::Map(
                 a.iter()
-                    .map(|(k, v)| (k.clone(), b.get(k).map_or_else(|| v.clone(), |r| v.mark_at_secrets_of(r))))
+                    .map(|(k, v)| {
+                        (k.clone(), b.get(k).map_or_else(|| v.clone(), |r| v.mark_at_secrets_of(r)))
+                    })
                     .collect(),
             ),
             (Value::List(a), Value::List(b)) => {
@@ -568,7 +570,8 @@ mod tests {
         assert!(matches!(grown, Value::SecretHash(_)), "{grown:?}");
         // A non-secret part changed: the secret could have moved; whole.
         let moved = env("8080".into(), Some(("API_TOKEN2", "tok3n")));
-        let moved = moved.mark_secrets_like(&env(Value::Secret(Box::new("tok3n".into())), Some(("X", "8080"))));
+        let moved =
+            moved.mark_secrets_like(&env(Value::Secret(Box::new("tok3n".into())), Some(("X", "8080"))));
         assert!(matches!(moved, Value::Secret(_)));
         // Nothing secret in the reference: the value as reported.
         let plain = env("tok3n".into(), None);
