@@ -195,18 +195,37 @@ pub fn report(ui: &ui::Ui, e: &Error) {
     }
 }
 
+/// The AWS SDK's target that logs response bodies and decoded outputs at
+/// TRACE (and only there).
+const SDK_BODY_LOGGING: &str = "aws_smithy_runtime::client::orchestrator";
+
 fn init_logging(global: &Global) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let default = match global.verbose {
         0 => "warn",
         1 => "infra=info,infra_cli=info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // At TRACE the AWS SDK logs response bodies and decoded outputs
+    // (redacting only what its service models as sensitive): values a
+    // stack declares `Sensitive`, such as a container's environment
+    // variable, would be in the log. Those TRACE records are dropped
+    // whatever RUST_LOG says, unless the SDK's own opt-in says otherwise.
+    let bodies_wanted = std::env::var("LOG_SENSITIVE_BODIES").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let no_bodies = tracing_subscriber::filter::filter_fn(move |meta| {
+        bodies_wanted
+            || *meta.level() != tracing::Level::TRACE
+            || !meta.target().starts_with(SDK_BODY_LOGGING)
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
+        .finish()
+        .with(no_bodies)
         .try_init();
 }

@@ -120,11 +120,28 @@ impl Schema {
     /// never stored in plaintext) and fields the provider could not read
     /// ([`crate::Value::Unknown`]) left out.
     pub fn mark_secrets(&self, inputs: &crate::value::Fields) -> crate::value::Fields {
+        self.mark_secrets_like(inputs, &crate::value::Fields::new())
+    }
+
+    /// [`Schema::mark_secrets`], and in every other field the positions
+    /// where `reference` (the recorded or declared inputs) holds a secret
+    /// ([`crate::Value::mark_secrets_like`]): a secret nested in a field
+    /// that is not secret as a whole (a `Sensitive` environment variable of
+    /// a container) is reported by the provider in plaintext.
+    pub fn mark_secrets_like(
+        &self,
+        inputs: &crate::value::Fields,
+        reference: &crate::value::Fields,
+    ) -> crate::value::Fields {
         inputs
             .iter()
             .filter(|(_, v)| **v != crate::Value::Unknown)
             .map(|(k, v)| {
-                let v = if self.is_secret(k) { crate::Value::Secret(Box::new(v.clone())) } else { v.clone() };
+                let v = if self.is_secret(k) {
+                    crate::Value::Secret(Box::new(v.clone()))
+                } else {
+                    reference.get(k).map_or_else(|| v.clone(), |r| v.mark_secrets_like(r))
+                };
                 (k.clone(), v)
             })
             .collect()

@@ -584,7 +584,8 @@ impl Run<'_> {
         // brought to the declaration by an in-place update.
         let key = self.store.read(State::secret_key_bytes);
         let seal = |f: &Fields| -> Fields { f.iter().map(|(k, v)| (k.clone(), v.seal(&key))).collect() };
-        let recorded = if adopted { decl.schema.mark_secrets(&observed.inputs) } else { inputs.clone() };
+        let recorded =
+            if adopted { decl.schema.mark_secrets_like(&observed.inputs, &inputs) } else { inputs.clone() };
         self.store
             .commit(|s| {
                 s.pending.retain(|p| p.id != token);

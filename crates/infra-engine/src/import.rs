@@ -51,8 +51,12 @@ pub async fn import_into(
     })?;
     let region = registry.instance(&provider_key).map(|i| i.config.region.clone()).unwrap_or_default();
     let key = store.read(State::secret_key_bytes);
-    let inputs =
-        decl.schema.mark_secrets(&observed.inputs).into_iter().map(|(k, v)| (k, v.seal(&key))).collect();
+    let inputs = decl
+        .schema
+        .mark_secrets_like(&observed.inputs, &decl.inputs)
+        .into_iter()
+        .map(|(k, v)| (k, v.seal(&key)))
+        .collect();
     let resource = ResourceState {
         type_name: decl.schema.type_name.to_owned(),
         provider: provider_key,

@@ -91,15 +91,29 @@ where
     })
 }
 
-/// The inputs the cloud reports, with the type's secret fields sealed.
-fn observed_inputs(stack: &Stack, address: &Address, state_key: &[u8], inputs: &Fields) -> Fields {
+/// The inputs the cloud reports, with the type's secret fields sealed, and
+/// the secrets nested in other fields where the declaration (or, without
+/// one, the recorded inputs: `recorded`) holds them.
+fn observed_inputs(
+    stack: &Stack,
+    address: &Address,
+    state_key: &[u8],
+    inputs: &Fields,
+    recorded: Option<&Fields>,
+) -> Fields {
+    let none = Fields::new();
     let marked = match stack.resource(address) {
-        Some(d) => d.schema.mark_secrets(inputs),
-        None => inputs
-            .iter()
-            .filter(|(_, v)| **v != Value::Unknown)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        Some(d) => d.schema.mark_secrets_like(inputs, &d.inputs),
+        None => {
+            let reference = recorded.unwrap_or(&none);
+            inputs
+                .iter()
+                .filter(|(_, v)| **v != Value::Unknown)
+                .map(|(k, v)| {
+                    (k.clone(), reference.get(k).map_or_else(|| v.clone(), |r| v.mark_secrets_like(r)))
+                })
+                .collect()
+        }
     };
     marked.into_iter().map(|(k, v)| (k, v.seal(state_key))).collect()
 }
@@ -117,7 +131,7 @@ fn adopted(
         provider: op.provider.clone(),
         region: region(registry, &op.provider),
         id: observed.id.clone(),
-        inputs: observed_inputs(stack, &op.address, key, &observed.inputs),
+        inputs: observed_inputs(stack, &op.address, key, &observed.inputs, None),
         outputs: observed.outputs.clone(),
         dependencies: decl.map(|d| d.dependencies()).unwrap_or_default(),
         protect: decl.is_some_and(|d| d.options.protect),
@@ -201,7 +215,9 @@ async fn recover_update(
     } else {
         "the resource of an interrupted update is gone"
     };
-    let inputs = observed.as_ref().map(|o| observed_inputs(stack, &address, &key, &o.inputs));
+    let recorded = store.read(|s| s.resources.get(&address).map(|r| r.inputs.clone()));
+    let inputs =
+        observed.as_ref().map(|o| observed_inputs(stack, &address, &key, &o.inputs, recorded.as_ref()));
     store
         .commit(|s| {
             s.pending.retain(|p| p.id != pid);

@@ -99,13 +99,22 @@ pub async fn refresh(registry: &Registry, stack: &Stack, store: &StateStore) -> 
                         }
                         // Secret by the declared schema, or (for a state-only
                         // refresh, with no program) because it was recorded
-                        // as one.
-                        let recorded_secret = matches!(r.inputs.get(k), Some(Value::SecretHash(_)));
-                        let v = if schema.is_some_and(|s| s.is_secret(k)) || recorded_secret {
+                        // as one; and wherever the recorded value holds a
+                        // secret inside (a `Sensitive` value nested in a
+                        // field), which the provider reports in plaintext.
+                        let v = if schema.is_some_and(|s| s.is_secret(k)) {
                             Value::Secret(Box::new(v.clone())).seal(&key)
                         } else {
-                            v.clone()
+                            match r.inputs.get(k) {
+                                Some(recorded) => v.mark_secrets_like(recorded).seal(&key),
+                                None => v.clone(),
+                            }
                         };
+                        if v == Value::Unknown {
+                            // Not readable in full where a secret is: keep
+                            // what was recorded.
+                            continue;
+                        }
                         inputs.insert(k.clone(), v);
                     }
                     for k in r.inputs.keys() {

@@ -228,6 +228,65 @@ impl Value {
         }
     }
 
+    /// A value as a provider reports it, marked secret wherever `reference`
+    /// (what the state records, sealed, or what is declared) holds a
+    /// secret, so that sealing it keeps no plaintext a declaration marked
+    /// `Sensitive`: a provider reports a nested secret (an environment
+    /// variable of a container) as plain data.
+    ///
+    /// When the reported value has `reference`'s shape and equals it outside
+    /// the secret positions, only those positions are marked (sealed, it
+    /// then equals a recorded `reference` when nothing changed); otherwise
+    /// (an element added, a value changed outside) the whole value is
+    /// marked, since what moved cannot be told apart from the secrets. A
+    /// `reference` holding no secret leaves the value as it is.
+    pub fn mark_secrets_like(&self, reference: &Value) -> Value {
+        if !reference.is_sensitive() {
+            self.clone()
+        } else if self.aligns_with(reference) {
+            self.mark_at_secrets_of(reference)
+        } else {
+            Value::Secret(Box::new(self.clone()))
+        }
+    }
+
+    /// Same shape as `reference` and equal to it outside its secrets (its
+    /// unresolved parts match anything).
+    fn aligns_with(&self, reference: &Value) -> bool {
+        match (self, reference) {
+            (_, Value::Secret(_) | Value::SecretHash(_)) => true,
+            (_, Value::Unknown | Value::Ref(_) | Value::Template(_) | Value::Json(_)) => true,
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|r| v.aligns_with(r)))
+            }
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(v, r)| v.aligns_with(r))
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    /// Marks the positions where `reference` holds a secret (the shapes
+    /// are aligned).
+    fn mark_at_secrets_of(&self, reference: &Value) -> Value {
+        if !reference.is_sensitive() {
+            return self.clone();
+        }
+        match (self, reference) {
+            (Value::Map(a), Value::Map(b)) => Value::Map(
+                a.iter()
+                    .map(|(k, v)| {
+                        (k.clone(), b.get(k).map_or_else(|| v.clone(), |r| v.mark_at_secrets_of(r)))
+                    })
+                    .collect(),
+            ),
+            (Value::List(a), Value::List(b)) => {
+                Value::List(a.iter().zip(b).map(|(v, r)| v.mark_at_secrets_of(r)).collect())
+            }
+            _ => Value::Secret(Box::new(self.clone())),
+        }
+    }
+
     /// A list with its elements in a canonical order (by their canonical
     /// JSON), for comparing lists that are sets; other values unchanged.
     pub fn sorted(&self) -> Value {
@@ -476,5 +535,61 @@ mod tests {
         assert!(text.starts_with("{\"$secret_hash\":\"hmac-sha256:"), "{text}");
         let in_template = Value::Template(vec!["x".into(), v.clone()]);
         assert!(matches!(in_template.resolve(&|_| None), Value::Secret(_)));
+    }
+
+    /// A container's environment as declared (one variable `Sensitive`)
+    /// and as a provider reports it: plaintext inside a field that is not
+    /// secret as a whole.
+    fn env(token: Value, extra: Option<(&str, &str)>) -> Value {
+        let var = |name: &str, value: Value| {
+            Value::Map(BTreeMap::from([("name".to_string(), name.into()), ("value".to_string(), value)]))
+        };
+        let mut vars = vec![var("API_TOKEN", token), var("PORT", "8080".into())];
+        if let Some((n, v)) = extra {
+            vars.push(var(n, v.into()));
+        }
+        Value::List(vec![Value::Map(BTreeMap::from([("environment".to_string(), Value::List(vars))]))])
+    }
+
+    #[test]
+    fn a_secret_nested_in_a_reported_value_is_sealed_where_the_reference_holds_one() {
+        let key = b"k";
+        let declared = env(Value::Secret(Box::new("tok3n".into())), None);
+        let recorded = declared.seal(key);
+        assert!(!recorded.to_json_string().contains("tok3n"));
+        // Reported unchanged: sealed at the same position, equal to the record.
+        let reported = env("tok3n".into(), None);
+        assert_eq!(reported.mark_secrets_like(&recorded).seal(key), recorded);
+        assert_eq!(reported.mark_secrets_like(&declared).seal(key), recorded);
+        // Changed outside: still sealed, and different.
+        let changed = env("other".into(), None).mark_secrets_like(&recorded).seal(key);
+        assert_ne!(changed, recorded);
+        assert!(!changed.to_json_string().contains("other"));
+        // Another shape (a variable added): the whole value is sealed.
+        let grown = env("tok3n".into(), Some(("NEW", "x"))).mark_secrets_like(&recorded).seal(key);
+        assert!(matches!(grown, Value::SecretHash(_)), "{grown:?}");
+        // A non-secret part changed: the secret could have moved; whole.
+        let moved = env("8080".into(), Some(("API_TOKEN2", "tok3n")));
+        let moved =
+            moved.mark_secrets_like(&env(Value::Secret(Box::new("tok3n".into())), Some(("X", "8080"))));
+        assert!(matches!(moved, Value::Secret(_)));
+        // Nothing secret in the reference: the value as reported.
+        let plain = env("tok3n".into(), None);
+        assert_eq!(plain.mark_secrets_like(&plain), plain);
+        // Unresolved parts of a declaration match anything.
+        let with_ref = env(Value::Secret(Box::new("tok3n".into())), Some(("ROLE", "x")));
+        let Value::List(mut l) = with_ref else { unreachable!() };
+        if let Value::Map(c) = &mut l[0] {
+            c.insert("image".into(), Value::Ref(r("repo", "url")));
+        }
+        let declared = Value::List(l);
+        let Value::List(mut l) = env("tok3n".into(), Some(("ROLE", "x"))) else { unreachable!() };
+        if let Value::Map(c) = &mut l[0] {
+            c.insert("image".into(), "123.dkr/app".into());
+        }
+        let marked = Value::List(l).mark_secrets_like(&declared).seal(key);
+        assert!(matches!(&marked, Value::List(_)), "{marked:?}");
+        assert!(!marked.to_json_string().contains("tok3n"));
+        assert!(marked.to_json_string().contains("123.dkr/app"));
     }
 }
