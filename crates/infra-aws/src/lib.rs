@@ -23,6 +23,7 @@ pub mod kit;
 pub mod kms;
 pub mod logs;
 pub mod net;
+pub mod route53;
 pub mod rules;
 #[cfg(feature = "sdk")]
 pub mod sdk;

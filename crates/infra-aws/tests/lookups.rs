@@ -342,3 +342,75 @@ async fn a_query_on_something_the_apply_makes_is_read_during_apply() {
     assert_eq!(o.state.outputs["found"], o.state.outputs["made"]);
     assert!(w.converged(&s).await);
 }
+
+/// Route 53 is global: both regions' providers find the same zones. A
+/// public and a private zone share a name; `private_zone` picks one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_zones_are_found_by_name_public_or_private() {
+    use aws_sdk_route53::types::{HostedZoneConfig, Vpc as ZoneVpc, VpcRegion};
+    use infra_aws::route53::HostedZoneLookup;
+    let w = world();
+    let sdk = infra_testkit::loopback_sdk_config(&w.endpoint, "us-east-1").unwrap();
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let public = r53.create_hosted_zone().name("zones.example").caller_reference("pub").send().await.unwrap();
+    let vpc = w.ec2("us-east-1").create_vpc().cidr_block("10.41.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).unwrap();
+    let private = r53
+        .create_hosted_zone()
+        .name("zones.example")
+        .caller_reference("priv")
+        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).build())
+        .vpc(ZoneVpc::builder().vpc_id(vpc_id).vpc_region(VpcRegion::UsEast1).build())
+        .send()
+        .await
+        .unwrap();
+    let id = |z: &aws_sdk_route53::operation::create_hosted_zone::CreateHostedZoneOutput| {
+        z.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_owned()
+    };
+
+    let (mut s, us, eu) = stack("lookups");
+    s.add_with(
+        "pub-us",
+        HostedZoneLookup { name: "zones.example.".into(), private_zone: false },
+        Options::new().provider(&us),
+    );
+    s.add_with(
+        "pub-eu",
+        HostedZoneLookup { name: "Zones.Example".into(), private_zone: false },
+        Options::new().provider(&eu),
+    );
+    s.add_with(
+        "priv",
+        HostedZoneLookup { name: "zones.example".into(), private_zone: true },
+        Options::new().provider(&us),
+    );
+    reset_calls(&w);
+    let (o, _) = w.apply(&s).await;
+    let calls = all_calls(&w);
+    assert_eq!(calls.keys().copied().collect::<Vec<_>>(), ["ListHostedZonesByName"], "{calls:?}");
+    for (a, want) in [("pub-us", id(&public)), ("pub-eu", id(&public)), ("priv", id(&private))] {
+        let r = &o.state.resources[&addr(a)];
+        assert_eq!(r.outputs["zone_id"], Value::from(want.as_str()), "{a}");
+        assert_eq!(r.outputs["name"], Value::from("zones.example"), "{a}");
+    }
+    assert!(w.converged(&s).await);
+
+    let (mut s, us, _) = stack("lookups");
+    s.add_with(
+        "none",
+        HostedZoneLookup { name: "missing.example".into(), private_zone: false },
+        Options::new().provider(&us),
+    );
+    let err = infra_engine::preview(
+        w.executor.registry(),
+        w.backend.as_ref(),
+        &s,
+        &PreviewMode::Apply(PlanOptions::default()),
+        true,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("none: the lookup failed") && err.contains("missing.example"), "{err}");
+}

@@ -60,6 +60,7 @@ pub enum Service {
     Sns,
     Ecr,
     Sts,
+    Route53,
 }
 
 impl Service {
@@ -80,13 +81,14 @@ impl Service {
             Service::Sns => "sns",
             Service::Ecr => "ecr",
             Service::Sts => "sts",
+            Service::Route53 => "route53",
         }
     }
 
     /// AWS meters the service's API rate per account (IAM, CloudFront,
     /// Route 53, WAF's CLOUDFRONT scope), not per region.
     pub fn per_account(self) -> bool {
-        matches!(self, Service::Iam)
+        matches!(self, Service::Iam | Service::Route53)
     }
 }
 

@@ -133,6 +133,7 @@ clients! {
     "sns" sns: aws_sdk_sns,
     "ecr" ecr: aws_sdk_ecr,
     "sts" sts: aws_sdk_sts,
+    "route53" route53: aws_sdk_route53,
 }
 
 /// An AWS provider instance and its call statistics.
@@ -268,4 +269,6 @@ fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
     crate::ecr::register(instance, ctx);
     #[cfg(feature = "sts")]
     crate::sts::register(instance, ctx);
+    #[cfg(feature = "route53")]
+    crate::route53::register(instance, ctx);
 }
