@@ -19,6 +19,13 @@ use infra_core::plan::render::render;
 use infra_core::{Action, Options, Stack, Value};
 use infra_engine::{Events, PreviewMode};
 
+/// The error of a plan of `s` that must fail.
+async fn plan_error(w: &World, s: &Stack) -> String {
+    let mode = PreviewMode::Apply(PlanOptions::default());
+    let result = infra_engine::preview(w.executor.registry(), w.backend.as_ref(), s, &mode, true, &Events::none()).await;
+    result.unwrap_err().to_string()
+}
+
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -164,17 +171,7 @@ async fn a_newer_ami_updates_the_launch_template_in_place() {
 async fn a_lookup_that_finds_nothing_fails_at_plan_naming_the_address_and_query() {
     let w = world();
     let s = app_stack("amazon", "no-such-image-*");
-    let err = infra_engine::preview(
-        w.executor.registry(),
-        w.backend.as_ref(),
-        &s,
-        &PreviewMode::Apply(PlanOptions::default()),
-        true,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = plan_error(&w, &s).await;
     assert!(err.starts_with("ami: the lookup failed"), "{err}");
     assert!(err.contains("found nothing"), "{err}");
     assert!(err.contains("aws:ec2:AmiLookup") && err.contains("no-such-image-*"), "{err}");
@@ -186,17 +183,7 @@ async fn a_lookup_that_finds_nothing_fails_at_plan_naming_the_address_and_query(
         AmiLookup { owners: vec!["amazon".into()], filters: vec![], most_recent: false },
         Options::new().provider(&us),
     );
-    let err = infra_engine::preview(
-        w.executor.registry(),
-        w.backend.as_ref(),
-        &s,
-        &PreviewMode::Apply(PlanOptions::default()),
-        true,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = plan_error(&w, &s).await;
     assert!(err.starts_with("many: the lookup failed") && err.contains("takes exactly one"), "{err}");
 }
 
@@ -401,16 +388,6 @@ async fn hosted_zones_are_found_by_name_public_or_private() {
         HostedZoneLookup { name: "missing.example".into(), private_zone: false },
         Options::new().provider(&us),
     );
-    let err = infra_engine::preview(
-        w.executor.registry(),
-        w.backend.as_ref(),
-        &s,
-        &PreviewMode::Apply(PlanOptions::default()),
-        true,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = plan_error(&w, &s).await;
     assert!(err.starts_with("none: the lookup failed") && err.contains("missing.example"), "{err}");
 }
