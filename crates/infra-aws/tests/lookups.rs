@@ -22,7 +22,9 @@ use infra_engine::{Events, PreviewMode};
 /// The error of a plan of `s` that must fail.
 async fn plan_error(w: &World, s: &Stack) -> String {
     let mode = PreviewMode::Apply(PlanOptions::default());
-    let result = infra_engine::preview(w.executor.registry(), w.backend.as_ref(), s, &mode, true, &Events::none()).await;
+    let result =
+        infra_engine::preview(w.executor.registry(), w.backend.as_ref(), s, &mode, true, &Events::none())
+            .await;
     result.unwrap_err().to_string()
 }
 
