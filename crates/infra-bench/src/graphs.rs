@@ -32,6 +32,7 @@ fn schema(type_name: &str, profile: &Profile) -> &'static Schema {
         check_id: None,
         needs: None,
         lookup: false,
+        keeps_data: None,
     }));
     map.insert(type_name.to_owned(), s);
     s

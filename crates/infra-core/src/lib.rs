@@ -6,6 +6,7 @@
 //! no clock, no randomness, no async runtime.
 
 pub mod address;
+pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod graph;
@@ -19,6 +20,7 @@ pub mod typed;
 pub mod value;
 
 pub use address::Address;
+pub use data::{DataGuard, KeepsData, OnDelete};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use error::{AddressError, Error};
 pub use graph::{Graph, GraphError};

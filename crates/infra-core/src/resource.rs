@@ -86,6 +86,11 @@ pub struct Schema {
     /// never created, changed or deleted in the cloud; the plan shows it
     /// as a read and removing it forgets it. `#[resource(lookup)]`.
     pub lookup: bool,
+    /// The type holds data (a database, a cache, a bucket): deleting or
+    /// replacing one is refused until its declaration says what happens to
+    /// the data (see [`crate::data`]). `#[resource(keeps_data = "on_delete")]`,
+    /// with `keeps_data_when = "holds_objects"` when an output tells.
+    pub keeps_data: Option<crate::data::KeepsData>,
 }
 
 /// See [`Schema::needs`].

@@ -140,6 +140,7 @@ impl State {
                 protect: decl.options.protect,
                 // A lookup is only ever forgotten.
                 retain_on_delete: decl.options.retain_on_delete || decl.schema.lookup,
+                keeps_data: decl.schema.keeps_data.map(Into::into),
             },
         );
     }
@@ -174,6 +175,10 @@ pub struct ResourceState {
     /// Deleting it only removes it from state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain_on_delete: bool,
+    /// It holds data: deleting or replacing it needs the decision its
+    /// recorded inputs carry (see [`crate::data`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_data: Option<crate::data::DataGuard>,
 }
 
 /// The kind of a mutating call.

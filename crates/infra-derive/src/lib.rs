@@ -15,6 +15,9 @@
 //!     needs = after_gateway,              // optional fn(&ResourceDecl, &ResourceDecl, &Stack) -> bool:
 //!                                         //   an ordering need beyond the references
 //!     lookup,                             // optional: a lookup (a data source), read, never created
+//!     keeps_data = "on_delete",           // optional: holds data; the Option<OnDelete> field that
+//!                                         //   decides what a delete does with it
+//!     keeps_data_when = "holds_objects",  // optional: a bool output, false when there is no data
 //!     crate = "::infra_core",             // optional path to infra-core
 //! )]
 //! pub struct Subnet {
@@ -76,6 +79,8 @@ struct TypeAttrs {
     validate_type: Option<Path>,
     needs: Option<Path>,
     lookup: bool,
+    keeps_data: Option<LitStr>,
+    keeps_data_when: Option<LitStr>,
     krate: Option<Path>,
 }
 
@@ -147,12 +152,16 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<TypeAttrs> {
                 attrs.needs = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("lookup") {
                 attrs.lookup = true;
+            } else if meta.path.is_ident("keeps_data") {
+                attrs.keeps_data = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("keeps_data_when") {
+                attrs.keeps_data_when = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("crate") {
                 let lit: LitStr = meta.value()?.parse()?;
                 attrs.krate = Some(lit.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, validate_type, needs, lookup, crate",
+                    "unknown `resource` key; expected one of: type, outputs, replace, readiness, validate, normalise, validate_stack, validate_type, needs, lookup, keeps_data, keeps_data_when, crate",
                 ));
             }
             Ok(())
@@ -395,6 +404,16 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         None => quote!(::core::option::Option::None),
     };
     let lookup = attrs.lookup;
+    let keeps_data = match &attrs.keeps_data {
+        Some(field) => {
+            let when = match &attrs.keeps_data_when {
+                Some(w) => quote!(::core::option::Option::Some(#w)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(::core::option::Option::Some(#krate::data::KeepsData { field: #field, when: #when }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let outputs_doc = format!("Typed outputs of [`{ident}`], reached through its `Handle`.");
     let out_ident = format_ident!("{}Out", ident);
     let out_doc = format!(
@@ -463,6 +482,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 check_id: #check_id,
                 needs: #needs,
                 lookup: #lookup,
+                keeps_data: #keeps_data,
             };
             #validate
             #normalise

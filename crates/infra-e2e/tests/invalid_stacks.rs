@@ -134,6 +134,7 @@ fn setup(
                 dependencies: Default::default(),
                 protect: false,
                 retain_on_delete: false,
+                keeps_data: None,
             };
             state.resources.insert(infra::core::Address::parse("us.vpc").unwrap(), vpc);
             std::fs::write(state_file(dir), infra::state::encode(&state).unwrap()).unwrap();

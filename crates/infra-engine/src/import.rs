@@ -67,6 +67,7 @@ pub async fn import_into(
         dependencies: decl.dependencies(),
         protect: decl.options.protect,
         retain_on_delete: decl.options.retain_on_delete,
+        keeps_data: decl.schema.keeps_data.map(Into::into),
     };
     let address = address.clone();
     store

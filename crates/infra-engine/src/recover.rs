@@ -136,6 +136,7 @@ fn adopted(
         dependencies: decl.map(|d| d.dependencies()).unwrap_or_default(),
         protect: decl.is_some_and(|d| d.options.protect),
         retain_on_delete: decl.is_some_and(|d| d.options.retain_on_delete),
+        keeps_data: decl.and_then(|d| d.schema.keeps_data).map(Into::into),
     }
 }
 

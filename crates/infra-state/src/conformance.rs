@@ -132,6 +132,7 @@ pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
         dependencies: BTreeSet::new(),
         protect: true,
         retain_on_delete: false,
+        keeps_data: None,
     };
     let subnet = ResourceState {
         type_name: "aws:ec2:Subnet".into(),
@@ -148,6 +149,10 @@ pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
         dependencies: BTreeSet::from([addr("net.vpc")]),
         protect: false,
         retain_on_delete: true,
+        keeps_data: Some(infra_core::DataGuard {
+            field: "on_delete".into(),
+            when: Some("holds_objects".into()),
+        }),
     };
     state.resources = BTreeMap::from([(addr("net.vpc"), vpc), (addr("net.subnet-a"), subnet)]);
     state.outputs = BTreeMap::from([("vpc_id".into(), Value::from("vpc-0a1b2c3d4e5f60718"))]);

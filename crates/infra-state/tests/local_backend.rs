@@ -51,6 +51,7 @@ fn large_state(base: &State, serial: u64, resources: usize) -> State {
             dependencies: BTreeSet::new(),
             protect: false,
             retain_on_delete: false,
+            keeps_data: None,
         };
         state.resources.insert(address, r);
     }

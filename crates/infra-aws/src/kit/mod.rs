@@ -61,6 +61,10 @@ pub enum Service {
     Ecr,
     Sts,
     Route53,
+    Rds,
+    ElastiCache,
+    S3,
+    DynamoDb,
 }
 
 impl Service {
@@ -82,6 +86,10 @@ impl Service {
             Service::Ecr => "ecr",
             Service::Sts => "sts",
             Service::Route53 => "route53",
+            Service::Rds => "rds",
+            Service::ElastiCache => "elasticache",
+            Service::S3 => "s3",
+            Service::DynamoDb => "dynamodb",
         }
     }
 

@@ -134,6 +134,10 @@ clients! {
     "ecr" ecr: aws_sdk_ecr,
     "sts" sts: aws_sdk_sts,
     "route53" route53: aws_sdk_route53,
+    "rds" rds: aws_sdk_rds,
+    "elasticache" elasticache: aws_sdk_elasticache,
+    "s3" s3: aws_sdk_s3,
+    "dynamodb" dynamodb: aws_sdk_dynamodb,
 }
 
 /// An AWS provider instance and its call statistics.
@@ -271,4 +275,12 @@ fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
     crate::sts::register(instance, ctx);
     #[cfg(feature = "route53")]
     crate::route53::register(instance, ctx);
+    #[cfg(feature = "rds")]
+    crate::rds::register(instance, ctx);
+    #[cfg(feature = "elasticache")]
+    crate::elasticache::register(instance, ctx);
+    #[cfg(feature = "s3")]
+    crate::s3::register(instance, ctx);
+    #[cfg(feature = "dynamodb")]
+    crate::dynamodb::register(instance, ctx);
 }

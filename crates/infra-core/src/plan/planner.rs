@@ -83,7 +83,12 @@ pub fn plan(stack: &Stack, state: &State, options: &PlanOptions) -> Result<Plan,
             }
             change
         } else {
-            diff_resource(stack, decl, prior, after)
+            let mut change = diff_resource(stack, decl, prior, after);
+            if let (Action::Replace { .. }, Some(prior)) = (&change.action, prior) {
+                let guard = prior.keeps_data.clone().or_else(|| decl.schema.keeps_data.map(Into::into));
+                guard_data(&mut change, guard.as_ref(), prior, "replace", &mut refusals);
+            }
+            change
         };
         match &change.action {
             Action::NoOp | Action::Update => {
@@ -456,7 +461,7 @@ fn delete_changes(
         } else {
             "no longer declared"
         };
-        out.push(Change {
+        let mut change = Change {
             address: address.clone(),
             type_name: prior.type_name.clone(),
             provider: prior.provider.clone(),
@@ -469,9 +474,42 @@ fn delete_changes(
             prior_depends_on: prior.dependencies.iter().cloned().collect(),
             retain_on_delete: prior.retain_on_delete,
             deposed: None,
-        });
+        };
+        if !prior.retain_on_delete {
+            guard_data(&mut change, prior.keeps_data.as_ref(), prior, "delete", refusals);
+        }
+        out.push(change);
     }
     out
+}
+
+/// Deleting data is never silent: refuses to `what` (delete, replace) a
+/// resource that holds data while its recorded declaration has not said
+/// what happens to the data, and shows the decision in the change's reason
+/// (the final snapshot that will be taken).
+fn guard_data(
+    change: &mut Change,
+    guard: Option<&crate::data::DataGuard>,
+    prior: &ResourceState,
+    what: &str,
+    refusals: &mut Vec<Diagnostic>,
+) {
+    use crate::data::Verdict;
+    let Some(guard) = guard else {
+        return;
+    };
+    let note = match guard.verdict(&prior.inputs, &prior.outputs) {
+        Verdict::Empty => return,
+        Verdict::Decided(d) => crate::data::note(&d),
+        Verdict::Undecided => {
+            refusals.push(Diagnostic::field(change.address.clone(), &guard.field, guard.refusal(what)));
+            return;
+        }
+    };
+    change.reason = Some(match change.reason.take() {
+        Some(r) => format!("{r}; {note}"),
+        None => note,
+    });
 }
 
 fn output_changes(

@@ -95,6 +95,8 @@ impl StateFileV1 {
                 dependencies: dependencies.into_iter().collect(),
                 protect: false,
                 retain_on_delete: false,
+                // Format 1 held network resources only: none holds data.
+                keeps_data: None,
             };
             resources.insert(address, upgraded);
         }

@@ -5,7 +5,8 @@
 //!   "format_version": 2,
 //!   "lineage": "…", "serial": 7, "secret_key": "<hex>",
 //!   "resources": { "<address>": { "type", "provider", "region", "id", "inputs",
-//!                                 "outputs", "dependencies", "protect"?, "retain_on_delete"? } },
+//!                                 "outputs", "dependencies", "protect"?, "retain_on_delete"?,
+//!                                 "keeps_data"? } },
 //!   "outputs": { … },
 //!   "pending": [ { "id", "address", "kind", "type", "provider", "physical_id", "started_at" } ],
 //!   "deposed"?: [ { "address", "object": { …as a resource… } } ]
@@ -80,6 +81,10 @@ pub struct ResourceV2 {
     /// Deleting it only removes it from state. Written only when true.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retain_on_delete: bool,
+    /// It holds data: `{ "field", "when"? }`, the input that decides what a
+    /// delete does with the data. Written only for such types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_data: Option<infra_core::DataGuard>,
 }
 
 /// A recorded intent of a mutating call, in format version 2.
@@ -181,6 +186,7 @@ impl ResourceV2 {
             dependencies: r.dependencies.clone(),
             protect: r.protect,
             retain_on_delete: r.retain_on_delete,
+            keeps_data: r.keeps_data.clone(),
         }
     }
 
@@ -195,6 +201,7 @@ impl ResourceV2 {
             dependencies: self.dependencies,
             protect: self.protect,
             retain_on_delete: self.retain_on_delete,
+            keeps_data: self.keeps_data,
         }
     }
 }
