@@ -6,9 +6,14 @@
 #[cfg(feature = "secretsmanager")]
 pub(crate) mod sdk;
 mod secret;
+mod source;
 mod version;
 
 pub use secret::*;
+#[cfg(feature = "secretsmanager")]
+#[allow(unused_imports)] // used by the rds and elasticache features
+pub(crate) use source::imp::reveal;
+pub use source::*;
 pub use version::*;
 
 /// Registers every secretsmanager resource type's implementation in `instance`.
