@@ -349,6 +349,17 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             one("dashboard_name", part("dashboard_name"), "a dashboard of this name in the account")
         }
         "aws:ecr:Repository" => one("name", part("name"), "an ECR repository of this name in the region"),
+        "aws:elasticache:SubnetGroup" => {
+            one("name", part("name"), "an ElastiCache subnet group of this name in the region")
+        }
+        "aws:elasticache:ParameterGroup" => {
+            one("name", part("name"), "an ElastiCache parameter group of this name in the region")
+        }
+        "aws:elasticache:ReplicationGroup" => one(
+            "replication_group_id",
+            part("replication_group_id"),
+            "a replication group of this ID in the region",
+        ),
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items

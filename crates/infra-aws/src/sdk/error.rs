@@ -38,6 +38,18 @@ mod ec2 {
     pub const CONFLICT: &[&str] = &["IncorrectState", "InvalidStateTransition"];
 }
 
+/// ElastiCache: a group not `available` yet (still modifying, a member
+/// being replaced), or a subnet or parameter group still used by a group
+/// being deleted: it clears on its own.
+mod elasticache {
+    pub const EVENTUAL: &[&str] = &[
+        "InvalidReplicationGroupState",
+        "InvalidCacheClusterState",
+        "InvalidCacheParameterGroupState",
+        "CacheSubnetGroupInUse",
+    ];
+}
+
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
 /// Route 53 health check versions): a stale version is read again.
 mod versioned {
@@ -87,7 +99,7 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
@@ -175,6 +187,11 @@ mod tests {
         check("DBClusterNotFoundFault", Operation::Delete, ErrorKind::NotFound);
         check("ReplicationGroupNotFoundFault", Operation::Delete, ErrorKind::NotFound);
         check("ResourceNotFoundException", Operation::Delete, ErrorKind::NotFound);
+        check("CacheSubnetGroupNotFoundFault", Operation::Read, ErrorKind::NotFound);
+        check("CacheParameterGroupNotFound", Operation::Delete, ErrorKind::NotFound);
+        check("CacheSubnetGroupInUse", Operation::Delete, ErrorKind::EventualConsistency);
+        check("InvalidReplicationGroupState", Operation::Update, ErrorKind::EventualConsistency);
+        check("CacheParameterGroupAlreadyExists", Operation::Create, ErrorKind::Conflict);
         check("PreconditionFailed", Operation::Update, ErrorKind::Stale);
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
