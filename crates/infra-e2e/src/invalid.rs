@@ -12,6 +12,7 @@ use infra::aws::ec2::{
     SecurityGroupRuleSpec, Subnet, TransitGateway, TransitGatewayRoute, TransitGatewayVpcAttachment, Vpc,
     VpcPeeringConnection,
 };
+use infra::aws::elasticache::{CacheParameterGroup, ReplicationGroup};
 use infra::aws::elbv2::{Action, Alb, Condition, Listener, ListenerRule};
 use infra::aws::ids::CertificateArn;
 use infra::prelude::*;
@@ -118,6 +119,16 @@ fn tcp(from: i32, to: i32) -> SecurityGroupRuleSpec {
         from_port: from,
         to_port: to,
         cidr_blocks: vec!["10.0.0.0/8".into()],
+        ..Default::default()
+    }
+}
+
+/// A valid replication group (one cluster, no encryption).
+fn redis() -> ReplicationGroup {
+    ReplicationGroup {
+        replication_group_id: "prod-redis".into(),
+        description: "catalogue".into(),
+        node_type: "cache.t4g.medium".into(),
         ..Default::default()
     }
 }
@@ -632,6 +643,64 @@ fn stack_cases() -> Vec<Case> {
                 s.scope("eu").with_provider(&b.eu).add("bad", http_listener(&lb))
             }
         ),
+        // ElastiCache: IDs, combinations and families.
+        case!(
+            "replication group ID with two hyphens",
+            ["us.bad", "replication_group_id", "two hyphens"],
+            |s, b| {
+                us(s, b)
+                    .add("bad", ReplicationGroup { replication_group_id: "prod--redis".into(), ..redis() })
+            }
+        ),
+        case!(
+            "auth token without transit encryption",
+            ["us.bad", "auth_token", "transit_encryption_enabled"],
+            |s, b| {
+                let token =
+                    infra::aws::secretsmanager::SecretSource::Value(Sensitive("a-token-of-sixteen".into()));
+                us(s, b).add("bad", ReplicationGroup { auth_token: Some(token), ..redis() })
+            }
+        ),
+        case!(
+            "automatic failover with one cluster",
+            ["us.bad", "automatic_failover_enabled", "2 or more"],
+            |s, b| { us(s, b).add("bad", ReplicationGroup { automatic_failover_enabled: true, ..redis() }) }
+        ),
+        case!(
+            "multi-AZ without failover",
+            ["us.bad", "multi_az_enabled", "automatic_failover_enabled"],
+            |s, b| {
+                us(s, b).add(
+                    "bad",
+                    ReplicationGroup { multi_az_enabled: true, num_cache_clusters: Some(2), ..redis() },
+                )
+            }
+        ),
+        case!("cache node type without cache.", ["us.bad", "node_type", "cache.t4g.medium"], |s, b| {
+            us(s, b).add("bad", ReplicationGroup { node_type: "t4g.medium".into(), ..redis() })
+        }),
+        case!(
+            "cluster mode and a cluster count",
+            ["us.bad", "num_cache_clusters", "exclude each other"],
+            |s, b| {
+                let both = ReplicationGroup {
+                    num_cache_clusters: Some(2),
+                    num_node_groups: Some(2),
+                    replicas_per_node_group: Some(1),
+                    automatic_failover_enabled: true,
+                    ..redis()
+                };
+                us(s, b).add("bad", both)
+            }
+        ),
+        case!("parameter group family redis7.x", ["us.bad", "family", "did you mean redis7?"], |s, b| {
+            let params = CacheParameterGroup {
+                name: "redis-params".into(),
+                family: "redis7.x".into(),
+                ..Default::default()
+            };
+            us(s, b).add("bad", params)
+        }),
         // The stack's own structure.
         case!("output the type does not have", ["us.bad", "no such output"], |s, b| {
             us(s, b).add(
