@@ -38,6 +38,14 @@ mod ec2 {
     pub const CONFLICT: &[&str] = &["IncorrectState", "InvalidStateTransition"];
 }
 
+/// S3 and DynamoDB: a bucket already ours is found, not an error; a
+/// conflicting operation in progress, and backups still being enabled on a
+/// new table, pass.
+mod data {
+    pub const CONFLICT: &[&str] = &["BucketAlreadyOwnedByYou", "OperationAborted"];
+    pub const EVENTUAL: &[&str] = &["ContinuousBackupsUnavailableException"];
+}
+
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
 /// Route 53 health check versions): a stale version is read again.
 mod versioned {
@@ -82,17 +90,19 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
         || code.ends_with("NotFound")
         || code.ends_with("NotFoundException")
         || code.ends_with("NotFoundFault")
+        || code.ends_with("NotFoundError")
         || code.starts_with("NoSuch")
         || code == "WAFNonexistentItemException";
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(data::EVENTUAL) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
         || is(ec2::CONFLICT)
         || is(versioned::CONFLICT)
+        || is(data::CONFLICT)
         || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
