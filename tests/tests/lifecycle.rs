@@ -456,11 +456,27 @@ async fn second_interrupt_aborts_waits_and_keeps_what_exists() {
     assert!(r.interrupted);
     assert!(r.failed.iter().all(|(_, _, e)| e.contains("interrupted while waiting")), "{:?}", r.failed);
     assert_eq!(r.failed.len(), 2);
-    assert_state_matches_cloud(&stored(&w, "t").await, &w.cloud);
-    // The next run waits for them again and finishes.
-    let w2 = &w;
-    let (outcome, _) = apply(w2, &stack).await;
+    let state = stored(&w, "t").await;
+    assert_state_matches_cloud(&state, &w.cloud);
+    // The state says their waits did not finish.
+    assert!(state.resources[&addr("a")].waiting && state.resources[&addr("u")].waiting);
+    // The next run waits for them again — no call changes them — before
+    // what depends on them, and finishes.
+    let calls_before = w.cloud.call_log().len();
+    let (outcome, events) = apply(&w, &stack).await;
     assert!(outcome.report.success(), "{:?}", outcome.report);
+    let log = w.cloud.call_log();
+    let again: Vec<_> = log[calls_before..]
+        .iter()
+        .filter(|c| c.operation != Operation::Read && c.operation != Operation::Poll)
+        .map(|c| (c.operation, c.address.clone()))
+        .collect();
+    assert_eq!(again, [(Operation::Create, Some(addr("b")))], "only b is created");
+    let waited =
+        |a: &str| events.iter().any(|e| matches!(e, Event::Waiting { address, .. } if *address == addr(a)));
+    assert!(waited("a") && waited("u"), "{events:?}");
+    assert!(!stored(&w, "t").await.resources[&addr("a")].waiting);
+    assert_eq!(w.cloud.count_by_address().values().max(), Some(&1));
 }
 
 #[tokio::test(start_paused = true)]

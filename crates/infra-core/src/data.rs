@@ -104,3 +104,31 @@ pub fn note(d: &OnDelete) -> String {
         OnDelete::DeleteData => "its data will be deleted with it (no final snapshot)".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn check(input: Option<Value>, holds: Option<bool>, expected: Verdict) {
+        let guard = DataGuard { field: "on_delete".into(), when: holds.map(|_| "holds_objects".into()) };
+        let inputs: Fields = input.into_iter().map(|v| ("on_delete".to_owned(), v)).collect();
+        let outputs: Fields =
+            holds.into_iter().map(|h| ("holds_objects".to_owned(), Value::Bool(h))).collect();
+        assert_eq!(guard.verdict(&inputs, &outputs), expected);
+    }
+
+    #[test]
+    fn a_delete_needs_a_decision_unless_there_is_no_data() {
+        let snapshot = crate::value::to_value(&OnDelete::FinalSnapshot("db-final".into())).unwrap();
+        let delete = crate::value::to_value(&OnDelete::DeleteData).unwrap();
+        check(None, None, Verdict::Undecided);
+        check(Some(Value::Null), None, Verdict::Undecided);
+        check(Some(snapshot.clone()), None, Verdict::Decided(OnDelete::FinalSnapshot("db-final".into())));
+        check(Some(delete.clone()), None, Verdict::Decided(OnDelete::DeleteData));
+        // A bucket: only when it holds objects.
+        check(None, Some(false), Verdict::Empty);
+        check(None, Some(true), Verdict::Undecided);
+        check(Some(delete), Some(true), Verdict::Decided(OnDelete::DeleteData));
+    }
+}

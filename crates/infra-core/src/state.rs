@@ -141,8 +141,17 @@ impl State {
                 // A lookup is only ever forgotten.
                 retain_on_delete: decl.options.retain_on_delete || decl.schema.lookup,
                 keeps_data: decl.schema.keeps_data.map(Into::into),
+                waiting: false,
             },
         );
+    }
+
+    /// Marks the resource at `address` as waiting (or not) to become
+    /// available; see [`ResourceState::waiting`].
+    pub fn mark_waiting(&mut self, address: &Address, waiting: bool) {
+        if let Some(r) = self.resources.get_mut(address) {
+            r.waiting = waiting;
+        }
     }
 
     /// Resources that depend on `address` according to the state.
@@ -179,6 +188,11 @@ pub struct ResourceState {
     /// recorded inputs carry (see [`crate::data`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keeps_data: Option<crate::data::DataGuard>,
+    /// The wait for it to become available did not finish (a Ctrl-C, a
+    /// timeout, a killed process): the next apply waits again before
+    /// anything that depends on it, without calling the cloud to change it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub waiting: bool,
 }
 
 /// The kind of a mutating call.

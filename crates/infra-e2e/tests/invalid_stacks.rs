@@ -135,6 +135,7 @@ fn setup(
                 protect: false,
                 retain_on_delete: false,
                 keeps_data: None,
+                waiting: false,
             };
             state.resources.insert(infra::core::Address::parse("us.vpc").unwrap(), vpc);
             std::fs::write(state_file(dir), infra::state::encode(&state).unwrap()).unwrap();

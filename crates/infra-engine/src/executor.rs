@@ -593,6 +593,7 @@ impl Run<'_> {
                     s.deposed.push(Deposed { address: address.clone(), object: old });
                 }
                 s.record(decl, &region, observed.id.clone(), &recorded, observed.outputs.clone());
+                s.mark_waiting(&address, decl.schema.readiness == TypeReadiness::OnAvailable);
             })
             .await?;
         if adopted {
@@ -725,6 +726,7 @@ impl Run<'_> {
             .commit(|s| {
                 s.pending.retain(|p| p.id != token);
                 s.record(decl, region, observed.id.clone(), &after, merged);
+                s.mark_waiting(&step.address, decl.schema.readiness == TypeReadiness::OnAvailable);
             })
             .await
     }
@@ -743,6 +745,11 @@ impl Run<'_> {
             .change(&step.address)
             .map(|c| c.fields.iter().map(|f| f.name.clone()).collect())
             .unwrap_or_default();
+        if changed.is_empty() && prior.waiting {
+            // A wait an earlier run did not finish: wait again, change nothing.
+            let poll = PollRequest { id: prior.id.clone(), inputs, outputs: prior.outputs.clone() };
+            return self.await_ready(i, &t, poll, decl.options.timeouts.create).await;
+        }
         let pending = self.pending(i, &t, OperationKind::Update, Some(prior.id.clone()));
         let token = pending.id.clone();
         self.store.commit(|s| s.pending.push(pending)).await?;
@@ -771,6 +778,7 @@ impl Run<'_> {
                 let mut merged = prior.outputs.clone();
                 merged.extend(outputs);
                 s.record(decl, &region, prior.id.clone(), &inputs, merged);
+                s.mark_waiting(&step.address, decl.schema.readiness == TypeReadiness::OnAvailable);
             })
             .await?;
         if decl.schema.readiness == TypeReadiness::OnId {
@@ -933,15 +941,16 @@ impl Run<'_> {
                 Readiness::Ready { outputs } => {
                     let address = step.address.clone();
                     let changed = self.store.read(|s| {
-                        s.resources
-                            .get(&address)
-                            .is_some_and(|r| outputs.iter().any(|(k, v)| r.outputs.get(k) != Some(v)))
+                        s.resources.get(&address).is_some_and(|r| {
+                            r.waiting || outputs.iter().any(|(k, v)| r.outputs.get(k) != Some(v))
+                        })
                     });
                     if changed {
                         self.store
                             .commit(|s| {
                                 if let Some(r) = s.resources.get_mut(&address) {
                                     r.outputs.extend(outputs);
+                                    r.waiting = false;
                                 }
                             })
                             .await?;

@@ -68,6 +68,7 @@ pub async fn import_into(
         protect: decl.options.protect,
         retain_on_delete: decl.options.retain_on_delete,
         keeps_data: decl.schema.keeps_data.map(Into::into),
+        waiting: false,
     };
     let address = address.clone();
     store

@@ -137,6 +137,8 @@ fn adopted(
         protect: decl.is_some_and(|d| d.options.protect),
         retain_on_delete: decl.is_some_and(|d| d.options.retain_on_delete),
         keeps_data: decl.and_then(|d| d.schema.keeps_data).map(Into::into),
+        // An adopted object may still be coming up: wait for it.
+        waiting: decl.is_some_and(|d| d.schema.readiness == infra_core::Readiness::OnAvailable),
     }
 }
 

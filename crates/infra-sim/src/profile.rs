@@ -221,6 +221,8 @@ const SEED: &[SeedRow] = &[
     ("aws:rds:Cluster", "cluster", 2, 300, 2, 60, 120, 120, &["endpoint", "reader_endpoint"]),
     ("aws:rds:ClusterInstance", "db", 2, 600, 2, 300, 300, 90, &["endpoint"]),
     ("aws:rds:SubnetGroup", "dbsubnet", 1, 0, 1, 0, 1, 10, &[]),
+    ("aws:rds:ClusterParameterGroup", "cluster-pg", 1, 0, 1, 0, 1, 10, &[]),
+    ("aws:rds:ParameterGroup", "pg", 1, 0, 1, 0, 1, 10, &[]),
     (
         "aws:elasticache:ReplicationGroup",
         "rg",
@@ -238,6 +240,7 @@ const SEED: &[SeedRow] = &[
     ("aws:s3:BucketVersioning", "bucketver", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:s3:BucketPublicAccessBlock", "bpab", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:s3:BucketPolicy", "bpol", 1, 0, 1, 0, 1, 10, &[]),
+    ("aws:dynamodb:Table", "table", 1, 10, 1, 5, 5, 10, &["stream_arn"]),
     ("aws:cloudfront:Distribution", "dist", 2, 300, 2, 300, 300, 90, &["domain_name", "hosted_zone_id"]),
     (
         "aws:cloudfront:OriginAccessIdentity",

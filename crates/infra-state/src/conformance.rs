@@ -133,6 +133,7 @@ pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
         protect: true,
         retain_on_delete: false,
         keeps_data: None,
+        waiting: false,
     };
     let subnet = ResourceState {
         type_name: "aws:ec2:Subnet".into(),
@@ -153,6 +154,7 @@ pub fn sample_state(base: &State, serial: u64, marker: &str) -> State {
             field: "on_delete".into(),
             when: Some("holds_objects".into()),
         }),
+        waiting: true,
     };
     state.resources = BTreeMap::from([(addr("net.vpc"), vpc), (addr("net.subnet-a"), subnet)]);
     state.outputs = BTreeMap::from([("vpc_id".into(), Value::from("vpc-0a1b2c3d4e5f60718"))]);

@@ -52,6 +52,7 @@ fn large_state(base: &State, serial: u64, resources: usize) -> State {
             protect: false,
             retain_on_delete: false,
             keeps_data: None,
+            waiting: false,
         };
         state.resources.insert(address, r);
     }

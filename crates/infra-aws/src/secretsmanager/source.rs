@@ -9,7 +9,7 @@ use crate::ids::SecretArn;
 /// Either way it appears in no plan, state, event or log: plans show
 /// `(sensitive)`, the state keeps a keyed digest of a given value and only
 /// the ARN of a secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretSource {
     /// Given by the stack program (an environment variable, a vault).

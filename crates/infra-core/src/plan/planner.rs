@@ -313,6 +313,10 @@ fn diff_resource(
             fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
         ));
         Action::Update
+    } else if prior.waiting {
+        // An update with no fields: the executor only waits (no call).
+        reasons.push("the last wait for it to become available did not finish; waiting again".into());
+        Action::Update
     } else {
         Action::NoOp
     };

@@ -97,6 +97,7 @@ impl StateFileV1 {
                 retain_on_delete: false,
                 // Format 1 held network resources only: none holds data.
                 keeps_data: None,
+                waiting: false,
             };
             resources.insert(address, upgraded);
         }

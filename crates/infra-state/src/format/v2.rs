@@ -6,7 +6,7 @@
 //!   "lineage": "…", "serial": 7, "secret_key": "<hex>",
 //!   "resources": { "<address>": { "type", "provider", "region", "id", "inputs",
 //!                                 "outputs", "dependencies", "protect"?, "retain_on_delete"?,
-//!                                 "keeps_data"? } },
+//!                                 "keeps_data"?, "waiting"? } },
 //!   "outputs": { … },
 //!   "pending": [ { "id", "address", "kind", "type", "provider", "physical_id", "started_at" } ],
 //!   "deposed"?: [ { "address", "object": { …as a resource… } } ]
@@ -85,6 +85,10 @@ pub struct ResourceV2 {
     /// delete does with the data. Written only for such types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keeps_data: Option<infra_core::DataGuard>,
+    /// Its readiness wait did not finish; the next apply waits again.
+    /// Written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub waiting: bool,
 }
 
 /// A recorded intent of a mutating call, in format version 2.
@@ -187,6 +191,7 @@ impl ResourceV2 {
             protect: r.protect,
             retain_on_delete: r.retain_on_delete,
             keeps_data: r.keeps_data.clone(),
+            waiting: r.waiting,
         }
     }
 
@@ -202,6 +207,7 @@ impl ResourceV2 {
             protect: self.protect,
             retain_on_delete: self.retain_on_delete,
             keeps_data: self.keeps_data,
+            waiting: self.waiting,
         }
     }
 }
