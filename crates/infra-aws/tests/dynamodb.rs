@@ -1,10 +1,11 @@
 //! DynamoDB on the emulator: a table through its lifecycle in both regions
-//! (create with an index, a stream, KMS encryption, TTL and point-in-time
+//! (create with an index, KMS encryption, TTL and point-in-time
 //! recovery; refreshed plan empty; on-demand to provisioned with the kept
-//! index's capacity, a second index added, the stream's view, TTL's
+//! index's capacity, a second index added, a stream added, TTL's
 //! attribute, recovery and tags changed in place; a new sort key replaces
 //! it destroy-first; destroy waits until it is gone), the state backend's
-//! lock table, a table holding items refused a delete until `on_delete`
+//! lock table, a lost or refused CreateTable answer leaving one table (the
+//! fault proxy), a table holding items refused a delete until `on_delete`
 //! decides and then backed up, deletion protection, and bad input refused
 //! before any call.
 //!
@@ -14,6 +15,9 @@
 //!   `a_new_encryption_key_is_one_update_table` checks the call is made
 //!   (the simulated provider cannot stand in: it replaces the provider
 //!   whose calls are under test).
+//! - A table that ever had a stream cannot have one enabled again ("Cannot
+//!   enable stream": moto keeps the old stream's label), so a new view type
+//!   (a disable, then an enable) is not shown; adding a stream is.
 //! - DescribeTable has no `TableClassSummary`: `STANDARD` (the default)
 //!   reads unset as on AWS, so unset converges; a table class is not
 //!   exercised here.
@@ -28,11 +32,13 @@ use std::collections::BTreeMap;
 
 use common::*;
 use infra_aws::dynamodb::{
-    BillingMode, GlobalSecondaryIndex, KeyAttribute, ProjectionType, StreamViewType, Table, TableEncryption, Ttl,
+    BillingMode, GlobalSecondaryIndex, KeyAttribute, ProjectionType, StreamViewType, Table, TableEncryption,
+    Ttl,
 };
 use infra_aws::kms::KmsKey;
 use infra_core::{OnDelete, Options, ProviderKey, ReplaceOrder, Stack, Value};
 use infra_engine::Mode;
+use infra_testkit::faults::{Effect, Fault};
 
 fn ddb(w: &World, region: &str) -> aws_sdk_dynamodb::Client {
     let sdk = infra_testkit::loopback_sdk_config(&w.endpoint, region).unwrap();
@@ -77,7 +83,7 @@ fn declare(s: &mut Stack, key: &ProviderKey, r: &str, v: u8) {
             point_in_time_recovery: v == 0,
             server_side_encryption: Some(TableEncryption { kms_key_arn: kms.arn().into() }),
             ttl: Some(Ttl { attribute_name: if v == 0 { "expires".into() } else { "expires_at".into() } }),
-            stream: Some(if v == 0 { StreamViewType::NewImage } else { StreamViewType::KeysOnly }),
+            stream: (v >= 1).then_some(StreamViewType::KeysOnly),
             tags: BTreeMap::from([("team".to_owned(), format!("t{}", v.min(1)))]),
             ..Default::default()
         },
@@ -121,9 +127,68 @@ async fn the_state_backend_s_lock_table() {
     assert_eq!(t.key_schema().len(), 1);
     assert_eq!(t.key_schema()[0].attribute_name(), "LockID");
     assert_eq!(t.attribute_definitions()[0].attribute_type().as_str(), "S");
-    assert_eq!(t.billing_mode_summary().and_then(|b| b.billing_mode()).map(|b| b.as_str()), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        t.billing_mode_summary().and_then(|b| b.billing_mode()).map(|b| b.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
     let o = w.destroy(&locks()).await;
     assert!(o.state.resources.is_empty());
+}
+
+/// A stream added, then removed, in place (a new view type is a disable
+/// then an enable, which moto refuses: see the module).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_added_and_removed_in_place() {
+    let w = world();
+    let streamed = |on: bool| {
+        let (mut s, us, _) = stack("stream");
+        s.add_with(
+            "t",
+            Table {
+                name: "events".into(),
+                hash_key: KeyAttribute::string("id"),
+                stream: on.then_some(StreamViewType::NewAndOldImages),
+                ..Default::default()
+            },
+            Options::new().provider(&us),
+        );
+        s
+    };
+    w.apply(&streamed(false)).await;
+    for on in [true, false] {
+        let (o, _) = w.apply(&streamed(on)).await;
+        assert!(o.plan.actionable().all(|c| c.action == infra_core::Action::Update), "{on}");
+        assert!(w.converged(&streamed(on)).await, "{on}");
+        let arn = w.state("stream").await.resources[&addr("t")].outputs.get("stream_arn").cloned();
+        let Some(Value::String(arn)) = arn else { panic!("no stream_arn output") };
+        assert_eq!(arn.contains("/stream/"), on, "{arn}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_or_refused_leaves_one_table() {
+    for effect in [Effect::LoseResponse, Effect::Unavailable] {
+        let w = world_through_proxy();
+        let (mut s, us, _) = stack("lost");
+        s.add_with(
+            "t",
+            Table {
+                name: "lost".into(),
+                hash_key: KeyAttribute::string("id"),
+                point_in_time_recovery: true,
+                ..Default::default()
+            },
+            Options::new().provider(&us),
+        );
+        proxy().set(vec![Fault::new("CreateTable", 1, effect)]);
+        let (o, _) = w.apply(&s).await;
+        assert_eq!(proxy().injected(), vec![("CreateTable".to_owned(), effect)], "{effect:?}: no fault hit");
+        proxy().set(Vec::new());
+        assert!(o.report.success(), "{effect:?}: {:?}", o.report);
+        let tables = ddb(&w, "us-east-1").list_tables().send().await.unwrap();
+        assert_eq!(tables.table_names(), ["lost"], "{effect:?}");
+        assert!(w.converged(&s).await, "{effect:?}: the plan after apply is not empty");
+    }
 }
 
 fn data(decision: Option<OnDelete>, protected: bool) -> Stack {

@@ -24,8 +24,8 @@ use common::*;
 use infra_aws::iam::{PolicyDocument, Principal, Statement};
 use infra_aws::kms::KmsKey;
 use infra_aws::s3::{
-    Bucket, BucketEncryption, BucketLogging, BucketPolicy, LifecycleFilter, LifecycleRule, LifecycleTransition,
-    ObjectOwnership, PublicAccessBlock, RuleStatus, StorageClass,
+    Bucket, BucketEncryption, BucketLogging, BucketPolicy, LifecycleFilter, LifecycleRule,
+    LifecycleTransition, ObjectOwnership, PublicAccessBlock, RuleStatus, StorageClass,
 };
 use infra_core::{OnDelete, Options, ProviderKey, ReplaceOrder, Stack, Value, interpolate};
 use infra_engine::Mode;
@@ -36,7 +36,12 @@ fn declare(s: &mut Stack, key: &ProviderKey, r: &str, v: u8) {
     // The log bucket and the policy that lets S3 write access logs to it.
     let logs = s.add_with(
         &format!("logs-{r}"),
-        Bucket { bucket: format!("infra-test-logs-{r}"), ..Default::default() },
+        // It fills with access logs.
+        Bucket {
+            bucket: format!("infra-test-logs-{r}"),
+            on_delete: Some(OnDelete::DeleteData),
+            ..Default::default()
+        },
         opts(),
     );
     let logs_policy = s.add_with(
@@ -133,9 +138,14 @@ async fn bucket_and_policy_lifecycle() {
 #[test]
 fn bad_bucket_names_and_settings_are_refused_before_any_call() {
     let (mut s, us, _) = stack("invalid");
-    let bad = ["ab", "My-Bucket", "bucket_1", "-abc", "a..b", "192.168.5.4", "xn--abc", "abc-s3alias", "a.-b"];
+    let bad =
+        ["ab", "My-Bucket", "bucket_1", "-abc", "a..b", "192.168.5.4", "xn--abc", "abc-s3alias", "a.-b"];
     for (i, name) in bad.iter().enumerate() {
-        s.add_with(&format!("b{i}"), Bucket { bucket: (*name).into(), ..Default::default() }, Options::new().provider(&us));
+        s.add_with(
+            &format!("b{i}"),
+            Bucket { bucket: (*name).into(), ..Default::default() },
+            Options::new().provider(&us),
+        );
     }
     s.add_with(
         "snap",
@@ -158,7 +168,9 @@ fn bad_bucket_names_and_settings_are_refused_before_any_call() {
         let expected = format!("b{i}: field `bucket`: \"{name}\" is not a bucket name");
         assert!(text.contains(&expected), "{expected} not reported:\n{text}");
     }
-    for field in ["on_delete", "server_side_encryption.bucket_key_enabled", "lifecycle_rules[0].transitions[0].days"] {
+    for field in
+        ["on_delete", "server_side_encryption.bucket_key_enabled", "lifecycle_rules[0].transitions[0].days"]
+    {
         let expected = format!("snap: field `{field}`");
         assert!(text.contains(&expected), "{expected} not reported:\n{text}");
     }
@@ -168,7 +180,12 @@ fn data_stack(decision: Option<OnDelete>) -> Stack {
     let (mut s, us, _) = stack("data");
     s.add_with(
         "versioned",
-        Bucket { bucket: "infra-test-versioned".into(), versioning: true, on_delete: decision.clone(), ..Default::default() },
+        Bucket {
+            bucket: "infra-test-versioned".into(),
+            versioning: true,
+            on_delete: decision.clone(),
+            ..Default::default()
+        },
         Options::new().provider(&us),
     );
     s.add_with(
@@ -193,7 +210,13 @@ async fn a_bucket_holding_objects_is_deleted_only_when_decided_and_then_emptied(
     // Three versions of one key, a deleted key (a version and a delete
     // marker), and over a thousand objects in the unversioned bucket.
     for body in ["1", "2", "3"] {
-        s3.put_object().bucket("infra-test-versioned").key("a").body(body.as_bytes().to_vec().into()).send().await.unwrap();
+        s3.put_object()
+            .bucket("infra-test-versioned")
+            .key("a")
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
     }
     s3.put_object().bucket("infra-test-versioned").key("b").body(b"x".to_vec().into()).send().await.unwrap();
     s3.delete_object().bucket("infra-test-versioned").key("b").send().await.unwrap();
@@ -253,7 +276,12 @@ async fn an_empty_bucket_is_deleted_without_a_decision_and_drift_is_undone() {
     let suspended = aws_sdk_s3::types::VersioningConfiguration::builder()
         .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
         .build();
-    s3.put_bucket_versioning().bucket("infra-test-drift").versioning_configuration(suspended).send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket("infra-test-drift")
+        .versioning_configuration(suspended)
+        .send()
+        .await
+        .unwrap();
     s3.delete_public_access_block().bucket("infra-test-drift").send().await.unwrap();
     let (o, _) = w.apply(&s).await;
     let change = o.plan.change(&addr("b")).unwrap();

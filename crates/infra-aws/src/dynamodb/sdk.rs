@@ -7,8 +7,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BackupStatus, BackupTypeFilter, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType,
-    PointInTimeRecoverySpecification, Projection, ProvisionedThroughput, ScalarAttributeType, Select, Tag,
-    TableDescription, TableStatus, TimeToLiveSpecification, UpdateGlobalSecondaryIndexAction,
+    PointInTimeRecoverySpecification, Projection, ProvisionedThroughput, ScalarAttributeType, Select,
+    TableDescription, TableStatus, Tag, TimeToLiveSpecification, UpdateGlobalSecondaryIndexAction,
 };
 use infra_core::Input;
 use infra_engine::{ErrorKind, Operation, ProviderError};
@@ -28,7 +28,9 @@ pub(crate) fn invalid(field: &str, e: impl std::fmt::Display) -> ProviderError {
     ProviderError::new(ErrorKind::Final, format!("{field}: {e}")).with_code("InvalidInput")
 }
 
-pub(crate) fn ddb_tags<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Result<Vec<Tag>, ProviderError> {
+pub(crate) fn ddb_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Result<Vec<Tag>, ProviderError> {
     tags.into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(|e| invalid("tags", e)))
         .collect()
@@ -53,7 +55,10 @@ pub(crate) fn billing(b: BillingMode) -> aws_sdk_dynamodb::types::BillingMode {
     }
 }
 
-pub(crate) fn throughput(read: Option<i64>, write: Option<i64>) -> Result<Option<ProvisionedThroughput>, ProviderError> {
+pub(crate) fn throughput(
+    read: Option<i64>,
+    write: Option<i64>,
+) -> Result<Option<ProvisionedThroughput>, ProviderError> {
     let (Some(r), Some(w)) = (read, write) else { return Ok(None) };
     ProvisionedThroughput::builder()
         .read_capacity_units(r)
@@ -82,11 +87,27 @@ pub(crate) fn definitions<'a>(
         .collect()
 }
 
-pub(crate) fn key_schema(hash: &KeyAttribute, range: Option<&KeyAttribute>) -> Result<Vec<KeySchemaElement>, ProviderError> {
+/// Every key attribute of the table and its indexes, once each.
+pub(crate) fn key_attributes(t: &Table) -> Vec<&KeyAttribute> {
+    let mut seen = std::collections::BTreeSet::new();
+    let keys = std::iter::once(&t.hash_key).chain(&t.range_key).chain(
+        t.global_secondary_indexes.iter().flat_map(|g| std::iter::once(&g.hash_key).chain(&g.range_key)),
+    );
+    keys.filter(|k| seen.insert(k.name.as_str())).collect()
+}
+
+pub(crate) fn key_schema(
+    hash: &KeyAttribute,
+    range: Option<&KeyAttribute>,
+) -> Result<Vec<KeySchemaElement>, ProviderError> {
     std::iter::once((hash, KeyType::Hash))
         .chain(range.map(|r| (r, KeyType::Range)))
         .map(|(k, t)| {
-            KeySchemaElement::builder().attribute_name(&k.name).key_type(t).build().map_err(|e| invalid("key", e))
+            KeySchemaElement::builder()
+                .attribute_name(&k.name)
+                .key_type(t)
+                .build()
+                .map_err(|e| invalid("key", e))
         })
         .collect()
 }
@@ -101,7 +122,9 @@ fn projection(g: &GlobalSecondaryIndex) -> Projection {
     Projection::builder().projection_type(t).set_non_key_attributes(attrs).build()
 }
 
-pub(crate) fn index(g: &GlobalSecondaryIndex) -> Result<aws_sdk_dynamodb::types::GlobalSecondaryIndex, ProviderError> {
+pub(crate) fn index(
+    g: &GlobalSecondaryIndex,
+) -> Result<aws_sdk_dynamodb::types::GlobalSecondaryIndex, ProviderError> {
     aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
         .index_name(&g.name)
         .set_key_schema(Some(key_schema(&g.hash_key, g.range_key.as_ref())?))
@@ -132,7 +155,10 @@ fn capacity_update(g: &GlobalSecondaryIndex) -> Result<Option<GlobalSecondaryInd
 
 /// The capacity of every index kept from `before` to `after` (for the
 /// UpdateTable that makes a table provisioned, which must name them).
-pub(crate) fn kept_index_capacities(before: &Table, after: &Table) -> Result<Vec<GlobalSecondaryIndexUpdate>, ProviderError> {
+pub(crate) fn kept_index_capacities(
+    before: &Table,
+    after: &Table,
+) -> Result<Vec<GlobalSecondaryIndexUpdate>, ProviderError> {
     if after.billing_mode != BillingMode::Provisioned {
         return Ok(Vec::new());
     }
@@ -156,7 +182,11 @@ pub(crate) struct IndexStep {
 /// The index changes from `before` to `after`, one per UpdateTable:
 /// drops first (an index gone, or redefined), then creations, then
 /// capacity changes (unless the billing change already made them).
-pub(crate) fn index_steps(before: &Table, after: &Table, skip_capacity: bool) -> Result<Vec<IndexStep>, ProviderError> {
+pub(crate) fn index_steps(
+    before: &Table,
+    after: &Table,
+    skip_capacity: bool,
+) -> Result<Vec<IndexStep>, ProviderError> {
     let find = |t: &Table, name: &str| t.global_secondary_indexes.iter().find(|g| g.name == name).cloned();
     let mut steps = Vec::new();
     for b in &before.global_secondary_indexes {
@@ -165,13 +195,17 @@ pub(crate) fn index_steps(before: &Table, after: &Table, skip_capacity: bool) ->
                 .index_name(&b.name)
                 .build()
                 .map_err(|e| invalid("global_secondary_indexes", e))?;
-            steps.push(IndexStep { update: GlobalSecondaryIndexUpdate::builder().delete(action).build(), definitions: None });
+            steps.push(IndexStep {
+                update: GlobalSecondaryIndexUpdate::builder().delete(action).build(),
+                definitions: None,
+            });
         }
     }
     // The attribute definitions name the keys of the table and of every
     // index there is once the step is made (DynamoDB takes the list whole).
     let keys = |g: &GlobalSecondaryIndex| std::iter::once(g.hash_key.clone()).chain(g.range_key.clone());
-    let mut present: Vec<KeyAttribute> = std::iter::once(after.hash_key.clone()).chain(after.range_key.clone()).collect();
+    let mut present: Vec<KeyAttribute> =
+        std::iter::once(after.hash_key.clone()).chain(after.range_key.clone()).collect();
     for a in &after.global_secondary_indexes {
         if find(before, &a.name).is_some_and(|b| !redefined(&b, a)) {
             present.extend(keys(a));
@@ -194,7 +228,8 @@ pub(crate) fn index_steps(before: &Table, after: &Table, skip_capacity: bool) ->
                 definitions: Some(defs),
             });
         } else if !skip_capacity
-            && find(before, &a.name).is_some_and(|b| (b.read_capacity, b.write_capacity) != (a.read_capacity, a.write_capacity))
+            && find(before, &a.name)
+                .is_some_and(|b| (b.read_capacity, b.write_capacity) != (a.read_capacity, a.write_capacity))
             && let Some(update) = capacity_update(a)?
         {
             steps.push(IndexStep { update, definitions: None });
@@ -219,7 +254,8 @@ pub(crate) async fn describe(cx: &Ctx, name: &str) -> Result<Option<TableDescrip
 fn status(t: &TableDescription) -> Status {
     match t.table_status() {
         Some(TableStatus::Active) => {
-            match t.global_secondary_indexes().iter().find(|g| g.index_status() != Some(&IndexStatus::Active)) {
+            match t.global_secondary_indexes().iter().find(|g| g.index_status() != Some(&IndexStatus::Active))
+            {
                 Some(g) => Status::Pending(format!(
                     "index {} {}",
                     g.index_name().unwrap_or_default(),
@@ -241,15 +277,19 @@ pub(crate) async fn wait_active(cx: &Ctx, name: &str) -> Result<(), ProviderErro
     let mut delay = Duration::from_secs(1);
     loop {
         let t = describe(cx, name).await?.ok_or_else(|| {
-            ProviderError::new(ErrorKind::NotFound, format!("table {name} is gone")).with_code("ResourceNotFoundException")
+            ProviderError::new(ErrorKind::NotFound, format!("table {name} is gone"))
+                .with_code("ResourceNotFoundException")
         })?;
         let s = status(&t);
         if s == Status::Ready {
             return Ok(());
         }
         if started.elapsed() > WAIT {
-            return Err(ProviderError::new(ErrorKind::Final, format!("table {name} is still {s:?} after an hour"))
-                .with_code("WaitTimeout"));
+            return Err(ProviderError::new(
+                ErrorKind::Final,
+                format!("table {name} is still {s:?} after an hour"),
+            )
+            .with_code("WaitTimeout"));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(15));
@@ -266,7 +306,9 @@ fn or_default<T: Default>(r: Result<T, ProviderError>, creating: bool) -> Result
 
 async fn pitr(cx: &Ctx, name: &str) -> Result<bool, ProviderError> {
     let call = cx.dynamodb().describe_continuous_backups().table_name(name);
-    let out = cx.send_in(Service::DynamoDb, "DescribeContinuousBackups", Operation::Read, || call.clone().send()).await?;
+    let out = cx
+        .send_in(Service::DynamoDb, "DescribeContinuousBackups", Operation::Read, || call.clone().send())
+        .await?;
     let status = out
         .continuous_backups_description()
         .and_then(|d| d.point_in_time_recovery_description())
@@ -276,9 +318,11 @@ async fn pitr(cx: &Ctx, name: &str) -> Result<bool, ProviderError> {
 
 async fn ttl(cx: &Ctx, name: &str) -> Result<Option<Ttl>, ProviderError> {
     let call = cx.dynamodb().describe_time_to_live().table_name(name);
-    let out = cx.send_in(Service::DynamoDb, "DescribeTimeToLive", Operation::Read, || call.clone().send()).await?;
+    let out =
+        cx.send_in(Service::DynamoDb, "DescribeTimeToLive", Operation::Read, || call.clone().send()).await?;
     let d = out.time_to_live_description();
-    let on = d.and_then(|d| d.time_to_live_status()).is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"));
+    let on =
+        d.and_then(|d| d.time_to_live_status()).is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"));
     Ok(d.and_then(|d| d.attribute_name()).filter(|_| on).map(|a| Ttl { attribute_name: a.to_owned() }))
 }
 
@@ -287,7 +331,9 @@ async fn tags(cx: &Ctx, arn: &str) -> Result<Tags, ProviderError> {
         .paged(|next| {
             let call = cx.dynamodb().list_tags_of_resource().resource_arn(arn).set_next_token(next);
             async move {
-                let out = cx.send_in(Service::DynamoDb, "ListTagsOfResource", Operation::Read, || call.clone().send()).await?;
+                let out = cx
+                    .send_in(Service::DynamoDb, "ListTagsOfResource", Operation::Read, || call.clone().send())
+                    .await?;
                 Ok((out.tags.unwrap_or_default(), out.next_token))
             }
         })
@@ -331,12 +377,12 @@ pub(crate) async fn read(cx: &Ctx, name: &str) -> Result<Option<Seen<TableKind>>
         let decl = Table { name: name.to_owned(), ..Default::default() };
         return Ok(Some(Seen { id: name.to_owned(), decl, out, tags: Tags::new(), status }));
     }
-    let (pitr, ttl, tags, holds) =
-        tokio::join!(pitr(cx, name), ttl(cx, name), tags(cx, &arn), async {
-            if creating { Ok(false) } else { holds_items(cx, name).await }
-        });
+    let (pitr, ttl, tags, holds) = tokio::join!(pitr(cx, name), ttl(cx, name), tags(cx, &arn), async {
+        if creating { Ok(false) } else { holds_items(cx, name).await }
+    });
     let tags = or_default(tags, creating)?;
-    let provisioned = t.billing_mode_summary().and_then(|b| b.billing_mode()).map(|b| b.as_str()) != Some("PAY_PER_REQUEST");
+    let provisioned = t.billing_mode_summary().and_then(|b| b.billing_mode()).map(|b| b.as_str())
+        != Some("PAY_PER_REQUEST");
     let capacity = |p: Option<&aws_sdk_dynamodb::types::ProvisionedThroughputDescription>| {
         if provisioned {
             (p.and_then(|p| p.read_capacity_units()), p.and_then(|p| p.write_capacity_units()))
@@ -418,7 +464,13 @@ pub(crate) async fn arn_of(cx: &Ctx, name: &str) -> Result<String, ProviderError
 
 // ----- follow-up settings ----------------------------------------------------
 
-pub(crate) async fn set_ttl(cx: &Ctx, name: &str, attribute: &str, on: bool, op: Operation) -> Result<(), ProviderError> {
+pub(crate) async fn set_ttl(
+    cx: &Ctx,
+    name: &str,
+    attribute: &str,
+    on: bool,
+    op: Operation,
+) -> Result<(), ProviderError> {
     let spec = TimeToLiveSpecification::builder()
         .attribute_name(attribute)
         .enabled(on)
@@ -433,8 +485,11 @@ pub(crate) async fn set_pitr(cx: &Ctx, name: &str, on: bool, op: Operation) -> R
         .point_in_time_recovery_enabled(on)
         .build()
         .map_err(|e| invalid("point_in_time_recovery", e))?;
-    let call = cx.dynamodb().update_continuous_backups().table_name(name).point_in_time_recovery_specification(spec);
-    settle(|| cx.send_in(Service::DynamoDb, "UpdateContinuousBackups", op, || call.clone().send())).await.map(drop)
+    let call =
+        cx.dynamodb().update_continuous_backups().table_name(name).point_in_time_recovery_specification(spec);
+    settle(|| cx.send_in(Service::DynamoDb, "UpdateContinuousBackups", op, || call.clone().send()))
+        .await
+        .map(drop)
 }
 
 /// The on-demand backup `backup` of the table, made unless a backup of that
@@ -450,7 +505,9 @@ pub(crate) async fn final_backup(cx: &Ctx, table: &str, backup: &str) -> Result<
                 .backup_type(BackupTypeFilter::User)
                 .set_exclusive_start_backup_arn(next);
             async move {
-                let out = cx.send_in(Service::DynamoDb, "ListBackups", Operation::Delete, || call.clone().send()).await?;
+                let out = cx
+                    .send_in(Service::DynamoDb, "ListBackups", Operation::Delete, || call.clone().send())
+                    .await?;
                 Ok((out.backup_summaries.unwrap_or_default(), out.last_evaluated_backup_arn))
             }
         })
@@ -459,7 +516,9 @@ pub(crate) async fn final_backup(cx: &Ctx, table: &str, backup: &str) -> Result<
         Some(arn) => arn.to_owned(),
         None => {
             let call = cx.dynamodb().create_backup().table_name(table).backup_name(backup);
-            let out = cx.send_in(Service::DynamoDb, "CreateBackup", Operation::Delete, || call.clone().send()).await?;
+            let out = cx
+                .send_in(Service::DynamoDb, "CreateBackup", Operation::Delete, || call.clone().send())
+                .await?;
             out.backup_details().map(|d| d.backup_arn().to_owned()).ok_or_else(|| missing("backup ARN"))?
         }
     };
@@ -467,17 +526,25 @@ pub(crate) async fn final_backup(cx: &Ctx, table: &str, backup: &str) -> Result<
     let mut delay = Duration::from_secs(1);
     loop {
         let call = cx.dynamodb().describe_backup().backup_arn(&arn);
-        let out = cx.send_in(Service::DynamoDb, "DescribeBackup", Operation::Read, || call.clone().send()).await?;
-        let status = out.backup_description().and_then(|d| d.backup_details()).map(|d| d.backup_status().clone());
+        let out =
+            cx.send_in(Service::DynamoDb, "DescribeBackup", Operation::Read, || call.clone().send()).await?;
+        let status =
+            out.backup_description().and_then(|d| d.backup_details()).map(|d| d.backup_status().clone());
         match status {
             Some(BackupStatus::Available) => return Ok(()),
             Some(BackupStatus::Deleted) => {
-                return Err(ProviderError::new(ErrorKind::Final, format!("the final backup {backup} was deleted"))
-                    .with_code("BackupDeleted"));
+                return Err(ProviderError::new(
+                    ErrorKind::Final,
+                    format!("the final backup {backup} was deleted"),
+                )
+                .with_code("BackupDeleted"));
             }
             _ if started.elapsed() > WAIT => {
-                return Err(ProviderError::new(ErrorKind::Final, format!("the final backup {backup} is not available after an hour"))
-                    .with_code("WaitTimeout"));
+                return Err(ProviderError::new(
+                    ErrorKind::Final,
+                    format!("the final backup {backup} is not available after an hour"),
+                )
+                .with_code("WaitTimeout"));
             }
             _ => {
                 tokio::time::sleep(delay).await;

@@ -211,17 +211,6 @@ pub struct Table {
     pub tags: BTreeMap<String, String>,
 }
 
-impl Table {
-    /// Every key attribute of the table and its indexes, once each.
-    pub(crate) fn key_attributes(&self) -> Vec<&KeyAttribute> {
-        let mut seen = BTreeSet::new();
-        let keys = std::iter::once(&self.hash_key).chain(&self.range_key).chain(
-            self.global_secondary_indexes.iter().flat_map(|g| std::iter::once(&g.hash_key).chain(&g.range_key)),
-        );
-        keys.filter(|k| seen.insert(k.name.as_str())).collect()
-    }
-}
-
 /// A table's, an index's or a backup's name: 3–255 letters, digits, `_`,
 /// `-` and `.`.
 fn check_name(ctx: &mut ValidationContext<'_>, field: &str, what: &str, name: &str) {
@@ -324,9 +313,7 @@ fn canonical(t: &mut Table) {
 #[cfg(feature = "dynamodb")]
 pub(crate) mod imp {
     use async_trait::async_trait;
-    use aws_sdk_dynamodb::types::{
-        SseSpecification, SseType, StreamSpecification, TableClass as Class,
-    };
+    use aws_sdk_dynamodb::types::{SseSpecification, SseType, StreamSpecification, TableClass as Class};
     use infra_core::OnDelete;
     use infra_engine::{ErrorKind, Operation, ProviderError, Timings};
 
@@ -344,7 +331,10 @@ pub(crate) mod imp {
         name: &str,
         build: impl Fn(
             aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
-        ) -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder, ProviderError>,
+        ) -> Result<
+            aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
+            ProviderError,
+        >,
     ) -> Result<(), ProviderError> {
         sdk::wait_active(cx, name).await?;
         let call = build(cx.dynamodb().update_table().table_name(name))?;
@@ -408,7 +398,7 @@ pub(crate) mod imp {
                 .dynamodb()
                 .create_table()
                 .table_name(&d.name)
-                .set_attribute_definitions(Some(sdk::definitions(d.key_attributes())?))
+                .set_attribute_definitions(Some(sdk::definitions(sdk::key_attributes(d))?))
                 .set_key_schema(Some(sdk::key_schema(&d.hash_key, d.range_key.as_ref())?))
                 .billing_mode(sdk::billing(d.billing_mode))
                 .set_provisioned_throughput(sdk::throughput(d.read_capacity, d.write_capacity)?)
@@ -510,12 +500,14 @@ pub(crate) mod imp {
             if !remove.is_empty() {
                 let keys = remove.iter().map(|k| (*k).clone()).collect();
                 let call = cx.dynamodb().untag_resource().resource_arn(&arn).set_tag_keys(Some(keys));
-                cx.send_in(Service::DynamoDb, "UntagResource", Operation::Update, || call.clone().send()).await?;
+                cx.send_in(Service::DynamoDb, "UntagResource", Operation::Update, || call.clone().send())
+                    .await?;
             }
             if !add.is_empty() {
                 let tags = sdk::ddb_tags(add.iter().copied())?;
                 let call = cx.dynamodb().tag_resource().resource_arn(&arn).set_tags(Some(tags));
-                cx.send_in(Service::DynamoDb, "TagResource", Operation::Update, || call.clone().send()).await?;
+                cx.send_in(Service::DynamoDb, "TagResource", Operation::Update, || call.clone().send())
+                    .await?;
             }
             Ok(())
         }
@@ -534,7 +526,36 @@ pub(crate) mod imp {
                 sdk::final_backup(cx, id, backup).await?;
             }
             let call = cx.dynamodb().delete_table().table_name(id);
-            cx.send_in(Service::DynamoDb, "DeleteTable", Operation::Delete, || call.clone().send()).await.map(drop)
+            cx.send_in(Service::DynamoDb, "DeleteTable", Operation::Delete, || call.clone().send())
+                .await
+                .map(drop)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_sets_read_back_in_one_form() {
+        let index = |name: &str, attrs: &[&str]| GlobalSecondaryIndex {
+            name: name.into(),
+            hash_key: KeyAttribute::string("g"),
+            projection_type: ProjectionType::Include,
+            non_key_attributes: attrs.iter().map(|a| (*a).to_owned()).collect(),
+            ..Default::default()
+        };
+        let mut t = Table {
+            table_class: Some(TableClass::Standard),
+            global_secondary_indexes: vec![index("b", &["y", "x", "x"]), index("a", &["z"])],
+            ..Default::default()
+        };
+        canonical(&mut t);
+        assert_eq!(t.table_class, None);
+        assert_eq!(t.global_secondary_indexes, vec![index("a", &["z"]), index("b", &["x", "y"])]);
+        let mut ia = Table { table_class: Some(TableClass::StandardInfrequentAccess), ..Default::default() };
+        canonical(&mut ia);
+        assert_eq!(ia.table_class, Some(TableClass::StandardInfrequentAccess));
     }
 }

@@ -142,17 +142,6 @@ fn defaults_unset(b: &mut Bucket) {
     canonical_rules(&mut b.lifecycle_rules);
 }
 
-/// The partition's DNS suffix and name for `region`.
-pub(crate) fn partition(region: &str) -> (&'static str, &'static str) {
-    if region.starts_with("cn-") {
-        ("aws-cn", "amazonaws.com.cn")
-    } else if region.starts_with("us-gov-") {
-        ("aws-us-gov", "amazonaws.com")
-    } else {
-        ("aws", "amazonaws.com")
-    }
-}
-
 #[cfg(feature = "s3")]
 pub(crate) mod imp {
     use async_trait::async_trait;
@@ -162,13 +151,24 @@ pub(crate) mod imp {
 
     use super::super::sdk;
     use super::super::settings::{ObjectOwnership, PublicAccessBlock};
-    use super::{Bucket, BucketOut, partition};
+    use super::{Bucket, BucketOut};
     use crate::ids::{Arn, BucketName, DnsName};
     use crate::kit::{Change, Ctx, Kind, Lookup, Seen, Service, Tags, settle, user_tags};
 
     /// `aws:s3:Bucket` through the S3 API.
     #[derive(Debug)]
     pub(crate) struct BucketKind;
+
+    /// The partition's DNS suffix and name for `region`.
+    fn partition(region: &str) -> (&'static str, &'static str) {
+        if region.starts_with("cn-") {
+            ("aws-cn", "amazonaws.com.cn")
+        } else if region.starts_with("us-gov-") {
+            ("aws-us-gov", "amazonaws.com")
+        } else {
+            ("aws", "amazonaws.com")
+        }
+    }
 
     fn gone(e: &ProviderError) -> bool {
         e.kind == ErrorKind::NotFound
@@ -179,7 +179,8 @@ pub(crate) mod imp {
     /// `None` when it does not exist, or lives in another region.
     async fn read(cx: &Ctx, name: &str) -> Result<Option<Seen<BucketKind>>, ProviderError> {
         let call = cx.s3().head_bucket().bucket(name);
-        let head = match cx.send_in(Service::S3, "HeadBucket", Operation::Read, || call.clone().send()).await {
+        let head = match cx.send_in(Service::S3, "HeadBucket", Operation::Read, || call.clone().send()).await
+        {
             Ok(h) => h,
             Err(e) if gone(&e) => return Ok(None),
             Err(e) => return Err(e),
@@ -289,7 +290,13 @@ pub(crate) mod imp {
                         if key
                             && matches!(
                                 e.code.as_deref(),
-                                Some("HTTP403" | "Forbidden" | "AccessDenied" | "HTTP301" | "PermanentRedirect")
+                                Some(
+                                    "HTTP403"
+                                        | "Forbidden"
+                                        | "AccessDenied"
+                                        | "HTTP301"
+                                        | "PermanentRedirect"
+                                )
                             ) => {}
                     Err(e) => return Err(e),
                 }
@@ -349,7 +356,10 @@ pub(crate) mod imp {
         async fn delete(&self, cx: &Ctx, id: &str, d: &Bucket) -> Result<(), ProviderError> {
             let delete_data = match &d.on_delete {
                 Some(OnDelete::FinalSnapshot(_)) => {
-                    return Err(sdk::invalid("on_delete", "a bucket has no snapshot; use OnDelete::DeleteData"));
+                    return Err(sdk::invalid(
+                        "on_delete",
+                        "a bucket has no snapshot; use OnDelete::DeleteData",
+                    ));
                 }
                 Some(OnDelete::DeleteData) => true,
                 None => false,
@@ -362,7 +372,8 @@ pub(crate) mod imp {
                     sdk::empty(cx, id).await?;
                 }
                 let call = cx.s3().delete_bucket().bucket(id);
-                match cx.send_in(Service::S3, "DeleteBucket", Operation::Delete, || call.clone().send()).await {
+                match cx.send_in(Service::S3, "DeleteBucket", Operation::Delete, || call.clone().send()).await
+                {
                     Err(e) if delete_data && attempt < 3 && e.code.as_deref() == Some("BucketNotEmpty") => {
                         attempt += 1;
                     }

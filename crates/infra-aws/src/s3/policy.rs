@@ -96,11 +96,12 @@ pub(crate) mod imp {
     /// The bucket's policy; `None` when it has none (or is gone).
     async fn read(cx: &Ctx, bucket: String) -> Result<Option<Seen<BucketPolicyKind>>, ProviderError> {
         let call = cx.s3().get_bucket_policy().bucket(&bucket);
-        let text = match cx.send_in(Service::S3, "GetBucketPolicy", Operation::Read, || call.clone().send()).await {
-            Ok(out) => out.policy.unwrap_or_default(),
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let text =
+            match cx.send_in(Service::S3, "GetBucketPolicy", Operation::Read, || call.clone().send()).await {
+                Ok(out) => out.policy.unwrap_or_default(),
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
         let policy = PolicyDocument::from_json(&text)
             .map_err(|e| ProviderError::new(ErrorKind::Transient, e).with_code("IncompleteResponse"))?;
         let decl = BucketPolicy { bucket: Input::Value(BucketName::unchecked(&bucket)), policy };
@@ -124,7 +125,11 @@ pub(crate) mod imp {
         const ADOPT_UNTAGGED: bool = true;
         const TAGGED: bool = false;
 
-        async fn list(&self, cx: &Ctx, by: Lookup<'_, BucketPolicy>) -> Result<Vec<Seen<Self>>, ProviderError> {
+        async fn list(
+            &self,
+            cx: &Ctx,
+            by: Lookup<'_, BucketPolicy>,
+        ) -> Result<Vec<Seen<Self>>, ProviderError> {
             let buckets = match by {
                 Lookup::Ids(ids) => ids.to_vec(),
                 Lookup::Tag(..) => return Ok(Vec::new()),
@@ -137,7 +142,13 @@ pub(crate) mod imp {
             Ok(out)
         }
 
-        async fn create(&self, cx: &Ctx, d: &BucketPolicy, _: &Tags, _: &str) -> Result<String, ProviderError> {
+        async fn create(
+            &self,
+            cx: &Ctx,
+            d: &BucketPolicy,
+            _: &Tags,
+            _: &str,
+        ) -> Result<String, ProviderError> {
             put(cx, d.bucket.id(), d, Operation::Create).await?;
             Ok(d.bucket.id().to_owned())
         }
@@ -148,7 +159,9 @@ pub(crate) mod imp {
 
         async fn delete(&self, cx: &Ctx, id: &str, _: &BucketPolicy) -> Result<(), ProviderError> {
             let call = cx.s3().delete_bucket_policy().bucket(id);
-            cx.send_in(Service::S3, "DeleteBucketPolicy", Operation::Delete, || call.clone().send()).await.map(drop)
+            cx.send_in(Service::S3, "DeleteBucketPolicy", Operation::Delete, || call.clone().send())
+                .await
+                .map(drop)
         }
     }
 }

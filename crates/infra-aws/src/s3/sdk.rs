@@ -2,12 +2,12 @@
 //! shapes, the object check and the emptying of a bucket.
 
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLoggingStatus, BucketVersioningStatus,
-    Delete, ExpirationStatus, LifecycleExpiration, LifecycleRuleAndOperator, LifecycleRuleFilter,
-    LoggingEnabled, NoncurrentVersionExpiration, NoncurrentVersionTransition, ObjectIdentifier,
-    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
-    Transition, TransitionStorageClass,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLoggingStatus,
+    BucketVersioningStatus, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRuleAndOperator,
+    LifecycleRuleFilter, LoggingEnabled, NoncurrentVersionExpiration, NoncurrentVersionTransition,
+    ObjectIdentifier, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, Tag, Tagging, Transition, TransitionStorageClass,
 };
 use aws_smithy_runtime_api::client::result::SdkError;
 use infra_core::Input;
@@ -34,7 +34,9 @@ pub(crate) fn unset_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, Prov
     }
 }
 
-pub(crate) fn s3_tags<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Result<Vec<Tag>, ProviderError> {
+pub(crate) fn s3_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Result<Vec<Tag>, ProviderError> {
     tags.into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(|e| invalid("tags", e)))
         .collect()
@@ -43,17 +45,26 @@ pub(crate) fn s3_tags<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String
 /// The bucket's tags (none: S3 answers `NoSuchTagSet`).
 pub(crate) async fn tags_of(cx: &Ctx, bucket: &str) -> Result<Tags, ProviderError> {
     let call = cx.s3().get_bucket_tagging().bucket(bucket);
-    let out = unset_ok(cx.send_in(Service::S3, "GetBucketTagging", Operation::Read, || call.clone().send()).await)?;
-    Ok(out.map(|o| o.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()).unwrap_or_default())
+    let out =
+        unset_ok(cx.send_in(Service::S3, "GetBucketTagging", Operation::Read, || call.clone().send()).await)?;
+    Ok(out
+        .map(|o| o.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+        .unwrap_or_default())
 }
 
 /// Makes the bucket's tag set `tags` (S3 replaces the whole set).
-pub(crate) async fn put_tags(cx: &Ctx, bucket: &str, tags: &Tags, op: Operation) -> Result<(), ProviderError> {
+pub(crate) async fn put_tags(
+    cx: &Ctx,
+    bucket: &str,
+    tags: &Tags,
+    op: Operation,
+) -> Result<(), ProviderError> {
     if tags.is_empty() {
         let call = cx.s3().delete_bucket_tagging().bucket(bucket);
         return cx.send_in(Service::S3, "DeleteBucketTagging", op, || call.clone().send()).await.map(drop);
     }
-    let tagging = Tagging::builder().set_tag_set(Some(s3_tags(tags)?)).build().map_err(|e| invalid("tags", e))?;
+    let tagging =
+        Tagging::builder().set_tag_set(Some(s3_tags(tags)?)).build().map_err(|e| invalid("tags", e))?;
     let call = cx.s3().put_bucket_tagging().bucket(bucket).tagging(tagging);
     cx.send_in(Service::S3, "PutBucketTagging", op, || call.clone().send()).await.map(drop)
 }
@@ -69,23 +80,24 @@ pub(crate) async fn put_tags(cx: &Ctx, bucket: &str, tags: &Tags, op: Operation)
 /// instead. S3's own answers never take this path.
 pub(crate) async fn versioning_enabled(cx: &Ctx, bucket: &str) -> Result<bool, ProviderError> {
     let call = cx.s3().get_bucket_versioning().bucket(bucket);
-    let status = cx.send_in(Service::S3, "GetBucketVersioning", Operation::Read, || {
-        let call = call.clone();
-        async move {
-            match call.send().await {
-                Ok(out) => Ok(out.status().map(|s| s.as_str().to_owned())),
-                Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 200 => {
-                    let body = se.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned());
-                    match body.filter(|b| b.contains("GetBucketVersioningResponse")) {
-                        Some(b) => Ok(between(&b, "<Status>", "</Status>")),
-                        None => Err(SdkError::ServiceError(se)),
+    let status = cx
+        .send_in(Service::S3, "GetBucketVersioning", Operation::Read, || {
+            let call = call.clone();
+            async move {
+                match call.send().await {
+                    Ok(out) => Ok(out.status().map(|s| s.as_str().to_owned())),
+                    Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 200 => {
+                        let body = se.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned());
+                        match body.filter(|b| b.contains("GetBucketVersioningResponse")) {
+                            Some(b) => Ok(between(&b, "<Status>", "</Status>")),
+                            None => Err(SdkError::ServiceError(se)),
+                        }
                     }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
             }
-        }
-    })
-    .await?;
+        })
+        .await?;
     Ok(status.as_deref() == Some("Enabled"))
 }
 
@@ -95,7 +107,12 @@ fn between(text: &str, open: &str, close: &str) -> Option<String> {
     Some(text[start..start + len].to_owned())
 }
 
-pub(crate) async fn put_versioning(cx: &Ctx, bucket: &str, enabled: bool, op: Operation) -> Result<(), ProviderError> {
+pub(crate) async fn put_versioning(
+    cx: &Ctx,
+    bucket: &str,
+    enabled: bool,
+    op: Operation,
+) -> Result<(), ProviderError> {
     let status = if enabled { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
     let conf = aws_sdk_s3::types::VersioningConfiguration::builder().status(status).build();
     let call = cx.s3().put_bucket_versioning().bucket(bucket).versioning_configuration(conf);
@@ -106,7 +123,9 @@ pub(crate) async fn put_versioning(cx: &Ctx, bucket: &str, enabled: bool, op: Op
 
 pub(crate) async fn encryption_of(cx: &Ctx, bucket: &str) -> Result<Option<BucketEncryption>, ProviderError> {
     let call = cx.s3().get_bucket_encryption().bucket(bucket);
-    let Some(out) = unset_ok(cx.send_in(Service::S3, "GetBucketEncryption", Operation::Read, || call.clone().send()).await)?
+    let Some(out) = unset_ok(
+        cx.send_in(Service::S3, "GetBucketEncryption", Operation::Read, || call.clone().send()).await,
+    )?
     else {
         return Ok(None);
     };
@@ -135,7 +154,8 @@ pub(crate) async fn put_encryption(
 ) -> Result<(), ProviderError> {
     let Some(e) = e else {
         let call = cx.s3().delete_bucket_encryption().bucket(bucket);
-        return unset_ok(cx.send_in(Service::S3, "DeleteBucketEncryption", op, || call.clone().send()).await).map(drop);
+        return unset_ok(cx.send_in(Service::S3, "DeleteBucketEncryption", op, || call.clone().send()).await)
+            .map(drop);
     };
     let by_default = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::from(e.sse_algorithm.as_str()))
@@ -157,9 +177,14 @@ pub(crate) async fn put_encryption(
 // ----- public access block and ownership -------------------------------------
 
 /// The bucket's block; none configured reads as all four off.
-pub(crate) async fn public_access_block_of(cx: &Ctx, bucket: &str) -> Result<PublicAccessBlock, ProviderError> {
+pub(crate) async fn public_access_block_of(
+    cx: &Ctx,
+    bucket: &str,
+) -> Result<PublicAccessBlock, ProviderError> {
     let call = cx.s3().get_public_access_block().bucket(bucket);
-    let out = unset_ok(cx.send_in(Service::S3, "GetPublicAccessBlock", Operation::Read, || call.clone().send()).await)?;
+    let out = unset_ok(
+        cx.send_in(Service::S3, "GetPublicAccessBlock", Operation::Read, || call.clone().send()).await,
+    )?;
     let Some(c) = out.as_ref().and_then(|o| o.public_access_block_configuration()) else {
         return Ok(PublicAccessBlock::default());
     };
@@ -180,7 +205,10 @@ pub(crate) async fn put_public_access_block(
 ) -> Result<(), ProviderError> {
     if b == PublicAccessBlock::default() {
         let call = cx.s3().delete_public_access_block().bucket(bucket);
-        return unset_ok(cx.send_in(Service::S3, "DeletePublicAccessBlock", op, || call.clone().send()).await).map(drop);
+        return unset_ok(
+            cx.send_in(Service::S3, "DeletePublicAccessBlock", op, || call.clone().send()).await,
+        )
+        .map(drop);
     }
     let conf = PublicAccessBlockConfiguration::builder()
         .block_public_acls(b.block_public_acls)
@@ -195,7 +223,9 @@ pub(crate) async fn put_public_access_block(
 /// The bucket's object ownership; no controls at all is `ObjectWriter`.
 pub(crate) async fn ownership_of(cx: &Ctx, bucket: &str) -> Result<ObjectOwnership, ProviderError> {
     let call = cx.s3().get_bucket_ownership_controls().bucket(bucket);
-    let out = unset_ok(cx.send_in(Service::S3, "GetBucketOwnershipControls", Operation::Read, || call.clone().send()).await)?;
+    let out = unset_ok(
+        cx.send_in(Service::S3, "GetBucketOwnershipControls", Operation::Read, || call.clone().send()).await,
+    )?;
     let rule = out.as_ref().and_then(|o| o.ownership_controls()).and_then(|c| c.rules().first());
     Ok(match rule.map(|r| r.object_ownership().as_str()) {
         Some("BucketOwnerEnforced") => ObjectOwnership::BucketOwnerEnforced,
@@ -204,12 +234,18 @@ pub(crate) async fn ownership_of(cx: &Ctx, bucket: &str) -> Result<ObjectOwnersh
     })
 }
 
-pub(crate) async fn put_ownership(cx: &Ctx, bucket: &str, o: ObjectOwnership, op: Operation) -> Result<(), ProviderError> {
+pub(crate) async fn put_ownership(
+    cx: &Ctx,
+    bucket: &str,
+    o: ObjectOwnership,
+    op: Operation,
+) -> Result<(), ProviderError> {
     let rule = OwnershipControlsRule::builder()
         .object_ownership(aws_sdk_s3::types::ObjectOwnership::from(o.as_str()))
         .build()
         .map_err(|e| invalid("ownership_controls", e))?;
-    let conf = OwnershipControls::builder().rules(rule).build().map_err(|e| invalid("ownership_controls", e))?;
+    let conf =
+        OwnershipControls::builder().rules(rule).build().map_err(|e| invalid("ownership_controls", e))?;
     let call = cx.s3().put_bucket_ownership_controls().bucket(bucket).ownership_controls(conf);
     cx.send_in(Service::S3, "PutBucketOwnershipControls", op, || call.clone().send()).await.map(drop)
 }
@@ -225,7 +261,12 @@ pub(crate) async fn logging_of(cx: &Ctx, bucket: &str) -> Result<Option<BucketLo
     }))
 }
 
-pub(crate) async fn put_logging(cx: &Ctx, bucket: &str, l: Option<&BucketLogging>, op: Operation) -> Result<(), ProviderError> {
+pub(crate) async fn put_logging(
+    cx: &Ctx,
+    bucket: &str,
+    l: Option<&BucketLogging>,
+    op: Operation,
+) -> Result<(), ProviderError> {
     let enabled = l
         .map(|l| {
             LoggingEnabled::builder()
@@ -298,13 +339,21 @@ fn rule(r: &LifecycleRule) -> Result<aws_sdk_s3::types::LifecycleRule, ProviderE
         .filter(filter(&r.filter)?)
         .set_expiration(expiration)
         .set_transitions(Some(
-            r.transitions.iter().map(|t| Transition::builder().days(t.days).storage_class(storage(t.storage_class)).build()).collect(),
+            r.transitions
+                .iter()
+                .map(|t| Transition::builder().days(t.days).storage_class(storage(t.storage_class)).build())
+                .collect(),
         ))
         .set_noncurrent_version_expiration(noncurrent)
         .set_noncurrent_version_transitions(Some(
             r.noncurrent_version_transitions
                 .iter()
-                .map(|t| NoncurrentVersionTransition::builder().noncurrent_days(t.days).storage_class(storage(t.storage_class)).build())
+                .map(|t| {
+                    NoncurrentVersionTransition::builder()
+                        .noncurrent_days(t.days)
+                        .storage_class(storage(t.storage_class))
+                        .build()
+                })
                 .collect(),
         ))
         .set_abort_incomplete_multipart_upload(
@@ -342,33 +391,55 @@ fn rule_of(r: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
     };
     LifecycleRule {
         id: r.id().unwrap_or_default().to_owned(),
-        status: if r.status() == &ExpirationStatus::Enabled { RuleStatus::Enabled } else { RuleStatus::Disabled },
+        status: if r.status() == &ExpirationStatus::Enabled {
+            RuleStatus::Enabled
+        } else {
+            RuleStatus::Disabled
+        },
         filter: f,
         expiration_days: r.expiration().and_then(|e| e.days()),
-        expired_object_delete_marker: r.expiration().and_then(|e| e.expired_object_delete_marker()).unwrap_or(false),
+        expired_object_delete_marker: r
+            .expiration()
+            .and_then(|e| e.expired_object_delete_marker())
+            .unwrap_or(false),
         transitions: r.transitions().iter().map(|t| transition(t.days(), t.storage_class())).collect(),
-        noncurrent_version_expiration_days: r.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()),
-        newer_noncurrent_versions: r.noncurrent_version_expiration().and_then(|e| e.newer_noncurrent_versions()),
+        noncurrent_version_expiration_days: r
+            .noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        newer_noncurrent_versions: r
+            .noncurrent_version_expiration()
+            .and_then(|e| e.newer_noncurrent_versions()),
         noncurrent_version_transitions: r
             .noncurrent_version_transitions()
             .iter()
             .map(|t| transition(t.noncurrent_days(), t.storage_class()))
             .collect(),
-        abort_incomplete_multipart_upload_days: r.abort_incomplete_multipart_upload().and_then(|a| a.days_after_initiation()),
+        abort_incomplete_multipart_upload_days: r
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
     }
 }
 
 pub(crate) async fn lifecycle_of(cx: &Ctx, bucket: &str) -> Result<Vec<LifecycleRule>, ProviderError> {
     let call = cx.s3().get_bucket_lifecycle_configuration().bucket(bucket);
-    let out = unset_ok(cx.send_in(Service::S3, "GetBucketLifecycleConfiguration", Operation::Read, || call.clone().send()).await)?;
+    let out = unset_ok(
+        cx.send_in(Service::S3, "GetBucketLifecycleConfiguration", Operation::Read, || call.clone().send())
+            .await,
+    )?;
     Ok(out.map(|o| o.rules().iter().map(rule_of).collect()).unwrap_or_default())
 }
 
 /// Puts the rules (none: deletes the configuration).
-pub(crate) async fn put_lifecycle(cx: &Ctx, bucket: &str, rules: &[LifecycleRule], op: Operation) -> Result<(), ProviderError> {
+pub(crate) async fn put_lifecycle(
+    cx: &Ctx,
+    bucket: &str,
+    rules: &[LifecycleRule],
+    op: Operation,
+) -> Result<(), ProviderError> {
     if rules.is_empty() {
         let call = cx.s3().delete_bucket_lifecycle().bucket(bucket);
-        return unset_ok(cx.send_in(Service::S3, "DeleteBucketLifecycle", op, || call.clone().send()).await).map(drop);
+        return unset_ok(cx.send_in(Service::S3, "DeleteBucketLifecycle", op, || call.clone().send()).await)
+            .map(drop);
     }
     let conf = BucketLifecycleConfiguration::builder()
         .set_rules(Some(rules.iter().map(rule).collect::<Result<_, _>>()?))
@@ -393,7 +464,8 @@ pub(crate) async fn holds_objects(cx: &Ctx, bucket: &str) -> Result<bool, Provid
 pub(crate) async fn empty(cx: &Ctx, bucket: &str) -> Result<(), ProviderError> {
     loop {
         let call = cx.s3().list_object_versions().bucket(bucket).max_keys(1000);
-        let out = cx.send_in(Service::S3, "ListObjectVersions", Operation::Delete, || call.clone().send()).await?;
+        let out =
+            cx.send_in(Service::S3, "ListObjectVersions", Operation::Delete, || call.clone().send()).await?;
         let mut ids = Vec::new();
         let versions = out.versions().iter().map(|v| (v.key(), v.version_id()));
         let markers = out.delete_markers().iter().map(|m| (m.key(), m.version_id()));
@@ -415,7 +487,8 @@ pub(crate) async fn empty(cx: &Ctx, bucket: &str) -> Result<(), ProviderError> {
                 .build()
                 .map_err(|e| invalid("objects", e))?;
             let call = cx.s3().delete_objects().bucket(bucket).delete(delete);
-            let out = cx.send_in(Service::S3, "DeleteObjects", Operation::Delete, || call.clone().send()).await?;
+            let out =
+                cx.send_in(Service::S3, "DeleteObjects", Operation::Delete, || call.clone().send()).await?;
             if let Some(err) = out.errors().first() {
                 return Err(ProviderError::new(
                     ErrorKind::Final,

@@ -252,7 +252,8 @@ pub fn bucket_name_problem(name: &str) -> Option<String> {
     if !(3..=63).contains(&name.len()) {
         return problem(&format!("3 to 63 characters, it has {}", name.len()));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
+    if let Some(c) =
+        name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
     {
         return problem(&format!("{c:?}: lowercase letters, digits, dots and hyphens only"));
     }
@@ -286,7 +287,10 @@ pub(crate) fn validate_encryption(e: &BucketEncryption, ctx: &mut ValidationCont
         );
     }
     if e.bucket_key_enabled && e.sse_algorithm != SseAlgorithm::AwsKms {
-        ctx.error("server_side_encryption.bucket_key_enabled", "S3 Bucket Keys work with sse_algorithm aws:kms only");
+        ctx.error(
+            "server_side_encryption.bucket_key_enabled",
+            "S3 Bucket Keys work with sse_algorithm aws:kms only",
+        );
     }
 }
 
@@ -361,7 +365,9 @@ pub(crate) fn validate_lifecycle(rules: &[LifecycleRule], ctx: &mut ValidationCo
         }
         if let Some(d) = r.abort_incomplete_multipart_upload_days {
             check_days(ctx, &format!("{at}.abort_incomplete_multipart_upload_days"), d, 1);
-            if tagged || r.filter.object_size_greater_than.is_some() || r.filter.object_size_less_than.is_some()
+            if tagged
+                || r.filter.object_size_greater_than.is_some()
+                || r.filter.object_size_less_than.is_some()
             {
                 ctx.error(
                     &format!("{at}.abort_incomplete_multipart_upload_days"),
@@ -384,15 +390,24 @@ pub(crate) fn validate_lifecycle(rules: &[LifecycleRule], ctx: &mut ValidationCo
             }
         }
         check_transitions(ctx, &format!("{at}.transitions"), &r.transitions);
-        check_transitions(ctx, &format!("{at}.noncurrent_version_transitions"), &r.noncurrent_version_transitions);
+        check_transitions(
+            ctx,
+            &format!("{at}.noncurrent_version_transitions"),
+            &r.noncurrent_version_transitions,
+        );
         let f = &r.filter;
         for (k, v) in &f.tags {
             if k.is_empty() || k.len() > 128 || v.len() > 256 {
-                ctx.error(&format!("{at}.filter.tags[{k:?}]"), "tag keys are 1 to 128 characters, values at most 256");
+                ctx.error(
+                    &format!("{at}.filter.tags[{k:?}]"),
+                    "tag keys are 1 to 128 characters, values at most 256",
+                );
             }
         }
-        for (name, size) in [("object_size_greater_than", f.object_size_greater_than), ("object_size_less_than", f.object_size_less_than)]
-        {
+        for (name, size) in [
+            ("object_size_greater_than", f.object_size_greater_than),
+            ("object_size_less_than", f.object_size_less_than),
+        ] {
             if size.is_some_and(|s| s < 0) {
                 ctx.error(&format!("{at}.filter.{name}"), "a size is at least 0 bytes");
             }

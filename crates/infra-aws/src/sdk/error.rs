@@ -189,5 +189,10 @@ mod tests {
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
         check("InvalidLaunchTemplateName.AlreadyExistsException", Operation::Create, ErrorKind::Conflict);
+        // S3's unset settings, a bucket already ours; DynamoDB's backups.
+        check("OwnershipControlsNotFoundError", Operation::Read, ErrorKind::NotFound);
+        check("ServerSideEncryptionConfigurationNotFoundError", Operation::Read, ErrorKind::NotFound);
+        check("BucketAlreadyOwnedByYou", Operation::Create, ErrorKind::Conflict);
+        check("ContinuousBackupsUnavailableException", Operation::Create, ErrorKind::EventualConsistency);
     }
 }
