@@ -320,3 +320,22 @@ pub fn kind_of(s: &str) -> Option<(String, &'static str)> {
         .find(|(_, _, shape)| shape.accepts(s))
         .map(|(name, what, _)| (format!("{}::{name}", public_path(module_path!())), what))
 }
+
+// ----- S3 and DynamoDB (`BucketName` is above, with the other names) ------
+
+identifier!(
+    /// A DynamoDB table name.
+    TableName
+);
+identifier!(
+    /// A DynamoDB table ARN.
+    TableArn,
+    "a DynamoDB table ARN",
+    Shape::Arn { service: "dynamodb", resource: "table/" }
+);
+identifier!(
+    /// A DynamoDB stream ARN (`…:table/<name>/stream/<label>`).
+    TableStreamArn,
+    "a DynamoDB stream ARN",
+    Shape::Arn { service: "dynamodb", resource: "table/" }
+);

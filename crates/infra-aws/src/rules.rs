@@ -360,6 +360,9 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             part("replication_group_id"),
             "a replication group of this ID in the region",
         ),
+        "aws:s3:Bucket" => one("bucket", part("bucket"), "a bucket of this name (bucket names are global)"),
+        "aws:s3:BucketPolicy" => one("bucket", part("bucket"), "the policy of this bucket"),
+        "aws:dynamodb:Table" => one("name", part("name"), "a DynamoDB table of this name in the region"),
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items
@@ -459,8 +462,9 @@ pub fn unique(decls: &[&ResourceDecl], stack: &Stack) -> Vec<Diagnostic> {
     for decl in decls {
         // IAM is global: its names are unique in the account, whatever
         // region's provider declares them.
-        // CloudWatch dashboards too.
+        // CloudWatch dashboards too, and S3 bucket names (in all of AWS).
         let global = decl.schema.type_name.starts_with("aws:iam:")
+            || decl.schema.type_name.starts_with("aws:s3:")
             || decl.schema.type_name == "aws:cloudwatch:Dashboard";
         let here = if global { None } else { region_of(stack, decl) };
         for (field, key, what) in unique_keys(decl) {

@@ -50,6 +50,14 @@ mod elasticache {
     ];
 }
 
+/// S3 and DynamoDB: a bucket already ours is found, not an error; a
+/// conflicting operation in progress, and backups still being enabled on a
+/// new table, pass.
+mod data {
+    pub const CONFLICT: &[&str] = &["BucketAlreadyOwnedByYou", "OperationAborted"];
+    pub const EVENTUAL: &[&str] = &["ContinuousBackupsUnavailableException"];
+}
+
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
 /// Route 53 health check versions): a stale version is read again.
 mod versioned {
@@ -94,17 +102,19 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
         || code.ends_with("NotFound")
         || code.ends_with("NotFoundException")
         || code.ends_with("NotFoundFault")
+        || code.ends_with("NotFoundError")
         || code.starts_with("NoSuch")
         || code == "WAFNonexistentItemException";
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) || is(data::EVENTUAL) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
         || is(ec2::CONFLICT)
         || is(versioned::CONFLICT)
+        || is(data::CONFLICT)
         || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
@@ -196,5 +206,10 @@ mod tests {
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
         check("InvalidLaunchTemplateName.AlreadyExistsException", Operation::Create, ErrorKind::Conflict);
+        // S3's unset settings, a bucket already ours; DynamoDB's backups.
+        check("OwnershipControlsNotFoundError", Operation::Read, ErrorKind::NotFound);
+        check("ServerSideEncryptionConfigurationNotFoundError", Operation::Read, ErrorKind::NotFound);
+        check("BucketAlreadyOwnedByYou", Operation::Create, ErrorKind::Conflict);
+        check("ContinuousBackupsUnavailableException", Operation::Create, ErrorKind::EventualConsistency);
     }
 }
