@@ -38,6 +38,20 @@ mod ec2 {
     pub const CONFLICT: &[&str] = &["IncorrectState", "InvalidStateTransition"];
 }
 
+/// RDS: an object busy with another change (modifying, leaving a global
+/// cluster, a member still being deleted) is tried again; a taken global
+/// cluster identifier is a conflict.
+mod rds {
+    pub const BUSY: &[&str] = &[
+        "InvalidDBClusterStateFault",
+        "InvalidDBInstanceState",
+        "InvalidGlobalClusterStateFault",
+        "InvalidDBSubnetGroupStateFault",
+        "InvalidDBParameterGroupState",
+    ];
+    pub const CONFLICT: &[&str] = &["GlobalClusterAlreadyExistsFault"];
+}
+
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
 /// Route 53 health check versions): a stale version is read again.
 mod versioned {
@@ -87,12 +101,13 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(rds::BUSY) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
         || is(ec2::CONFLICT)
         || is(versioned::CONFLICT)
+        || is(rds::CONFLICT)
         || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
@@ -179,5 +194,8 @@ mod tests {
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
         check("InvalidLaunchTemplateName.AlreadyExistsException", Operation::Create, ErrorKind::Conflict);
+        check("InvalidDBClusterStateFault", Operation::Delete, ErrorKind::EventualConsistency);
+        check("GlobalClusterAlreadyExistsFault", Operation::Create, ErrorKind::Conflict);
+        check("DBParameterGroupNotFound", Operation::Delete, ErrorKind::NotFound);
     }
 }
