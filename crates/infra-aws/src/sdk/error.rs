@@ -58,6 +58,20 @@ mod data {
     pub const EVENTUAL: &[&str] = &["ContinuousBackupsUnavailableException"];
 }
 
+/// RDS: an object busy with another change (modifying, leaving a global
+/// cluster, a member still being deleted) is tried again; a taken global
+/// cluster identifier is a conflict.
+mod rds {
+    pub const BUSY: &[&str] = &[
+        "InvalidDBClusterStateFault",
+        "InvalidDBInstanceState",
+        "InvalidGlobalClusterStateFault",
+        "InvalidDBSubnetGroupStateFault",
+        "InvalidDBParameterGroupState",
+    ];
+    pub const CONFLICT: &[&str] = &["GlobalClusterAlreadyExistsFault"];
+}
+
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
 /// Route 53 health check versions): a stale version is read again.
 mod versioned {
@@ -108,13 +122,14 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) || is(data::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) || is(data::EVENTUAL) || is(rds::BUSY) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
         || is(ec2::CONFLICT)
         || is(versioned::CONFLICT)
         || is(data::CONFLICT)
+        || is(rds::CONFLICT)
         || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
@@ -211,5 +226,8 @@ mod tests {
         check("ServerSideEncryptionConfigurationNotFoundError", Operation::Read, ErrorKind::NotFound);
         check("BucketAlreadyOwnedByYou", Operation::Create, ErrorKind::Conflict);
         check("ContinuousBackupsUnavailableException", Operation::Create, ErrorKind::EventualConsistency);
+        check("InvalidDBClusterStateFault", Operation::Delete, ErrorKind::EventualConsistency);
+        check("GlobalClusterAlreadyExistsFault", Operation::Create, ErrorKind::Conflict);
+        check("DBParameterGroupNotFound", Operation::Delete, ErrorKind::NotFound);
     }
 }
