@@ -244,7 +244,7 @@ async fn subnet_and_parameter_groups() {
             }
         },
         &["subnets-us", "subnets-eu", "cluster-params-us", "cluster-params-eu", "params-us", "params-eu"],
-        ReplaceOrder::CreateBeforeDestroy,
+        ReplaceOrder::DeleteBeforeCreate,
     )
     .await;
 }
@@ -272,7 +272,7 @@ async fn aurora_cluster() {
             }
         },
         &["db-us", "db-eu"],
-        ReplaceOrder::CreateBeforeDestroy,
+        ReplaceOrder::DeleteBeforeCreate,
     )
     .await;
 }
@@ -356,7 +356,7 @@ async fn cluster_instances() {
             }
         },
         &["db-us-1", "db-eu-1"],
-        ReplaceOrder::CreateBeforeDestroy,
+        ReplaceOrder::DeleteBeforeCreate,
     )
     .await;
 }
@@ -440,6 +440,7 @@ fn seed(nets: &Nets, simulated: bool, protect: bool) -> (Stack, ProviderKey, Pro
         AuroraCluster {
             cluster_identifier: "product-db-secondary".into(),
             engine: "aurora-postgresql".into(),
+            engine_version: Some("15.4".into()),
             storage_encrypted: Some(true),
             kms_key_id: Some(kms("eu-west-1")),
             vpc_security_group_ids: vec![sg(&n_eu.sg)],

@@ -34,6 +34,9 @@ use crate::secretsmanager::SecretSource;
 /// authentication, log exports, copying tags to snapshots; with
 /// `apply_immediately` (default false, as AWS) or in the next maintenance
 /// window. Changing only `on_delete` or `apply_immediately` makes no call.
+/// A replacement deletes first (most force-new changes keep the
+/// identifier, which AWS allows once); with a new identifier,
+/// `Options::create_before_destroy()` makes the new cluster first.
 ///
 /// **Master user.** `master_username` with `master_password`
 /// ([`SecretSource`]: a given value or a secret's, e.g. a
@@ -108,6 +111,7 @@ use crate::secretsmanager::SecretSource;
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:rds:Cluster",
+    replace = "delete_before_create",
     outputs(
         arn: DbClusterArn,
         id: DbClusterIdentifier,

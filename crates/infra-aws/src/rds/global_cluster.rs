@@ -14,7 +14,8 @@ use crate::rds::{check_engine, check_identifier};
 /// The seed's shape: the primary [`super::AuroraCluster`] is made first,
 /// the global cluster from it (`source_db_cluster_identifier:
 /// primary.arn()`), then each secondary cluster in its own region joins
-/// (`global_cluster_identifier: global.id()`, no master user or database).
+/// (`global_cluster_identifier: global.id()`, no master user or database,
+/// the primary's `engine_version`).
 /// A secondary can join only once the primary has an instance: give it
 /// `Options::depends_on` on one. Made from a source, the global cluster
 /// takes the source's engine, version, database and encryption (leave
@@ -57,6 +58,7 @@ use crate::rds::{check_engine, check_identifier};
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:rds:GlobalCluster",
+    replace = "delete_before_create",
     outputs(arn: Arn, id: GlobalClusterId, global_cluster_resource_id: String),
     validate = validate_global,
     validate_type = crate::rules::unique,

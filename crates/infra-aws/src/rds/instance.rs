@@ -54,6 +54,7 @@ use crate::rds::{check_engine, check_identifier, check_instance_class};
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:rds:ClusterInstance",
+    replace = "delete_before_create",
     outputs(arn: Arn, id: DbInstanceId, endpoint: DnsName, port: i32, dbi_resource_id: String),
     validate = validate_instance,
     validate_type = crate::rules::unique,

@@ -66,6 +66,7 @@ impl DbParameter {
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:rds:ClusterParameterGroup",
+    replace = "delete_before_create",
     outputs(arn: Arn, name: DbClusterParameterGroupName),
     readiness = "on_id",
     validate = validate_cluster_group,
@@ -113,6 +114,7 @@ pub struct DbClusterParameterGroup {
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:rds:ParameterGroup",
+    replace = "delete_before_create",
     outputs(arn: Arn, name: DbParameterGroupName),
     readiness = "on_id",
     validate = validate_instance_group,

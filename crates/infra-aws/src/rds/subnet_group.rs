@@ -50,6 +50,7 @@ pub(crate) const DEFAULT_DESCRIPTION: &str = "Managed by infra";
 #[derive(Debug, Clone, Default, Serialize, Resource)]
 #[resource(
     type = "aws:rds:SubnetGroup",
+    replace = "delete_before_create",
     outputs(arn: Arn, name: DbSubnetGroupName, vpc_id: VpcId),
     readiness = "on_id",
     validate = validate_subnet_group,
