@@ -49,11 +49,14 @@ use crate::secretsmanager::SecretSource;
 /// `7.1.0` for a declared `7.1`): refresh keeps the declared values, and
 /// the running version is the `engine_version_actual` output. When the
 /// member cluster cannot be described, its four fields are kept as
-/// recorded too.
+/// recorded too, and while the group is not `available` (members being
+/// added or removed, an endpoint not made yet) so are the number of
+/// clusters, shards and replicas and the port.
 ///
 /// Outputs: `arn`, `primary_endpoint_address` and `reader_endpoint_address`
 /// (cluster mode off), `configuration_endpoint_address` (cluster mode on),
-/// `port`, `member_clusters` and `engine_version_actual`.
+/// `port` (0 until the endpoint exists), `member_clusters` and
+/// `engine_version_actual`.
 ///
 /// # Example
 ///
