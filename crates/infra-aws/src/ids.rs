@@ -320,3 +320,48 @@ pub fn kind_of(s: &str) -> Option<(String, &'static str)> {
         .find(|(_, _, shape)| shape.accepts(s))
         .map(|(name, what, _)| (format!("{}::{name}", public_path(module_path!())), what))
 }
+
+// ----- S3 and DynamoDB (`BucketName` is above, with the other names) ------
+
+identifier!(
+    /// A DynamoDB table name.
+    TableName
+);
+identifier!(
+    /// A DynamoDB table ARN.
+    TableArn,
+    "a DynamoDB table ARN",
+    Shape::Arn { service: "dynamodb", resource: "table/" }
+);
+identifier!(
+    /// A DynamoDB stream ARN (`…:table/<name>/stream/<label>`).
+    TableStreamArn,
+    "a DynamoDB stream ARN",
+    Shape::Arn { service: "dynamodb", resource: "table/" }
+);
+
+// RDS: parameter groups, Aurora clusters' ARNs, instances and global
+// clusters (with `DbSubnetGroupName` and `DbClusterIdentifier` above; the
+// names are identifiers AWS stores lowercased).
+identifier!(
+    /// An RDS DB cluster parameter group's name.
+    DbClusterParameterGroupName
+);
+identifier!(
+    /// An RDS DB (instance) parameter group's name.
+    DbParameterGroupName
+);
+identifier!(
+    /// An Aurora DB cluster's ARN (a global cluster's source).
+    DbClusterArn,
+    "an RDS DB cluster ARN",
+    Shape::Arn { service: "rds", resource: "cluster:" }
+);
+identifier!(
+    /// An RDS DB instance's identifier.
+    DbInstanceId
+);
+identifier!(
+    /// An Aurora global cluster's identifier.
+    GlobalClusterId
+);

@@ -14,7 +14,10 @@ use infra::aws::ec2::{
 };
 use infra::aws::elasticache::{CacheParameterGroup, ReplicationGroup};
 use infra::aws::elbv2::{Action, Alb, Condition, Listener, ListenerRule};
-use infra::aws::ids::CertificateArn;
+use infra::aws::ids::{CertificateArn, DbClusterIdentifier, GlobalClusterId, KmsKeyArn};
+use infra::aws::rds::{AuroraCluster, ClusterInstance, DbSubnetGroup};
+use infra::aws::secretsmanager::SecretSource;
+use infra::core::OnDelete;
 use infra::prelude::*;
 
 /// The valid stack every case starts from, and its handles.
@@ -129,6 +132,19 @@ fn redis() -> ReplicationGroup {
         replication_group_id: "prod-redis".into(),
         description: "catalogue".into(),
         node_type: "cache.t4g.medium".into(),
+        ..Default::default()
+    }
+}
+
+/// A valid Aurora cluster in the base's VPC.
+fn aurora(b: &Base) -> AuroraCluster {
+    AuroraCluster {
+        cluster_identifier: "product".into(),
+        engine: "aurora-postgresql".into(),
+        master_username: Some("dbadmin".into()),
+        master_password: Some(SecretSource::Value(Sensitive("correct-horse-battery".into()))),
+        vpc_security_group_ids: vec![b.web.id().into()],
+        on_delete: Some(OnDelete::DeleteData),
         ..Default::default()
     }
 }
@@ -750,6 +766,54 @@ fn stack_cases() -> Vec<Case> {
                 us(s, b).add("bad2", Vpc { cidr_block: "10.0.0.0/8".into(), ..Default::default() })
             }
         ),
+        // RDS: identifiers, ranges, windows and combinations.
+        case!("cluster identifier in upper case", ["us.bad", "cluster_identifier", "lowercased"], |s, b| {
+            us(s, b).add("bad", AuroraCluster { cluster_identifier: "Product".into(), ..aurora(b) })
+        }),
+        case!("backup retention beyond 35 days", ["us.bad", "backup_retention_period", "1 to 35"], |s, b| {
+            us(s, b).add("bad", AuroraCluster { backup_retention_period: Some(36), ..aurora(b) })
+        }),
+        case!(
+            "maintenance window over the backup window",
+            ["us.bad", "preferred_maintenance_window", "overlaps"],
+            |s, b| {
+                let windows = AuroraCluster {
+                    preferred_backup_window: Some("03:00-04:00".into()),
+                    preferred_maintenance_window: Some("wed:03:30-wed:04:30".into()),
+                    ..aurora(b)
+                };
+                us(s, b).add("bad", windows)
+            }
+        ),
+        case!("KMS key on an unencrypted cluster", ["us.bad", "kms_key_id", "storage_encrypted"], |s, b| {
+            let key =
+                KmsKeyArn::new("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+            us(s, b).add("bad", AuroraCluster { kms_key_id: key.ok().map(Into::into), ..aurora(b) })
+        }),
+        case!("secondary cluster with a master user", ["us.bad", "master_username", "secondary"], |s, b| {
+            let global = GlobalClusterId::new("product-db").ok().map(Into::into);
+            us(s, b).add("bad", AuroraCluster { global_cluster_identifier: global, ..aurora(b) })
+        }),
+        case!("instance class without db.", ["us.bad", "instance_class", "db.r6g.large"], |s, b| {
+            let instance = ClusterInstance {
+                identifier: "product-0".into(),
+                cluster_identifier: DbClusterIdentifier::new("product").map(Into::into).unwrap_or_default(),
+                instance_class: "r6g.large".into(),
+                engine: "aurora-postgresql".into(),
+                ..Default::default()
+            };
+            us(s, b).add("bad", instance)
+        }),
+        case!("DB subnet group of one subnet", ["us.bad", "subnet_ids", "two availability zones"], |s, b| {
+            us(s, b).add(
+                "bad",
+                DbSubnetGroup {
+                    name: "data".into(),
+                    subnet_ids: vec![b.a.id().into()],
+                    ..Default::default()
+                },
+            )
+        }),
         Case {
             name: "plan refuses as apply does",
             args: PLAN,

@@ -50,6 +50,28 @@ mod elasticache {
     ];
 }
 
+/// S3 and DynamoDB: a bucket already ours is found, not an error; a
+/// conflicting operation in progress, and backups still being enabled on a
+/// new table, pass.
+mod data {
+    pub const CONFLICT: &[&str] = &["BucketAlreadyOwnedByYou", "OperationAborted"];
+    pub const EVENTUAL: &[&str] = &["ContinuousBackupsUnavailableException"];
+}
+
+/// RDS: an object busy with another change (modifying, leaving a global
+/// cluster, a member still being deleted) is tried again; a taken global
+/// cluster identifier is a conflict.
+mod rds {
+    pub const BUSY: &[&str] = &[
+        "InvalidDBClusterStateFault",
+        "InvalidDBInstanceState",
+        "InvalidGlobalClusterStateFault",
+        "InvalidDBSubnetGroupStateFault",
+        "InvalidDBParameterGroupState",
+    ];
+    pub const CONFLICT: &[&str] = &["GlobalClusterAlreadyExistsFault"];
+}
+
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
 /// Route 53 health check versions): a stale version is read again.
 mod versioned {
@@ -94,17 +116,20 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
         || code.ends_with("NotFound")
         || code.ends_with("NotFoundException")
         || code.ends_with("NotFoundFault")
+        || code.ends_with("NotFoundError")
         || code.starts_with("NoSuch")
         || code == "WAFNonexistentItemException";
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) || is(data::EVENTUAL) || is(rds::BUSY) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
         || is(ec2::CONFLICT)
         || is(versioned::CONFLICT)
+        || is(data::CONFLICT)
+        || is(rds::CONFLICT)
         || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
@@ -196,5 +221,13 @@ mod tests {
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
         check("InvalidLaunchTemplateName.AlreadyExistsException", Operation::Create, ErrorKind::Conflict);
+        // S3's unset settings, a bucket already ours; DynamoDB's backups.
+        check("OwnershipControlsNotFoundError", Operation::Read, ErrorKind::NotFound);
+        check("ServerSideEncryptionConfigurationNotFoundError", Operation::Read, ErrorKind::NotFound);
+        check("BucketAlreadyOwnedByYou", Operation::Create, ErrorKind::Conflict);
+        check("ContinuousBackupsUnavailableException", Operation::Create, ErrorKind::EventualConsistency);
+        check("InvalidDBClusterStateFault", Operation::Delete, ErrorKind::EventualConsistency);
+        check("GlobalClusterAlreadyExistsFault", Operation::Create, ErrorKind::Conflict);
+        check("DBParameterGroupNotFound", Operation::Delete, ErrorKind::NotFound);
     }
 }

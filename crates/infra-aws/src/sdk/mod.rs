@@ -68,7 +68,7 @@ impl CallStats {
 /// its accessor (`cx.ec2()`), each with the SDK's retries off: the
 /// executor owns them.
 macro_rules! clients {
-    ($($feature:literal $field:ident: $krate:ident),* $(,)?) => {
+    ($($feature:literal $field:ident: $krate:ident $(with $tune:path)?),* $(,)?) => {
         /// What every resource type of one instance shares: the SDK
         /// configuration, the region, call statistics and the lazily built
         /// service clients.
@@ -107,9 +107,9 @@ macro_rules! clients {
                 pub fn $field(&self) -> &$krate::Client {
                     self.$field.get_or_init(|| {
                         let conf = $krate::config::Builder::from(&self.sdk)
-                            .retry_config(aws_config::retry::RetryConfig::disabled())
-                            .build();
-                        $krate::Client::from_conf(conf)
+                            .retry_config(aws_config::retry::RetryConfig::disabled());
+                        $(let conf = $tune(conf, &self.sdk);)?
+                        $krate::Client::from_conf(conf.build())
                     })
                 }
             )*
@@ -136,8 +136,17 @@ clients! {
     "route53" route53: aws_sdk_route53,
     "rds" rds: aws_sdk_rds,
     "elasticache" elasticache: aws_sdk_elasticache,
-    "s3" s3: aws_sdk_s3,
+    "s3" s3: aws_sdk_s3 with s3_path_style,
     "dynamodb" dynamodb: aws_sdk_dynamodb,
+}
+
+/// S3 against a custom endpoint (an emulator, a test harness's loopback)
+/// addresses buckets by path (`http://host/bucket`), since virtual-hosted
+/// names (`bucket.host`) do not resolve there; AWS's own endpoints keep
+/// virtual-hosted addressing.
+#[cfg(feature = "s3")]
+fn s3_path_style(conf: aws_sdk_s3::config::Builder, sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
+    conf.force_path_style(sdk.endpoint_url().is_some())
 }
 
 /// An AWS provider instance and its call statistics.

@@ -269,3 +269,14 @@ pub async fn lifecycle_with(
     let o = w.destroy(&version(2)).await;
     assert!(o.state.resources.is_empty());
 }
+
+/// A run that must be refused at plan (a guard on data, a protected
+/// resource): the refusal's text.
+pub async fn refused(w: &World, stack: &Stack, mode: Mode) -> String {
+    let backend: Arc<dyn Backend> = w.backend.clone();
+    let options = RunOptions { mode, lock_timeout: Duration::from_secs(5), refresh: true };
+    match run(&w.executor, backend, stack, &options, &Events::none(), &Interrupt::new()).await {
+        Ok(o) => panic!("the run was not refused: {:?}", o.report),
+        Err(e) => e.to_string(),
+    }
+}
