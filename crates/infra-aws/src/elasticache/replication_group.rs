@@ -175,7 +175,8 @@ pub struct ReplicationGroup {
     /// default, is recorded as unset).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_cache_clusters: Option<i32>,
-    /// Cluster mode on: the number of shards (1 to 500).
+    /// Cluster mode on: the number of shards (1 to 500). The parameter
+    /// group must have `cluster-enabled yes` (`default.redis7.cluster.on`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_node_groups: Option<i32>,
     /// Cluster mode on: replicas in each shard (0 to 5), required with
