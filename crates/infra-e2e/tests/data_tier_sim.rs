@@ -66,7 +66,8 @@ fn is_instance(a: &Address) -> bool {
 #[tokio::test(start_paused = true)]
 async fn a_ctrl_c_during_the_aurora_waits_is_resumed_and_creates_nothing_twice() {
     let stack = common::example::stack();
-    let instances = stack.resources().iter().filter(|r| r.schema.type_name == "aws:rds:ClusterInstance").count();
+    let instances =
+        stack.resources().iter().filter(|r| r.schema.type_name == "aws:rds:ClusterInstance").count();
     assert_eq!(instances, 9, "two per primary, one per replica");
     let w = world(&stack);
 
@@ -87,7 +88,11 @@ async fn a_ctrl_c_during_the_aurora_waits_is_resumed_and_creates_nothing_twice()
         .filter(|(_, _, e)| e.contains("interrupted while waiting"))
         .map(|(a, _, _)| a)
         .collect();
-    assert!(stopped.iter().any(|a| is_instance(a)), "no Aurora wait was interrupted: {:?}", first.report.failed);
+    assert!(
+        stopped.iter().any(|a| is_instance(a)),
+        "no Aurora wait was interrupted: {:?}",
+        first.report.failed
+    );
     for a in &stopped {
         assert!(first.state.resources[*a].waiting, "{a} is not recorded as waiting");
     }
@@ -104,7 +109,9 @@ async fn a_ctrl_c_during_the_aurora_waits_is_resumed_and_creates_nothing_twice()
     }
     let remade: Vec<_> = w.cloud.call_log()[calls..]
         .iter()
-        .filter(|c| c.operation == Operation::Create && c.address.as_ref().is_some_and(|a| made_first.contains(a)))
+        .filter(|c| {
+            c.operation == Operation::Create && c.address.as_ref().is_some_and(|a| made_first.contains(a))
+        })
         .map(|c| c.address.clone())
         .collect();
     assert!(remade.is_empty(), "created again: {remade:?}");

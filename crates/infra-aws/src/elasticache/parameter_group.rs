@@ -122,6 +122,7 @@ fn defaults_unset(g: &mut CacheParameterGroup) {
 
 /// What turns `before`'s parameters into `after`'s: the pairs to set and
 /// the names to reset to the family's default.
+#[cfg(any(feature = "elasticache", test))]
 pub(crate) fn parameter_changes<'a>(
     before: &'a BTreeMap<String, String>,
     after: &'a BTreeMap<String, String>,

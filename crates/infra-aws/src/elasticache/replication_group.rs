@@ -49,11 +49,14 @@ use crate::secretsmanager::SecretSource;
 /// `7.1.0` for a declared `7.1`): refresh keeps the declared values, and
 /// the running version is the `engine_version_actual` output. When the
 /// member cluster cannot be described, its four fields are kept as
-/// recorded too.
+/// recorded too, and while the group is not `available` (members being
+/// added or removed, an endpoint not made yet) so are the number of
+/// clusters, shards and replicas and the port.
 ///
 /// Outputs: `arn`, `primary_endpoint_address` and `reader_endpoint_address`
 /// (cluster mode off), `configuration_endpoint_address` (cluster mode on),
-/// `port`, `member_clusters` and `engine_version_actual`.
+/// `port` (0 until the endpoint exists), `member_clusters` and
+/// `engine_version_actual`.
 ///
 /// # Example
 ///
@@ -172,7 +175,8 @@ pub struct ReplicationGroup {
     /// default, is recorded as unset).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_cache_clusters: Option<i32>,
-    /// Cluster mode on: the number of shards (1 to 500).
+    /// Cluster mode on: the number of shards (1 to 500). The parameter
+    /// group must have `cluster-enabled yes` (`default.redis7.cluster.on`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_node_groups: Option<i32>,
     /// Cluster mode on: replicas in each shard (0 to 5), required with

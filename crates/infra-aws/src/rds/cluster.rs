@@ -152,7 +152,10 @@ pub struct AuroraCluster {
     /// 8 to 128 printable characters but `/`, `"`, `@` and space. Never
     /// read back.
     #[resource(secret, reference)]
-    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "crate::rds::recorded_secret")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::secretsmanager::recorded_secret"
+    )]
     pub master_password: Option<SecretSource>,
     /// AWS generates the password and keeps it in Secrets Manager.
     #[serde(skip_serializing_if = "Option::is_none")]

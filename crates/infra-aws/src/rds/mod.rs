@@ -27,7 +27,6 @@ pub use parameter_group::*;
 pub use subnet_group::*;
 
 use infra_core::ValidationContext;
-use serde::Deserialize;
 
 /// The Aurora engines.
 pub(crate) const ENGINES: &[&str] = &["aurora-postgresql", "aurora-mysql"];
@@ -152,25 +151,6 @@ pub(crate) fn check_instance_class(ctx: &mut ValidationContext<'_>, field: &str,
             format!("{class:?} is not an instance class: db.<family>.<size> (db.r6g.large) or db.serverless"),
         );
     }
-}
-
-/// Reads a secret field back: a [`crate::secretsmanager::SecretSource`] as
-/// resolved for a call, or `None` for what the state records in its place
-/// (a keyed digest, which an update's "before" or a delete's inputs hold
-/// and which no call needs).
-pub(crate) fn recorded_secret<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<crate::secretsmanager::SecretSource>, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Read {
-        Given(crate::secretsmanager::SecretSource),
-        Recorded(#[allow(dead_code)] serde::de::IgnoredAny),
-    }
-    Ok(match Option::<Read>::deserialize(d)? {
-        Some(Read::Given(s)) => Some(s),
-        Some(Read::Recorded(_)) | None => None,
-    })
 }
 
 /// Registers every rds resource type's implementation in `instance`.

@@ -35,6 +35,9 @@ const MEMBER_FIELDS: [&str; 4] =
     ["parameter_group_name", "subnet_group_name", "security_group_ids", "notification_topic_arn"];
 /// Never compared (see the type's documentation).
 const NOT_COMPARED: [&str; 3] = ["engine_version", "snapshot_window", "maintenance_window"];
+/// In flux while the group is not `available` (members being added or
+/// removed, an endpoint not made yet): unknown until it is.
+const IN_FLUX: [&str; 4] = ["num_cache_clusters", "num_node_groups", "replicas_per_node_group", "port"];
 
 /// The replication group `id`, or every one (`None`, pages of 100); a
 /// missing one is an empty answer.
@@ -181,7 +184,8 @@ fn seen(
         primary_endpoint_address: dns(first.and_then(|n| n.primary_endpoint()).filter(|_| !sharded)),
         reader_endpoint_address: dns(first.and_then(|n| n.reader_endpoint()).filter(|_| !sharded)),
         configuration_endpoint_address: dns(g.configuration_endpoint().filter(|_| sharded)),
-        port: i64::from(endpoint.and_then(|e| e.port()).unwrap_or(6379)),
+        // 0 until the endpoint exists.
+        port: i64::from(endpoint.and_then(|e| e.port()).unwrap_or(0)),
         member_clusters: g.member_clusters().to_vec(),
         engine_version_actual: member.and_then(CacheCluster::engine_version).unwrap_or_default().to_owned(),
     };
@@ -430,6 +434,9 @@ impl Kind for ReplicationGroupKind {
         let mut out = NOT_COMPARED.to_vec();
         if seen.out.engine_version_actual.is_empty() {
             out.extend(MEMBER_FIELDS);
+        }
+        if seen.status != Status::Ready || seen.out.port == 0 {
+            out.extend(IN_FLUX);
         }
         out
     }
