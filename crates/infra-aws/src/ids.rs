@@ -339,3 +339,29 @@ identifier!(
     "a DynamoDB stream ARN",
     Shape::Arn { service: "dynamodb", resource: "table/" }
 );
+
+// RDS: parameter groups, Aurora clusters' ARNs, instances and global
+// clusters (with `DbSubnetGroupName` and `DbClusterIdentifier` above; the
+// names are identifiers AWS stores lowercased).
+identifier!(
+    /// An RDS DB cluster parameter group's name.
+    DbClusterParameterGroupName
+);
+identifier!(
+    /// An RDS DB (instance) parameter group's name.
+    DbParameterGroupName
+);
+identifier!(
+    /// An Aurora DB cluster's ARN (a global cluster's source).
+    DbClusterArn,
+    "an RDS DB cluster ARN",
+    Shape::Arn { service: "rds", resource: "cluster:" }
+);
+identifier!(
+    /// An RDS DB instance's identifier.
+    DbInstanceId
+);
+identifier!(
+    /// An Aurora global cluster's identifier.
+    GlobalClusterId
+);

@@ -349,9 +349,40 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             one("dashboard_name", part("dashboard_name"), "a dashboard of this name in the account")
         }
         "aws:ecr:Repository" => one("name", part("name"), "an ECR repository of this name in the region"),
+        "aws:elasticache:SubnetGroup" => {
+            one("name", part("name"), "an ElastiCache subnet group of this name in the region")
+        }
+        "aws:elasticache:ParameterGroup" => {
+            one("name", part("name"), "an ElastiCache parameter group of this name in the region")
+        }
+        "aws:elasticache:ReplicationGroup" => one(
+            "replication_group_id",
+            part("replication_group_id"),
+            "a replication group of this ID in the region",
+        ),
         "aws:s3:Bucket" => one("bucket", part("bucket"), "a bucket of this name (bucket names are global)"),
         "aws:s3:BucketPolicy" => one("bucket", part("bucket"), "the policy of this bucket"),
         "aws:dynamodb:Table" => one("name", part("name"), "a DynamoDB table of this name in the region"),
+        "aws:rds:SubnetGroup" => one("name", part("name"), "a DB subnet group of this name in the region"),
+        "aws:rds:ClusterParameterGroup" => {
+            one("name", part("name"), "a cluster parameter group of this name in the region")
+        }
+        "aws:rds:ParameterGroup" => {
+            one("name", part("name"), "a DB parameter group of this name in the region")
+        }
+        "aws:rds:Cluster" => one(
+            "cluster_identifier",
+            part("cluster_identifier"),
+            "a DB cluster of this identifier in the region",
+        ),
+        "aws:rds:ClusterInstance" => {
+            one("identifier", part("identifier"), "a DB instance of this identifier in the region")
+        }
+        "aws:rds:GlobalCluster" => one(
+            "global_cluster_identifier",
+            part("global_cluster_identifier"),
+            "a global cluster of this identifier in the account",
+        ),
         "aws:ec2:NetworkAcl" => match decl.inputs.get("subnet_ids") {
             // A subnet is associated with one network ACL.
             Some(Value::List(items)) => items
@@ -451,10 +482,12 @@ pub fn unique(decls: &[&ResourceDecl], stack: &Stack) -> Vec<Diagnostic> {
     for decl in decls {
         // IAM is global: its names are unique in the account, whatever
         // region's provider declares them.
-        // CloudWatch dashboards too, and S3 bucket names (in all of AWS).
+        // CloudWatch dashboards, RDS global clusters and S3 bucket names
+        // (in all of AWS) too.
         let global = decl.schema.type_name.starts_with("aws:iam:")
             || decl.schema.type_name.starts_with("aws:s3:")
-            || decl.schema.type_name == "aws:cloudwatch:Dashboard";
+            || decl.schema.type_name == "aws:cloudwatch:Dashboard"
+            || decl.schema.type_name == "aws:rds:GlobalCluster";
         let here = if global { None } else { region_of(stack, decl) };
         for (field, key, what) in unique_keys(decl) {
             match first.entry((here, key)) {

@@ -12,8 +12,12 @@ use infra::aws::ec2::{
     SecurityGroupRuleSpec, Subnet, TransitGateway, TransitGatewayRoute, TransitGatewayVpcAttachment, Vpc,
     VpcPeeringConnection,
 };
+use infra::aws::elasticache::{CacheParameterGroup, ReplicationGroup};
 use infra::aws::elbv2::{Action, Alb, Condition, Listener, ListenerRule};
-use infra::aws::ids::CertificateArn;
+use infra::aws::ids::{CertificateArn, DbClusterIdentifier, GlobalClusterId, KmsKeyArn};
+use infra::aws::rds::{AuroraCluster, ClusterInstance, DbSubnetGroup};
+use infra::aws::secretsmanager::SecretSource;
+use infra::core::OnDelete;
 use infra::prelude::*;
 
 /// The valid stack every case starts from, and its handles.
@@ -118,6 +122,29 @@ fn tcp(from: i32, to: i32) -> SecurityGroupRuleSpec {
         from_port: from,
         to_port: to,
         cidr_blocks: vec!["10.0.0.0/8".into()],
+        ..Default::default()
+    }
+}
+
+/// A valid replication group (one cluster, no encryption).
+fn redis() -> ReplicationGroup {
+    ReplicationGroup {
+        replication_group_id: "prod-redis".into(),
+        description: "catalogue".into(),
+        node_type: "cache.t4g.medium".into(),
+        ..Default::default()
+    }
+}
+
+/// A valid Aurora cluster in the base's VPC.
+fn aurora(b: &Base) -> AuroraCluster {
+    AuroraCluster {
+        cluster_identifier: "product".into(),
+        engine: "aurora-postgresql".into(),
+        master_username: Some("dbadmin".into()),
+        master_password: Some(SecretSource::Value(Sensitive("correct-horse-battery".into()))),
+        vpc_security_group_ids: vec![b.web.id().into()],
+        on_delete: Some(OnDelete::DeleteData),
         ..Default::default()
     }
 }
@@ -632,6 +659,64 @@ fn stack_cases() -> Vec<Case> {
                 s.scope("eu").with_provider(&b.eu).add("bad", http_listener(&lb))
             }
         ),
+        // ElastiCache: IDs, combinations and families.
+        case!(
+            "replication group ID with two hyphens",
+            ["us.bad", "replication_group_id", "two hyphens"],
+            |s, b| {
+                us(s, b)
+                    .add("bad", ReplicationGroup { replication_group_id: "prod--redis".into(), ..redis() })
+            }
+        ),
+        case!(
+            "auth token without transit encryption",
+            ["us.bad", "auth_token", "transit_encryption_enabled"],
+            |s, b| {
+                let token =
+                    infra::aws::secretsmanager::SecretSource::Value(Sensitive("a-token-of-sixteen".into()));
+                us(s, b).add("bad", ReplicationGroup { auth_token: Some(token), ..redis() })
+            }
+        ),
+        case!(
+            "automatic failover with one cluster",
+            ["us.bad", "automatic_failover_enabled", "2 or more"],
+            |s, b| { us(s, b).add("bad", ReplicationGroup { automatic_failover_enabled: true, ..redis() }) }
+        ),
+        case!(
+            "multi-AZ without failover",
+            ["us.bad", "multi_az_enabled", "automatic_failover_enabled"],
+            |s, b| {
+                us(s, b).add(
+                    "bad",
+                    ReplicationGroup { multi_az_enabled: true, num_cache_clusters: Some(2), ..redis() },
+                )
+            }
+        ),
+        case!("cache node type without cache.", ["us.bad", "node_type", "cache.t4g.medium"], |s, b| {
+            us(s, b).add("bad", ReplicationGroup { node_type: "t4g.medium".into(), ..redis() })
+        }),
+        case!(
+            "cluster mode and a cluster count",
+            ["us.bad", "num_cache_clusters", "exclude each other"],
+            |s, b| {
+                let both = ReplicationGroup {
+                    num_cache_clusters: Some(2),
+                    num_node_groups: Some(2),
+                    replicas_per_node_group: Some(1),
+                    automatic_failover_enabled: true,
+                    ..redis()
+                };
+                us(s, b).add("bad", both)
+            }
+        ),
+        case!("parameter group family redis7.x", ["us.bad", "family", "did you mean redis7?"], |s, b| {
+            let params = CacheParameterGroup {
+                name: "redis-params".into(),
+                family: "redis7.x".into(),
+                ..Default::default()
+            };
+            us(s, b).add("bad", params)
+        }),
         // The stack's own structure.
         case!("output the type does not have", ["us.bad", "no such output"], |s, b| {
             us(s, b).add(
@@ -681,6 +766,54 @@ fn stack_cases() -> Vec<Case> {
                 us(s, b).add("bad2", Vpc { cidr_block: "10.0.0.0/8".into(), ..Default::default() })
             }
         ),
+        // RDS: identifiers, ranges, windows and combinations.
+        case!("cluster identifier in upper case", ["us.bad", "cluster_identifier", "lowercased"], |s, b| {
+            us(s, b).add("bad", AuroraCluster { cluster_identifier: "Product".into(), ..aurora(b) })
+        }),
+        case!("backup retention beyond 35 days", ["us.bad", "backup_retention_period", "1 to 35"], |s, b| {
+            us(s, b).add("bad", AuroraCluster { backup_retention_period: Some(36), ..aurora(b) })
+        }),
+        case!(
+            "maintenance window over the backup window",
+            ["us.bad", "preferred_maintenance_window", "overlaps"],
+            |s, b| {
+                let windows = AuroraCluster {
+                    preferred_backup_window: Some("03:00-04:00".into()),
+                    preferred_maintenance_window: Some("wed:03:30-wed:04:30".into()),
+                    ..aurora(b)
+                };
+                us(s, b).add("bad", windows)
+            }
+        ),
+        case!("KMS key on an unencrypted cluster", ["us.bad", "kms_key_id", "storage_encrypted"], |s, b| {
+            let key =
+                KmsKeyArn::new("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+            us(s, b).add("bad", AuroraCluster { kms_key_id: key.ok().map(Into::into), ..aurora(b) })
+        }),
+        case!("secondary cluster with a master user", ["us.bad", "master_username", "secondary"], |s, b| {
+            let global = GlobalClusterId::new("product-db").ok().map(Into::into);
+            us(s, b).add("bad", AuroraCluster { global_cluster_identifier: global, ..aurora(b) })
+        }),
+        case!("instance class without db.", ["us.bad", "instance_class", "db.r6g.large"], |s, b| {
+            let instance = ClusterInstance {
+                identifier: "product-0".into(),
+                cluster_identifier: DbClusterIdentifier::new("product").map(Into::into).unwrap_or_default(),
+                instance_class: "r6g.large".into(),
+                engine: "aurora-postgresql".into(),
+                ..Default::default()
+            };
+            us(s, b).add("bad", instance)
+        }),
+        case!("DB subnet group of one subnet", ["us.bad", "subnet_ids", "two availability zones"], |s, b| {
+            us(s, b).add(
+                "bad",
+                DbSubnetGroup {
+                    name: "data".into(),
+                    subnet_ids: vec![b.a.id().into()],
+                    ..Default::default()
+                },
+            )
+        }),
         Case {
             name: "plan refuses as apply does",
             args: PLAN,

@@ -220,6 +220,15 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// them as unknown, so refresh keeps what was recorded.
     const WRITE_ONLY: &'static [&'static str] = &[];
 
+    /// Fields this observation could not read (a replication group's
+    /// settings held by a member cluster the API did not describe, a
+    /// window AWS picks when none is declared): reported unknown like
+    /// [`Kind::WRITE_ONLY`], so refresh keeps what was recorded.
+    fn unread(seen: &Seen<Self>) -> Vec<&'static str> {
+        let _ = seen;
+        Vec::new()
+    }
+
     /// The objects matching `by`, in every state.
     async fn list(&self, cx: &Ctx, by: Lookup<'_, Self::Decl>) -> Result<Vec<Seen<Self>>, ProviderError>;
 
@@ -418,11 +427,12 @@ impl<K: Kind> Kit<K> {
     }
 
     fn observed(seen: Seen<K>) -> Result<Observed, ProviderError> {
+        let unread = K::unread(&seen);
         let mut decl = seen.decl;
         decl.normalise();
         let mut inputs = encode(&decl)?;
-        for field in K::WRITE_ONLY {
-            inputs.insert((*field).to_owned(), Value::Unknown);
+        for field in K::WRITE_ONLY.iter().copied().chain(unread) {
+            inputs.insert(field.to_owned(), Value::Unknown);
         }
         Ok(Observed { id: seen.id, inputs, outputs: encode(&seen.out)? })
     }

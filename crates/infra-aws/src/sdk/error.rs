@@ -38,12 +38,38 @@ mod ec2 {
     pub const CONFLICT: &[&str] = &["IncorrectState", "InvalidStateTransition"];
 }
 
+/// ElastiCache: a group not `available` yet (still modifying, a member
+/// being replaced), or a subnet or parameter group still used by a group
+/// being deleted: it clears on its own.
+mod elasticache {
+    pub const EVENTUAL: &[&str] = &[
+        "InvalidReplicationGroupState",
+        "InvalidCacheClusterState",
+        "InvalidCacheParameterGroupState",
+        "CacheSubnetGroupInUse",
+    ];
+}
+
 /// S3 and DynamoDB: a bucket already ours is found, not an error; a
 /// conflicting operation in progress, and backups still being enabled on a
 /// new table, pass.
 mod data {
     pub const CONFLICT: &[&str] = &["BucketAlreadyOwnedByYou", "OperationAborted"];
     pub const EVENTUAL: &[&str] = &["ContinuousBackupsUnavailableException"];
+}
+
+/// RDS: an object busy with another change (modifying, leaving a global
+/// cluster, a member still being deleted) is tried again; a taken global
+/// cluster identifier is a conflict.
+mod rds {
+    pub const BUSY: &[&str] = &[
+        "InvalidDBClusterStateFault",
+        "InvalidDBInstanceState",
+        "InvalidGlobalClusterStateFault",
+        "InvalidDBSubnetGroupStateFault",
+        "InvalidDBParameterGroupState",
+    ];
+    pub const CONFLICT: &[&str] = &["GlobalClusterAlreadyExistsFault"];
 }
 
 /// The versioned-write services (CloudFront ETags, WAFv2 lock tokens,
@@ -96,13 +122,14 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) || is(data::EVENTUAL) {
+    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) || is(data::EVENTUAL) || is(rds::BUSY) {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
         || is(ec2::CONFLICT)
         || is(versioned::CONFLICT)
         || is(data::CONFLICT)
+        || is(rds::CONFLICT)
         || code.ends_with(".Duplicate")
         || code.ends_with("AlreadyExists")
         || code.ends_with("AlreadyExistsException")
@@ -185,6 +212,11 @@ mod tests {
         check("DBClusterNotFoundFault", Operation::Delete, ErrorKind::NotFound);
         check("ReplicationGroupNotFoundFault", Operation::Delete, ErrorKind::NotFound);
         check("ResourceNotFoundException", Operation::Delete, ErrorKind::NotFound);
+        check("CacheSubnetGroupNotFoundFault", Operation::Read, ErrorKind::NotFound);
+        check("CacheParameterGroupNotFound", Operation::Delete, ErrorKind::NotFound);
+        check("CacheSubnetGroupInUse", Operation::Delete, ErrorKind::EventualConsistency);
+        check("InvalidReplicationGroupState", Operation::Update, ErrorKind::EventualConsistency);
+        check("CacheParameterGroupAlreadyExists", Operation::Create, ErrorKind::Conflict);
         check("PreconditionFailed", Operation::Update, ErrorKind::Stale);
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
@@ -194,5 +226,8 @@ mod tests {
         check("ServerSideEncryptionConfigurationNotFoundError", Operation::Read, ErrorKind::NotFound);
         check("BucketAlreadyOwnedByYou", Operation::Create, ErrorKind::Conflict);
         check("ContinuousBackupsUnavailableException", Operation::Create, ErrorKind::EventualConsistency);
+        check("InvalidDBClusterStateFault", Operation::Delete, ErrorKind::EventualConsistency);
+        check("GlobalClusterAlreadyExistsFault", Operation::Create, ErrorKind::Conflict);
+        check("DBParameterGroupNotFound", Operation::Delete, ErrorKind::NotFound);
     }
 }

@@ -32,6 +32,26 @@ impl SecretSource {
     }
 }
 
+/// Reads a secret field (`#[resource(secret)]`) back: a [`SecretSource`]
+/// as resolved for a call, or `None` for what the state records in its
+/// place (a keyed digest, which an update's "before" or a delete's inputs
+/// hold and which no call needs). Use it as the field's
+/// `#[serde(deserialize_with = …)]`.
+pub(crate) fn recorded_secret<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SecretSource>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Read {
+        Given(SecretSource),
+        Recorded(#[allow(dead_code)] serde::de::IgnoredAny),
+    }
+    Ok(match Option::<Read>::deserialize(d)? {
+        Some(Read::Given(s)) => Some(s),
+        Some(Read::Recorded(_)) | None => None,
+    })
+}
+
 #[cfg(feature = "secretsmanager")]
 pub(crate) mod imp {
     use infra_engine::{ErrorKind, Operation, ProviderError};
