@@ -1,7 +1,8 @@
 //! DynamoDB on the emulator: a table through its lifecycle in both regions
 //! (create with an index, KMS encryption, TTL and point-in-time
-//! recovery; refreshed plan empty; on-demand to provisioned with the kept
-//! index's capacity, a second index added, a stream added, TTL's
+//! recovery; refreshed plan empty; an index dropped and one rebuilt,
+//! on-demand to provisioned with the kept index's capacity, an index
+//! added, a stream added, TTL's
 //! attribute, recovery and tags changed in place; a new sort key replaces
 //! it destroy-first; destroy waits until it is gone), the state backend's
 //! lock table, a lost or refused CreateTable answer leaving one table (the
@@ -59,7 +60,27 @@ fn by_customer(v: u8) -> GlobalSecondaryIndex {
 
 fn declare(s: &mut Stack, key: &ProviderKey, r: &str, v: u8) {
     let kms = s.add_with(&format!("key-{r}"), KmsKey::default(), Options::new().provider(key));
-    let mut indexes = vec![by_customer(v)];
+    let capacity = (v >= 1).then_some(1);
+    let mut indexes = vec![
+        by_customer(v),
+        // Rebuilt in v1 (a new projection: dropped, then created).
+        GlobalSecondaryIndex {
+            name: "by-region".into(),
+            hash_key: KeyAttribute::string("region"),
+            projection_type: if v == 0 { ProjectionType::KeysOnly } else { ProjectionType::All },
+            read_capacity: capacity,
+            write_capacity: capacity,
+            ..Default::default()
+        },
+    ];
+    if v == 0 {
+        // Dropped in v1.
+        indexes.push(GlobalSecondaryIndex {
+            name: "by-day".into(),
+            hash_key: KeyAttribute::string("day"),
+            ..Default::default()
+        });
+    }
     if v >= 1 {
         indexes.push(GlobalSecondaryIndex {
             name: "by-status".into(),

@@ -129,7 +129,8 @@ async fn bucket_and_policy_lifecycle() {
             declare(s, us, "us", v);
             declare(s, eu, "eu", v);
         },
-        &["assets-us", "assets-eu"],
+        // A new bucket, and so a new policy (its bucket is force-new).
+        &["assets-us", "assets-eu", "assets-policy-us", "assets-policy-eu"],
         ReplaceOrder::CreateBeforeDestroy,
     )
     .await;

@@ -180,8 +180,8 @@ pub(crate) struct IndexStep {
 }
 
 /// The index changes from `before` to `after`, one per UpdateTable:
-/// drops first (an index gone, or redefined), then creations, then
-/// capacity changes (unless the billing change already made them).
+/// drops (an index gone, or redefined), then creations, then capacity
+/// changes (unless the billing change already made them).
 pub(crate) fn index_steps(
     before: &Table,
     after: &Table,

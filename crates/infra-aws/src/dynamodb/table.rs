@@ -431,6 +431,28 @@ pub(crate) mod imp {
             let (before, d) = (c.before, c.after);
             let changed = |f: &str| c.fields.iter().any(|x| x == f);
             let billing = changed("billing_mode") || changed("read_capacity") || changed("write_capacity");
+            let index_step = |step: sdk::IndexStep| {
+                update_table(cx, id, move |call| {
+                    let call = call.global_secondary_index_updates(step.update.clone());
+                    Ok(match &step.definitions {
+                        Some(defs) => call.set_attribute_definitions(Some(defs.clone())),
+                        None => call,
+                    })
+                })
+            };
+            let (drops, builds): (Vec<_>, Vec<_>) = if changed("global_secondary_indexes") {
+                let skip_capacity = billing && d.billing_mode == BillingMode::Provisioned;
+                sdk::index_steps(before, d, skip_capacity)?
+                    .into_iter()
+                    .partition(|s| s.update.delete.is_some())
+            } else {
+                Default::default()
+            };
+            // Indexes dropped first: a billing change names every index
+            // left.
+            for step in drops {
+                index_step(step).await?;
+            }
             if billing {
                 // Going provisioned names every remaining index's capacity
                 // in the same call.
@@ -461,18 +483,8 @@ pub(crate) mod imp {
                 let on = d.deletion_protection_enabled;
                 update_table(cx, id, |call| Ok(call.deletion_protection_enabled(on))).await?;
             }
-            if changed("global_secondary_indexes") {
-                let skip_capacity = billing && d.billing_mode == BillingMode::Provisioned;
-                for step in sdk::index_steps(before, d, skip_capacity)? {
-                    update_table(cx, id, |call| {
-                        let call = call.global_secondary_index_updates(step.update.clone());
-                        Ok(match &step.definitions {
-                            Some(defs) => call.set_attribute_definitions(Some(defs.clone())),
-                            None => call,
-                        })
-                    })
-                    .await?;
-                }
+            for step in builds {
+                index_step(step).await?;
             }
             if changed("ttl") {
                 if let Some(old) = &before.ttl {
