@@ -230,9 +230,10 @@ async fn a_create_whose_answer_is_lost_leaves_one_group() {
     assert!(w.converged(&stack).await, "the plan after apply is not empty");
 }
 
-/// The emulator makes one member cluster when two are asked for, so a
-/// group of two reads back as one: the plan shows that (and only that) as
-/// a change. Drift of the fields that do read back still shows next to it.
+/// The emulator makes one member cluster when two are asked for, and
+/// cannot describe it: a member list the API cannot describe is not
+/// trusted, so the count keeps its recorded value and the plan after apply
+/// is empty. Drift of the fields that do read back still shows.
 /// (`num_cache_clusters` is read as the number of `MemberClusters`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_member_count_gap_does_not_hide_drift_of_fields_that_read_back() {
@@ -257,7 +258,7 @@ async fn the_member_count_gap_does_not_hide_drift_of_fields_that_read_back() {
             .flat_map(|c| c.fields.iter().map(|f| format!("{}.{}", c.address, f.name)))
             .collect()
     };
-    assert_eq!(changed(&w.preview(&s).await), ["redis.num_cache_clusters"], "the emulator's gap, alone");
+    assert!(changed(&w.preview(&s).await).is_empty(), "the emulator's gap shows as a change");
     let ec = elasticache(&w, "us-east-1");
     ec.modify_replication_group()
         .replication_group_id("prod-redis")
@@ -276,9 +277,8 @@ async fn the_member_count_gap_does_not_hide_drift_of_fields_that_read_back() {
             "redis.description",
             "redis.multi_az_enabled",
             "redis.node_type",
-            "redis.num_cache_clusters"
         ],
-        "drift of the fields that read back shows beside the gap"
+        "drift of the fields that read back shows"
     );
 }
 

@@ -63,6 +63,30 @@ fn is_instance(a: &Address) -> bool {
     a.to_string().contains("-db.instance-")
 }
 
+/// Every output the example wires is one the simulated provider makes
+/// (`id`, `arn`, `name` and its profile's outputs for the type).
+#[test]
+fn the_simulated_provider_makes_every_output_the_example_wires() {
+    let stack = common::example::stack();
+    let profile = infra_sim::Profile::seed();
+    let mut missing = BTreeSet::new();
+    for decl in stack.resources() {
+        for value in decl.inputs.values() {
+            for r in value.references() {
+                let Some(target) = stack.resource(&r.address) else { continue };
+                let t = target.schema.type_name;
+                let name = r.output.split(['.', '[']).next().unwrap_or_default().to_owned();
+                let made =
+                    ["id", "arn", "name"].contains(&name.as_str()) || profile.get(t).outputs.contains(&name);
+                if !made {
+                    missing.insert(format!("{t}.{name}"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "outputs the seed profile does not make: {missing:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_ctrl_c_during_the_aurora_waits_is_resumed_and_creates_nothing_twice() {
     let stack = common::example::stack();

@@ -53,8 +53,8 @@ pub use infra_derive::Resource;
 /// What a stack author needs: `use infra::prelude::*;`.
 pub mod prelude {
     pub use infra_core::{
-        Address, Handle, Identifier, Input, JsonEncoded, Options, Output, ProviderConfig, ProviderKey,
-        Resource, Scope, Sensitive, Stack, Template, Value,
+        Address, Handle, Identifier, Input, JsonEncoded, OnDelete, Options, Output, ProviderConfig,
+        ProviderKey, Resource, Scope, Sensitive, Stack, Template, Value,
     };
     pub use infra_core::{identifier, interpolate};
     pub use infra_derive::Resource;

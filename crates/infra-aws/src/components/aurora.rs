@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use infra_core::{Handle, Input, OnDelete, Options, Scope};
+use infra_core::{Address, Handle, Input, OnDelete, Options, Scope};
 
 use crate::ids::{DbSubnetGroupName, GlobalClusterId, KmsKeyArn, SecurityGroupId};
 use crate::rds::{AuroraCluster, ClusterInstance};
@@ -17,8 +17,10 @@ pub enum AuroraRole {
     /// A primary with its own master user (the password from a
     /// [`SecretSource`]: a `GeneratedPassword`'s secret keeps it in AWS).
     Primary { database_name: String, master_username: String, master_password: SecretSource },
-    /// A secondary that replicates the global cluster's primary.
-    Secondary { global_cluster: Input<GlobalClusterId> },
+    /// A secondary that replicates the global cluster's primary; AWS
+    /// accepts it once the primary has an instance (`after`: the primary's
+    /// instances).
+    Secondary { global_cluster: Input<GlobalClusterId>, after: Vec<Address> },
 }
 
 /// Inputs of [`aurora`].
@@ -56,13 +58,18 @@ pub struct Aurora {
 /// Adds the database under `scope.<name>`: `cluster`, `instance-<n>`.
 pub fn aurora(scope: &mut Scope<'_>, name: &str, cfg: &AuroraConfig) -> Aurora {
     let mut s = scope.scope(name);
+    let mut options = if cfg.protect { Options::new().protect() } else { Options::new() };
     let (database_name, master_username, master_password, global) = match &cfg.role {
         AuroraRole::Primary { database_name, master_username, master_password } => {
             (Some(database_name.clone()), Some(master_username.clone()), Some(master_password.clone()), None)
         }
-        AuroraRole::Secondary { global_cluster } => (None, None, None, Some(global_cluster.clone())),
+        AuroraRole::Secondary { global_cluster, after } => {
+            for a in after {
+                options = options.depends_on(a);
+            }
+            (None, None, None, Some(global_cluster.clone()))
+        }
     };
-    let options = if cfg.protect { Options::new().protect() } else { Options::new() };
     let cluster = s.add_with(
         "cluster",
         AuroraCluster {

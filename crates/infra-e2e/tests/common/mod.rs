@@ -23,14 +23,26 @@ pub fn program(endpoint: &str, state: &Path) -> Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/infra-test-credentials")
         .env_remove("AWS_PROFILE")
         .env("INFRA_BACKEND", format!("local:{}", state.display()))
+        // The emulator cannot make ElastiCache parameter groups (moto
+        // 5.2.5): the Redis groups use the engine's default one.
+        .env("PROD_CACHE_PARAMETERS", "default")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
 }
 
+/// [`program`] without the data tier (`PROD_DATA_TIER=false`): what the
+/// crash and fault tests run (see their documentation).
+pub fn program_without_data(endpoint: &str, state: &Path) -> Command {
+    let mut c = program(endpoint, state);
+    c.env("PROD_DATA_TIER", "false");
+    c
+}
+
+/// Runs [`program_without_data`] and requires success.
 pub fn must(endpoint: &str, state: &Path, args: &[&str], what: &str, trial: u32) {
-    let out = program(endpoint, state).args(args).output().unwrap();
+    let out = program_without_data(endpoint, state).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "trial {trial}: {what} exited {:?}:\n{}",
@@ -94,6 +106,7 @@ pub async fn held(endpoint: &str) -> BTreeMap<(String, String), usize> {
         );
     }
     app_tier(endpoint, &mut out).await;
+    data_tier(endpoint, &mut out).await;
     out.retain(|_, n| *n > 0);
     out
 }
@@ -207,9 +220,100 @@ async fn app_tier(endpoint: &str, out: &mut BTreeMap<(String, String), usize>) {
     }
 }
 
+/// The data tier's live objects named as the example names them, per
+/// (type, region). A global cluster counts in us-east-1, where it is
+/// declared.
+async fn data_tier(endpoint: &str, out: &mut BTreeMap<(String, String), usize>) {
+    for region in ["us-east-1", "eu-west-1"] {
+        let sdk = infra_testkit::loopback_sdk_config(endpoint, region).unwrap();
+        let mut count = |t: &str, n: usize| *out.entry((t.to_owned(), region.to_owned())).or_default() += n;
+        let db = |id: Option<&str>| id.is_some_and(|n| n.contains("-db-"));
+        let prod = |name: Option<&str>| name.is_some_and(|n| n.starts_with("prod-"));
+
+        let rds = aws_sdk_rds::Client::new(&sdk);
+        let clusters = rds.describe_db_clusters().send().await.unwrap();
+        let live = |s: Option<&str>| !matches!(s, Some("deleting" | "deleted"));
+        count(
+            "aws:rds:Cluster",
+            clusters
+                .db_clusters()
+                .iter()
+                .filter(|c| db(c.db_cluster_identifier()) && live(c.status()))
+                .count(),
+        );
+        let instances = rds.describe_db_instances().send().await.unwrap();
+        count(
+            "aws:rds:ClusterInstance",
+            instances
+                .db_instances()
+                .iter()
+                .filter(|i| db(i.db_instance_identifier()) && live(i.db_instance_status()))
+                .count(),
+        );
+        let groups = rds.describe_db_subnet_groups().send().await.unwrap();
+        count(
+            "aws:rds:SubnetGroup",
+            groups.db_subnet_groups().iter().filter(|g| prod(g.db_subnet_group_name())).count(),
+        );
+        if region == "us-east-1" {
+            let globals = rds.describe_global_clusters().send().await.unwrap();
+            count(
+                "aws:rds:GlobalCluster",
+                globals
+                    .global_clusters()
+                    .iter()
+                    .filter(|g| g.global_cluster_identifier().is_some_and(|n| n.ends_with("-db")))
+                    .count(),
+            );
+        }
+
+        let cache = aws_sdk_elasticache::Client::new(&sdk);
+        let rgs = cache.describe_replication_groups().send().await.unwrap();
+        count(
+            "aws:elasticache:ReplicationGroup",
+            rgs.replication_groups()
+                .iter()
+                .filter(|g| prod(g.replication_group_id()) && g.status() != Some("deleting"))
+                .count(),
+        );
+        let subnets = cache.describe_cache_subnet_groups().send().await.unwrap();
+        count(
+            "aws:elasticache:SubnetGroup",
+            subnets.cache_subnet_groups().iter().filter(|g| prod(g.cache_subnet_group_name())).count(),
+        );
+
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build(),
+        );
+        let buckets = s3.list_buckets().send().await.unwrap();
+        for b in buckets.buckets().iter().filter(|b| prod(b.name())) {
+            let at = s3.get_bucket_location().bucket(b.name().unwrap()).send().await.unwrap();
+            let home = at.location_constraint().map_or("us-east-1", |l| l.as_str());
+            let home = if home.is_empty() { "us-east-1" } else { home };
+            if home == region {
+                count("aws:s3:Bucket", 1);
+            }
+        }
+
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let tables = ddb.list_tables().send().await.unwrap();
+        count("aws:dynamodb:Table", tables.table_names().iter().filter(|t| t.starts_with("prod-")).count());
+    }
+}
+
 /// What the example declares, per (type, region), for the types `held`
 /// counts.
 pub fn declared() -> BTreeMap<(String, String), usize> {
+    declared_where(|_| true)
+}
+
+/// [`declared`] without the data tier (`<region>.data.…`), as
+/// `PROD_DATA_TIER=false` leaves it.
+pub fn declared_without_data() -> BTreeMap<(String, String), usize> {
+    declared_where(|a| a.to_string().split('.').nth(1) != Some("data"))
+}
+
+fn declared_where(keep: impl Fn(&infra::core::Address) -> bool) -> BTreeMap<(String, String), usize> {
     let stack = example::stack();
     let counted = [
         "aws:ec2:Vpc",
@@ -237,10 +341,18 @@ pub fn declared() -> BTreeMap<(String, String), usize> {
         "aws:appautoscaling:Target",
         "aws:appautoscaling:Policy",
         "aws:iam:Role",
+        "aws:rds:Cluster",
+        "aws:rds:ClusterInstance",
+        "aws:rds:SubnetGroup",
+        "aws:rds:GlobalCluster",
+        "aws:elasticache:ReplicationGroup",
+        "aws:elasticache:SubnetGroup",
+        "aws:s3:Bucket",
+        "aws:dynamodb:Table",
     ];
     let mut out = BTreeMap::new();
     for r in stack.resources() {
-        if counted.contains(&r.schema.type_name) {
+        if counted.contains(&r.schema.type_name) && keep(&r.address) {
             let region = stack.provider_of(r).map(|p| p.region.clone()).unwrap_or_default();
             *out.entry((r.schema.type_name.to_owned(), region)).or_default() += 1;
         }

@@ -30,9 +30,16 @@ const POLL: Duration = Duration::from_secs(15);
 /// timeout).
 const STEP_TIMEOUT: Duration = Duration::from_secs(40 * 60);
 
-/// The fields a member cluster holds: unknown when it was not described.
-const MEMBER_FIELDS: [&str; 4] =
-    ["parameter_group_name", "subnet_group_name", "security_group_ids", "notification_topic_arn"];
+/// The fields a member cluster holds, and the member count: unknown when
+/// the member was not described (a list of members the API cannot
+/// describe is not trusted either: moto 5.2.5 lists one member for two).
+const MEMBER_FIELDS: [&str; 5] = [
+    "parameter_group_name",
+    "subnet_group_name",
+    "security_group_ids",
+    "notification_topic_arn",
+    "num_cache_clusters",
+];
 /// Never compared (see the type's documentation).
 const NOT_COMPARED: [&str; 3] = ["engine_version", "snapshot_window", "maintenance_window"];
 /// In flux while the group is not `available` (members being added or
