@@ -302,7 +302,7 @@ fn data_tier(
         },
     );
 
-    let bucket_options = if protect { Options::new().protect() } else { Options::new() };
+    let kept = if protect { Options::new().protect() } else { Options::new() };
     let encrypted = || Some(BucketEncryption::kms(key_arn.clone()));
     let logs = data.add_with(
         "alb-logs",
@@ -313,7 +313,7 @@ fn data_tier(
             tags: tags(),
             ..Default::default()
         },
-        bucket_options.clone(),
+        kept.clone(),
     );
     let logs_policy = data.add(
         "alb-logs-policy",
@@ -334,7 +334,7 @@ fn data_tier(
                 tags: tags(),
                 ..Default::default()
             },
-            bucket_options.clone(),
+            kept.clone(),
         );
         // The team state of `infra` itself (the seed's `s3-backend`).
         data.add_with(
@@ -346,7 +346,7 @@ fn data_tier(
                 tags: tags(),
                 ..Default::default()
             },
-            bucket_options,
+            kept.clone(),
         );
         data.add_with(
             "state-lock",
@@ -358,7 +358,7 @@ fn data_tier(
                 tags: tags(),
                 ..Default::default()
             },
-            if protect { Options::new().protect() } else { Options::new() },
+            kept,
         );
     }
     DataTier {

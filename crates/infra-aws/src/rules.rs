@@ -208,7 +208,7 @@ fn references<'v>(path: &str, value: &'v Value, out: &mut Vec<(String, &'v Refer
 }
 
 /// Fields whose references may cross regions or VPCs by design (peering,
-/// global clusters, secrets by ARN), or name groups of peered VPCs
+/// global clusters), or name groups of peered VPCs
 /// (security group rules' sources).
 fn crosses_by_design(type_name: &str, field: &str) -> bool {
     let top = field.split(['.', '[']).next().unwrap_or(field);
@@ -219,8 +219,6 @@ fn crosses_by_design(type_name: &str, field: &str) -> bool {
         // A secondary cluster joins a global cluster declared with its
         // primary's region.
         || (type_name == "aws:rds:Cluster" && top == "global_cluster_identifier")
-        // ECS reads a secret of another region by its full ARN.
-        || (type_name == "aws:ecs:TaskDefinition" && field.contains(".secrets["))
 }
 
 fn region_of<'s>(stack: &'s Stack, decl: &ResourceDecl) -> Option<&'s str> {

@@ -940,12 +940,16 @@ impl Run<'_> {
             match answer {
                 Readiness::Ready { outputs } => {
                     let address = step.address.clone();
-                    let changed = self.store.read(|s| {
-                        s.resources.get(&address).is_some_and(|r| {
-                            r.waiting || outputs.iter().any(|(k, v)| r.outputs.get(k) != Some(v))
+                    let (changed, waiting) = self.store.read(|s| {
+                        s.resources.get(&address).map_or((false, false), |r| {
+                            (outputs.iter().any(|(k, v)| r.outputs.get(k) != Some(v)), r.waiting)
                         })
                     });
-                    if changed {
+                    if !changed && waiting {
+                        // Not worth a wait on the critical path: if lost,
+                        // the next run only polls once more.
+                        self.store.commit_later(|s| s.mark_waiting(&address, false));
+                    } else if changed {
                         self.store
                             .commit(|s| {
                                 if let Some(r) = s.resources.get_mut(&address) {

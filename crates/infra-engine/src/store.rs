@@ -114,6 +114,15 @@ impl StateStore {
         f(&guard(&self.inner.state))
     }
 
+    /// Applies `change` and lets the writer save it with the next write,
+    /// without waiting: for a change whose loss costs nothing but a repeat
+    /// (a `waiting` mark cleared: the next run polls once more).
+    pub fn commit_later(&self, change: impl FnOnce(&mut State)) {
+        change(&mut guard(&self.inner.state));
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+    }
+
     /// Applies `change` and waits until it is durable.
     pub async fn commit(&self, change: impl FnOnce(&mut State)) -> Result<(), Error> {
         let generation = {
