@@ -58,9 +58,18 @@
 //! wherever the recorded or declared value holds one
 //! (`Value::mark_secrets_like`, in refresh, recovery, import and adoption).
 //!
-//! The data tier adds its secrets to the same sweep: an ElastiCache
-//! replication group's auth token and a database's master password become
-//! canaries of [`assert_never_leaks`] next to these.
+//! The data tier adds its secrets to the same stack and the same sweep:
+//! an Aurora cluster whose master password is declared as a value
+//! (`SecretSource::Value`), a second one whose password is the generated
+//! secret's (`SecretSource::Secret`, read by infra just before the call),
+//! and a Redis replication group with an auth token (with transit
+//! encryption, as AWS requires). v1 changes the declared password
+//! (`ModifyDBCluster`) and rotates the token (`ModifyReplicationGroup`),
+//! both in place; the four values are canaries too, and the generated
+//! passwords were already. The emulator never finishes deleting a
+//! replication group (it stays `deleting`), so the group is declared
+//! `retain_on_delete`: destroy forgets it (its delete call would carry no
+//! secret anyway), and every plan, state and log before that holds it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -73,11 +82,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
+use infra_aws::ec2::{SecurityGroup, Vpc};
 use infra_aws::ecs::{ContainerDefinition, ContainerSecret, EnvironmentVariable, TaskDefinition};
+use infra_aws::elasticache::ReplicationGroup;
 use infra_aws::iam::{PolicyDocument, Role};
-use infra_aws::secretsmanager::{GeneratedPassword, Secret, SecretVersion};
+use infra_aws::rds::AuroraCluster;
+use infra_aws::secretsmanager::{GeneratedPassword, Secret, SecretSource, SecretVersion};
 use infra_core::plan::{Plan, PlanOptions};
-use infra_core::{Action, Options, ProviderConfig, Sensitive, Stack, State};
+use infra_core::{Action, OnDelete, Options, ProviderConfig, Sensitive, Stack, State};
 use infra_engine::{Event, Events, Interrupt, Mode, PreviewMode, RunOptions};
 use infra_state::{Backend, HistoryEntry, LocalBackend, Lock, StateVersion};
 use tracing_subscriber::Layer as _;
@@ -88,6 +100,12 @@ const VALUE_V0: &str = "leak-canary-SV0-7f3a91c2e54b";
 const VALUE_V1: &str = "leak-canary-SV1-0d6e28b7a13f";
 const ENV_V0: &str = "leak-canary-ENV0-c49e0a7d2f61";
 const ENV_V1: &str = "leak-canary-ENV1-5b17f3e8c90a";
+/// A database master password: printable, without `/`, `@`, `"` or space.
+const DB_V0: &str = "leak-canary-DB0-3e9a0c71b25d";
+const DB_V1: &str = "leak-canary-DB1-a84f16d0c3e7";
+/// A Redis auth token: letters, digits and `-` are among those AWS takes.
+const TOKEN_V0: &str = "leak-canary-TOK0-6d02b9f4e1a8";
+const TOKEN_V1: &str = "leak-canary-TOK1-f1c73a5e08b2";
 
 /// The generated passwords are alphanumeric (punctuation excluded), so the
 /// plain form is also what any escaping (JSON, Rust `Debug`, percent
@@ -122,7 +140,7 @@ fn declare(name: &str, v: u8) -> Stack {
         o(),
     );
     let generated = secret(&mut s, "generated", "generated");
-    s.add_with(
+    let generated_value = s.add_with(
         "generated-value",
         GeneratedPassword {
             secret_id: generated.arn().into(),
@@ -168,12 +186,67 @@ fn declare(name: &str, v: u8) -> Stack {
         },
         o(),
     );
+    // The data tier: the master passwords and the auth token.
+    let vpc = s.add_with("vpc", Vpc { cidr_block: "10.42.0.0/16".into(), ..Default::default() }, o());
+    let data_sg = s.add_with(
+        "data-sg",
+        SecurityGroup {
+            name: format!("{name}-data"),
+            description: "leak test data tier".into(),
+            vpc_id: vpc.id().into(),
+            ..Default::default()
+        },
+        o(),
+    );
+    let cluster = |id: String, password: SecretSource| AuroraCluster {
+        vpc_security_group_ids: vec![data_sg.id().into()],
+        cluster_identifier: id,
+        engine: "aurora-postgresql".into(),
+        master_username: Some("dbadmin".into()),
+        master_password: Some(password),
+        apply_immediately: Some(true),
+        on_delete: Some(OnDelete::DeleteData),
+        ..Default::default()
+    };
+    let db_password = if v == 0 { DB_V0 } else { DB_V1 };
+    s.add_with("db", cluster(format!("{name}-db"), SecretSource::Value(Sensitive(db_password.into()))), o());
+    s.add_with(
+        "db-generated",
+        cluster(format!("{name}-db-generated"), SecretSource::Secret(generated_value.secret_arn().into())),
+        o(),
+    );
+    s.add_with(
+        "redis",
+        ReplicationGroup {
+            replication_group_id: format!("{name}-redis"),
+            description: "leak test".into(),
+            node_type: "cache.t4g.small".into(),
+            transit_encryption_enabled: true,
+            auth_token: Some(SecretSource::Value(Sensitive(if v == 0 { TOKEN_V0 } else { TOKEN_V1 }.into()))),
+            on_delete: Some(OnDelete::DeleteData),
+            ..Default::default()
+        },
+        // The emulator never finishes a replication group's delete.
+        o().retain_on_delete(),
+    );
     s.export("declared_arn", declared.arn());
     s.export("generated_arn", generated.arn());
     s
 }
 
-const ADDRESSES: [&str; 6] = ["declared", "declared-value", "generated", "generated-value", "exec", "td"];
+const ADDRESSES: [&str; 11] = [
+    "declared",
+    "declared-value",
+    "generated",
+    "generated-value",
+    "exec",
+    "td",
+    "vpc",
+    "data-sg",
+    "db",
+    "db-generated",
+    "redis",
+];
 
 /// The current value of secret `name`, asked of the emulator directly
 /// (outside the captured logs: this is the test's own call, not infra's).
@@ -602,6 +675,18 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
                 ["declared-value", "generated-value", "td"],
                 "v1 replaces the values and the task definition"
             );
+            let updated: Vec<(String, Vec<String>)> = p
+                .plan
+                .actionable()
+                .filter(|c| c.action == Action::Update)
+                .map(|c| (c.address.to_string(), c.fields.iter().map(|f| f.name.clone()).collect()))
+                .collect();
+            for (address, field) in [("db", "master_password"), ("redis", "auth_token")] {
+                assert!(
+                    updated.iter().any(|(a, f)| a == address && f.iter().any(|f| f == field)),
+                    "v1 changes {address}'s {field} in place: {updated:?}"
+                );
+            }
         }
 
         let (o, events) = run(&w, &backend, &stack, Mode::Apply(PlanOptions::default())).await;
@@ -667,14 +752,23 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
     }
     assert!(a.total_bytes() > 10_000, "{} bytes", a.total_bytes());
     assert!(logs.len() > 100, "{} log lines", logs.len());
-    for op in ["PutSecretValue", "GetRandomPassword", "RegisterTaskDefinition", "DescribeTaskDefinition"] {
+    for op in [
+        "PutSecretValue",
+        "GetRandomPassword",
+        "RegisterTaskDefinition",
+        "DescribeTaskDefinition",
+        "CreateDBCluster",
+        "ModifyDBCluster",
+        "CreateReplicationGroup",
+        "ModifyReplicationGroup",
+    ] {
         assert!(
             logs.iter().any(|l| l.text.contains(op)),
             "no log line names {op}: the SDK's logs were not captured"
         );
     }
 
-    let canaries: Vec<&str> = [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1]
+    let canaries: Vec<&str> = [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1, DB_V0, DB_V1, TOKEN_V0, TOKEN_V1]
         .into_iter()
         .chain(passwords.iter().map(String::as_str))
         .collect();
@@ -816,7 +910,7 @@ async fn no_secret_value_appears_in_the_command_lines_output_or_state() {
         "the SDK's logs do not name its calls"
     );
 
-    let canaries: Vec<&str> = [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1]
+    let canaries: Vec<&str> = [VALUE_V0, VALUE_V1, ENV_V0, ENV_V1, DB_V0, DB_V1, TOKEN_V0, TOKEN_V1]
         .into_iter()
         .chain(passwords.iter().map(String::as_str))
         .collect();
