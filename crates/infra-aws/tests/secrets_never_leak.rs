@@ -681,7 +681,10 @@ async fn no_secret_value_appears_in_any_plan_state_file_event_or_log_line() {
                 .filter(|c| c.action == Action::Update)
                 .map(|c| (c.address.to_string(), c.fields.iter().map(|f| f.name.clone()).collect()))
                 .collect();
-            for (address, field) in [("db", "master_password"), ("redis", "auth_token")] {
+            // db-generated: its password is the replaced generated value's.
+            for (address, field) in
+                [("db", "master_password"), ("db-generated", "master_password"), ("redis", "auth_token")]
+            {
                 assert!(
                     updated.iter().any(|(a, f)| a == address && f.iter().any(|f| f == field)),
                     "v1 changes {address}'s {field} in place: {updated:?}"
