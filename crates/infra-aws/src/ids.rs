@@ -365,3 +365,43 @@ identifier!(
     /// An Aurora global cluster's identifier.
     GlobalClusterId
 );
+
+// The edge: CloudFront, WAFv2, Route 53 and Shield (with
+// `OriginAccessIdentityId`, `DistributionId`, `WebAclArn` and
+// `HostedZoneId` above).
+identifier!(
+    /// A CloudFront distribution ARN (`arn:aws:cloudfront::…:distribution/…`).
+    DistributionArn,
+    "a CloudFront distribution ARN",
+    Shape::Arn { service: "cloudfront", resource: "distribution/" }
+);
+identifier!(
+    /// A CloudFront origin access control ID.
+    OriginAccessControlId
+);
+identifier!(
+    /// A CloudFront cache policy ID (a managed policy's or a declared one's).
+    CachePolicyId
+);
+identifier!(
+    /// A CloudFront origin request policy ID.
+    OriginRequestPolicyId
+);
+identifier!(
+    /// A CloudFront response headers policy ID.
+    ResponseHeadersPolicyId
+);
+identifier!(
+    /// A WAFv2 IP set ARN.
+    IpSetArn,
+    "a WAFv2 IP set ARN",
+    Shape::Arn { service: "wafv2", resource: "" }
+);
+identifier!(
+    /// A Route 53 health check ID.
+    HealthCheckId
+);
+identifier!(
+    /// A Shield Advanced protection ID.
+    ShieldProtectionId
+);

@@ -9,6 +9,7 @@
 pub mod acm;
 pub mod appautoscaling;
 pub mod autoscaling;
+pub mod cloudfront;
 pub mod cloudwatch;
 pub mod components;
 pub mod dynamodb;
@@ -32,7 +33,9 @@ pub mod s3;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 pub mod secretsmanager;
+pub mod shield;
 pub mod sns;
 pub mod sts;
+pub mod wafv2;
 
 pub use ids::*;

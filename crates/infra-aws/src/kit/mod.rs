@@ -65,6 +65,9 @@ pub enum Service {
     ElastiCache,
     S3,
     DynamoDb,
+    CloudFront,
+    Wafv2,
+    Shield,
 }
 
 impl Service {
@@ -90,13 +93,16 @@ impl Service {
             Service::ElastiCache => "elasticache",
             Service::S3 => "s3",
             Service::DynamoDb => "dynamodb",
+            Service::CloudFront => "cloudfront",
+            Service::Wafv2 => "wafv2",
+            Service::Shield => "shield",
         }
     }
 
     /// AWS meters the service's API rate per account (IAM, CloudFront,
     /// Route 53, WAF's CLOUDFRONT scope), not per region.
     pub fn per_account(self) -> bool {
-        matches!(self, Service::Iam | Service::Route53)
+        matches!(self, Service::Iam | Service::Route53 | Service::CloudFront | Service::Shield)
     }
 }
 

@@ -138,6 +138,9 @@ clients! {
     "elasticache" elasticache: aws_sdk_elasticache,
     "s3" s3: aws_sdk_s3 with s3_path_style,
     "dynamodb" dynamodb: aws_sdk_dynamodb,
+    "cloudfront" cloudfront: aws_sdk_cloudfront,
+    "wafv2" wafv2: aws_sdk_wafv2,
+    "shield" shield: aws_sdk_shield with shield_us_east_1,
 }
 
 /// S3 against a custom endpoint (an emulator, a test harness's loopback)
@@ -147,6 +150,13 @@ clients! {
 #[cfg(feature = "s3")]
 fn s3_path_style(conf: aws_sdk_s3::config::Builder, sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
     conf.force_path_style(sdk.endpoint_url().is_some())
+}
+
+/// Shield Advanced's API lives in us-east-1 only, whatever region the
+/// provider instance is for (its protections cover resources anywhere).
+#[cfg(feature = "shield")]
+fn shield_us_east_1(conf: aws_sdk_shield::config::Builder, _: &SdkConfig) -> aws_sdk_shield::config::Builder {
+    conf.region(aws_config::Region::new("us-east-1"))
 }
 
 /// An AWS provider instance and its call statistics.
@@ -292,4 +302,10 @@ fn register(instance: &mut ProviderInstance, ctx: &Arc<Ctx>) {
     crate::s3::register(instance, ctx);
     #[cfg(feature = "dynamodb")]
     crate::dynamodb::register(instance, ctx);
+    #[cfg(feature = "cloudfront")]
+    crate::cloudfront::register(instance, ctx);
+    #[cfg(feature = "wafv2")]
+    crate::wafv2::register(instance, ctx);
+    #[cfg(feature = "shield")]
+    crate::shield::register(instance, ctx);
 }
