@@ -203,6 +203,9 @@ struct Record {
     /// The status until `ready_at`: creating or modifying.
     pending: SimStatus,
     deleting: bool,
+    /// When a staged delete disabled it (see
+    /// `TypeProfile::disable_before_delete`).
+    disabled_at: Option<Instant>,
 }
 
 impl Record {
@@ -286,6 +289,9 @@ struct PersistedResource {
     token: String,
     #[serde(default)]
     deleting: bool,
+    /// Disabled by a staged delete (deployed after a load).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    disabled: bool,
 }
 
 impl PersistedResource {
@@ -301,6 +307,7 @@ impl PersistedResource {
             tags: r.tags.clone(),
             token: r.token.clone(),
             deleting: r.deleting,
+            disabled: r.disabled_at.is_some(),
         }
     }
 
@@ -321,6 +328,9 @@ impl PersistedResource {
             visible_at: now,
             pending: SimStatus::Creating,
             deleting: false,
+            disabled_at: self
+                .disabled
+                .then(|| now.checked_sub(Duration::from_secs(24 * 3600)).unwrap_or(now)),
         }
     }
 }
@@ -663,6 +673,7 @@ impl SimCloud {
             visible_at: later(now, config.scaled(config.consistency_window)),
             pending: SimStatus::Creating,
             deleting: false,
+            disabled_at: None,
         };
         let observed = record.observed();
         state.resources.insert(id, record);
@@ -715,6 +726,39 @@ impl SimCloud {
             _ => return Err(not_found(id)),
         }
         self.persist_call(&state)
+    }
+
+    /// The first step of a staged delete: disables the resource (once; a
+    /// later call keeps the first time) and says how long ago it was
+    /// disabled and whether this call disabled it.
+    pub(crate) fn disable(
+        &self,
+        provider: &ProviderKey,
+        type_name: &str,
+        id: &str,
+    ) -> Result<(Duration, bool), ProviderError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let record = match state.resources.get_mut(id) {
+            Some(record) if record.is(provider, type_name) && !record.deleting => record,
+            _ => return Err(not_found(id)),
+        };
+        let first = record.disabled_at.is_none();
+        let since = *record.disabled_at.get_or_insert(now);
+        if first {
+            self.persist_call(&state)?;
+        }
+        Ok((now.saturating_duration_since(since), first))
+    }
+
+    /// Whether a staged delete has disabled the resource.
+    pub(crate) fn disabled(&self, id: &str) -> bool {
+        self.lock().resources.get(id).is_some_and(|r| r.disabled_at.is_some())
+    }
+
+    /// The address a resource was made for (its address tag).
+    pub(crate) fn address_of(&self, id: &str) -> Option<Address> {
+        self.lock().resources.get(id).and_then(Record::address)
     }
 
     /// Removes a resource whose delete has completed.

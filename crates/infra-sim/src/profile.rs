@@ -35,6 +35,11 @@ pub struct TypeProfile {
     /// What a readiness poll reports while the resource is not ready, as
     /// it grows: see [`Progress`]. `None`: `creating` / `modifying`.
     pub progress: Option<Progress>,
+    /// A delete first disables the object, a change that deploys for
+    /// `ready_after_update`, and deletes it only then (a CloudFront
+    /// distribution: disabled, `Deployed`, then deleted). The wait shows
+    /// as a pending delete (`disabling: InProgress`).
+    pub disable_before_delete: bool,
 }
 
 /// A pending status that counts up, the way a service reports a rollout
@@ -72,6 +77,7 @@ impl Default for TypeProfile {
             poll_interval: Duration::from_secs(2),
             timeout: Duration::from_secs(30 * 60),
             progress: None,
+            disable_before_delete: false,
         }
     }
 }
@@ -140,6 +146,12 @@ impl TypeProfile {
     /// Sets the pending status's progress (see [`Progress`]).
     pub fn progress(mut self, template: &str, count_field: &str) -> Self {
         self.progress = Some(Progress { template: template.to_owned(), count_field: count_field.to_owned() });
+        self
+    }
+
+    /// Makes a delete disable first (see [`TypeProfile::disable_before_delete`]).
+    pub fn disable_before_delete(mut self) -> Self {
+        self.disable_before_delete = true;
         self
     }
 
@@ -251,7 +263,7 @@ const SEED: &[SeedRow] = &[
     ("aws:s3:BucketPublicAccessBlock", "bpab", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:s3:BucketPolicy", "bpol", 1, 0, 1, 0, 1, 10, &[]),
     ("aws:dynamodb:Table", "table", 1, 10, 1, 5, 5, 10, &["stream_arn"]),
-    ("aws:cloudfront:Distribution", "dist", 2, 300, 2, 300, 300, 90, &["domain_name", "hosted_zone_id"]),
+    ("aws:cloudfront:Distribution", "dist", 2, 300, 2, 600, 2, 90, &["domain_name", "hosted_zone_id"]),
     (
         "aws:cloudfront:OriginAccessIdentity",
         "oai",
@@ -307,6 +319,8 @@ impl Profile {
                 "aws:ecs:Service" => {
                     p.progress("deployment IN_PROGRESS: {done}/{total} tasks running", "desired_count")
                 }
+                // Disabled, deployed, then deleted.
+                "aws:cloudfront:Distribution" => p.disable_before_delete(),
                 "aws:ec2:SecurityGroupRule" | "aws:ec2:VpcPeeringConnection" => p
                     .category(Operation::Create, "resource-intensive")
                     .category(Operation::Delete, "resource-intensive"),

@@ -8,6 +8,7 @@ use infra_engine::{
     ResourceProvider, Timings, UpdateRequest,
 };
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cloud::{CallGuard, CallStart, SimCloud, pause};
 
@@ -64,6 +65,52 @@ impl SimProvider {
             id: id.map(str::to_owned),
             ids,
         })
+    }
+
+    /// How long a staged delete's disabling takes to deploy.
+    fn deploy_time(&self) -> Duration {
+        let config = self.cloud.config();
+        config.scaled(config.profile.get(&self.type_name).ready_after_update)
+    }
+
+    /// A staged delete's status while the disabling deploys.
+    fn disabling(&self, since: Duration) -> String {
+        let deploy = self.deploy_time();
+        if since >= deploy {
+            "disabled: Deployed".to_owned()
+        } else {
+            format!("disabling: InProgress ({}s of about {}s)", since.as_secs(), deploy.as_secs())
+        }
+    }
+
+    /// The delete call proper: marks the resource deleting as soon as the
+    /// request arrives; it is removed after the delete latency, even when
+    /// the caller is dropped meanwhile (the cloud finishes what it
+    /// accepted).
+    async fn finish_delete(&self, address: Option<&Address>, id: &str) -> Result<Deletion, ProviderError> {
+        let call = self.begin(Operation::Delete, address, Some(id), Vec::new(), false)?;
+        self.cloud.round_trip().await;
+        if let Err(e) = self.cloud.mark_deleting(&self.config.key, &self.type_name, id) {
+            return call.complete(Err(e));
+        }
+        let config = self.cloud.config();
+        let latency = config.scaled(config.profile.get(&self.type_name).delete);
+        let cloud = self.cloud.clone();
+        let id = id.to_owned();
+        let finish = async move {
+            pause(latency).await;
+            cloud.remove(&id)
+        };
+        let result = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => match handle.spawn(finish).await {
+                Ok(result) => result,
+                Err(e) => {
+                    Err(ProviderError::new(ErrorKind::Transient, format!("simulated delete failed: {e}")))
+                }
+            },
+            Err(_) => finish.await,
+        };
+        call.complete(result.map(|()| Deletion::Gone))
     }
 }
 
@@ -135,29 +182,47 @@ impl ResourceProvider for SimProvider {
     /// removed after the delete latency, even when the caller is dropped
     /// meanwhile (the cloud finishes what it accepted).
     async fn delete(&self, req: DeleteRequest) -> Result<Deletion, ProviderError> {
-        let call = self.begin(Operation::Delete, Some(&req.address), Some(&req.id), Vec::new(), false)?;
-        self.cloud.round_trip().await;
-        if let Err(e) = self.cloud.mark_deleting(&self.config.key, &self.type_name, &req.id) {
-            return call.complete(Err(e));
+        let staged = self.cloud.config().profile.get(&self.type_name).disable_before_delete;
+        if !staged {
+            return self.finish_delete(Some(&req.address), &req.id).await;
         }
-        let config = self.cloud.config();
-        let latency = config.scaled(config.profile.get(&self.type_name).delete);
-        let cloud = self.cloud.clone();
-        let id = req.id.clone();
-        let finish = async move {
-            pause(latency).await;
-            cloud.remove(&id)
+        // Disable (an update call), unless an earlier run did (then a
+        // read); the wait for the change to deploy is the executor's delete
+        // wait.
+        let op = if self.cloud.disabled(&req.id) { Operation::Poll } else { Operation::Update };
+        let call = self.begin(op, Some(&req.address), Some(&req.id), Vec::new(), false)?;
+        self.cloud.round_trip().await;
+        let since = self.cloud.disable(&self.config.key, &self.type_name, &req.id).map(|(since, _)| since);
+        let status = since.map(|since| self.disabling(since));
+        let status = call.complete(status)?;
+        Ok(Deletion::Pending { status })
+    }
+
+    /// A staged delete's wait: pending while the disabling deploys, then
+    /// the delete proper. Other types: a read of the one ID.
+    async fn poll_deleted(&self, req: PollRequest) -> Result<Deletion, ProviderError> {
+        let staged = self.cloud.config().profile.get(&self.type_name).disable_before_delete;
+        let call = self.begin(Operation::Poll, None, Some(&req.id), Vec::new(), false)?;
+        self.cloud.round_trip().await;
+        if !staged {
+            let found =
+                self.cloud.read_records(&self.config.key, &self.type_name, std::slice::from_ref(&req.id));
+            let answer = if found.is_empty() {
+                Deletion::Gone
+            } else {
+                Deletion::Pending { status: "deleting".into() }
+            };
+            return call.complete(Ok(answer));
+        }
+        let since = match self.cloud.disable(&self.config.key, &self.type_name, &req.id) {
+            Err(e) if e.kind == ErrorKind::NotFound => return call.complete(Ok(Deletion::Gone)),
+            other => call.complete(other)?.0,
         };
-        let result = match tokio::runtime::Handle::try_current() {
-            Ok(handle) => match handle.spawn(finish).await {
-                Ok(result) => result,
-                Err(e) => {
-                    Err(ProviderError::new(ErrorKind::Transient, format!("simulated delete failed: {e}")))
-                }
-            },
-            Err(_) => finish.await,
-        };
-        call.complete(result.map(|()| Deletion::Gone))
+        if since < self.deploy_time() {
+            return Ok(Deletion::Pending { status: self.disabling(since) });
+        }
+        let address = self.cloud.address_of(&req.id);
+        self.finish_delete(address.as_ref(), &req.id).await
     }
 
     async fn poll(&self, req: PollRequest) -> Result<Readiness, ProviderError> {

@@ -10,8 +10,8 @@ use common::*;
 use infra_core::{Fields, Value};
 use infra_engine::provider::{TAG_ADDRESS, TAG_STACK, TAG_TOKEN};
 use infra_engine::{
-    ApiClass, CreateRequest, ErrorKind, FindRequest, Operation, PollRequest, ProviderError, ReadRequest,
-    Readiness, ResourceProvider,
+    ApiClass, CreateRequest, Deletion, ErrorKind, FindRequest, Operation, PollRequest, ProviderError,
+    ReadRequest, Readiness, ResourceProvider,
 };
 use infra_sim::{
     CallOutcome, Error, FailureRule, Profile, RateLimit, RateLimits, SimCloud, SimConfig, SimStatus,
@@ -162,6 +162,45 @@ async fn a_delete_shows_deleting_and_completes_even_when_its_caller_is_dropped()
     assert_eq!(cloud.resources().len(), 1);
     sleep(ms(2)).await;
     assert!(cloud.resources().is_empty(), "the cloud finishes a delete it accepted");
+}
+
+/// A CloudFront distribution is deleted in stages: disabled (an update),
+/// pending while that deploys, deleted only then. A second delete (a run
+/// resumed after an interrupted wait) does not disable it again nor
+/// restart the deploy.
+#[tokio::test(start_paused = true)]
+async fn a_staged_delete_disables_waits_for_the_deploy_then_deletes() {
+    let cloud = SimCloud::new(config(Profile::seed()));
+    let dist = cloud.provider(us(), "aws:cloudfront:Distribution");
+    let deploy = Profile::seed().get("aws:cloudfront:Distribution").ready_after_update;
+    assert!(Profile::seed().get("aws:cloudfront:Distribution").disable_before_delete);
+    assert!(deploy >= secs(180), "a distribution deploys in minutes");
+    let obs = dist.create(create("edge.cdn", "tok", Fields::new())).await.unwrap();
+    let before = cloud.call_log().len();
+
+    let first = dist.delete(delete("edge.cdn", &obs.id)).await.unwrap();
+    let Deletion::Pending { status } = first else { panic!("{first:?}") };
+    assert!(status.starts_with("disabling"), "{status}");
+    assert_eq!(cloud.resources().len(), 1, "disabled, not deleted");
+    sleep(deploy / 2).await;
+    let Deletion::Pending { status } = dist.poll_deleted(PollRequest::id(&obs.id)).await.unwrap() else {
+        panic!("gone before the deploy")
+    };
+    assert!(status.contains("InProgress"), "{status}");
+
+    // Resumed: another delete neither disables again nor restarts the wait.
+    let again = dist.delete(delete("edge.cdn", &obs.id)).await.unwrap();
+    assert!(matches!(again, Deletion::Pending { .. }), "{again:?}");
+    sleep(deploy / 2 + secs(1)).await;
+    assert_eq!(dist.poll_deleted(PollRequest::id(&obs.id)).await.unwrap(), Deletion::Gone);
+    assert!(cloud.resources().is_empty());
+
+    let ops: Vec<Operation> = cloud.call_log()[before..].iter().map(|c| c.operation).collect();
+    assert_eq!(
+        ops,
+        [Operation::Update, Operation::Poll, Operation::Poll, Operation::Poll, Operation::Delete],
+        "disable, poll, (resumed: a read), poll, delete"
+    );
 }
 
 #[test]
