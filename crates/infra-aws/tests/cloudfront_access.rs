@@ -72,7 +72,7 @@ async fn an_origin_access_control_changes_in_place_and_is_destroyed() {
     let etag_reads: u64 = w
         .stats
         .iter()
-        .map(|(_, s)| s.snapshot().get("GetOriginAccessControlConfig").copied().unwrap_or(0))
+        .map(|(_, s)| s.snapshot().get("GetOriginAccessControl").copied().unwrap_or(0))
         .sum();
     assert!(etag_reads >= 1, "the update did not read the ETag first");
 
@@ -96,8 +96,9 @@ async fn drift_is_read_and_put_back() {
     w.apply(&declare(0)).await;
     let id = controls(&w).await[0].id.clone();
     let cf = cloudfront(&w);
-    let current = cf.get_origin_access_control_config().id(&id).send().await.unwrap();
-    let mut config: OriginAccessControlConfig = current.origin_access_control_config.unwrap();
+    let current = cf.get_origin_access_control().id(&id).send().await.unwrap();
+    let mut config: OriginAccessControlConfig =
+        current.origin_access_control.and_then(|o| o.origin_access_control_config).unwrap();
     config.signing_behavior = "never".into();
     cf.update_origin_access_control()
         .id(&id)

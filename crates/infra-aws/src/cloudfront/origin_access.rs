@@ -270,10 +270,11 @@ pub(crate) mod imp {
         .await
     }
 
+    /// The current ETag (`GetOriginAccessControl` answers it as the
+    /// `…Config` call does; the emulator has only the former).
     async fn oac_etag(cx: &Ctx, id: &str) -> Result<String, ProviderError> {
-        let call = cx.cloudfront().get_origin_access_control_config().id(id);
-        let out =
-            cx.send_in(CF, "GetOriginAccessControlConfig", Operation::Read, || call.clone().send()).await?;
+        let call = cx.cloudfront().get_origin_access_control().id(id);
+        let out = cx.send_in(CF, "GetOriginAccessControl", Operation::Read, || call.clone().send()).await?;
         etag(out.e_tag())
     }
 
