@@ -9,7 +9,9 @@
 //!   destroy) runs on the simulated provider, which does not run the
 //!   CloudFront provider code: it shows the declarations (which fields
 //!   force a replacement, normalisation that keeps a plan empty), not the
-//!   API calls;
+//!   API calls (the provider's conversions to and from AWS's
+//!   configurations are unit tests of `cloudfront::policies::imp` and
+//!   `cloudfront::response_headers::imp`);
 //! - the rules the types check are shown with `Stack::validate` (each bad
 //!   value refused, naming the field), and one refused run shows no call
 //!   reaches the cloud.

@@ -69,11 +69,8 @@ async fn an_origin_access_control_changes_in_place_and_is_destroyed() {
     assert_eq!(found[0].id, id, "updated in place");
     assert_eq!(found[0].description, "static assets v1");
     assert_eq!(found[0].signing_behavior.as_str(), "no-override");
-    let etag_reads: u64 = w
-        .stats
-        .iter()
-        .map(|(_, s)| s.snapshot().get("GetOriginAccessControl").copied().unwrap_or(0))
-        .sum();
+    let etag_reads: u64 =
+        w.stats.iter().map(|(_, s)| s.snapshot().get("GetOriginAccessControl").copied().unwrap_or(0)).sum();
     assert!(etag_reads >= 1, "the update did not read the ETag first");
 
     // The origin type changes in place as well: no replacement.

@@ -421,3 +421,85 @@ impl Kind for OriginRequestPolicyKind {
         delete_with_etag(|| origin_request_etag(cx, id), delete).await
     }
 }
+
+/// The provider's conversions without an endpoint (the emulator has no
+/// policy calls): a declaration sent as AWS's configuration and read back
+/// from it is the declaration again, once both are in canonical form. AWS
+/// answers with what was sent, the TTLs included (sent explicitly, so an
+/// unset one comes back as AWS's default and is recorded unset).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical<R: infra_core::Resource + std::fmt::Debug>(mut r: R) -> String {
+        r.normalise();
+        format!("{r:?}")
+    }
+
+    fn policy() -> CachePolicy {
+        CachePolicy {
+            name: "static".into(),
+            comment: Some("assets".into()),
+            min_ttl: 1,
+            default_ttl: None,
+            max_ttl: None,
+            parameters_in_cache_key_and_forwarded_to_origin: CacheKeyParameters {
+                headers_config: CacheHeadersConfig {
+                    header_behavior: CacheHeaderBehavior::Whitelist,
+                    headers: vec!["Origin".into(), "Accept".into()],
+                },
+                cookies_config: CookiesConfig {
+                    cookie_behavior: CookieBehavior::AllExcept,
+                    cookies: vec!["session".into()],
+                },
+                query_strings_config: QueryStringsConfig {
+                    query_string_behavior: QueryStringBehavior::All,
+                    query_strings: vec![],
+                },
+                enable_accept_encoding_gzip: true,
+                enable_accept_encoding_brotli: true,
+            },
+        }
+    }
+
+    #[test]
+    fn a_cache_policy_reads_back_as_declared() {
+        let sent = cache_config(&policy()).unwrap();
+        // Unset TTLs are sent as AWS's defaults …
+        assert_eq!((sent.min_ttl(), sent.default_ttl(), sent.max_ttl()), (1, Some(86_400), Some(31_536_000)));
+        let read = cache_decl(&sent);
+        assert_eq!(read.default_ttl, Some(86_400));
+        // … and recorded unset again.
+        assert_eq!(canonical(read), canonical(policy()));
+        // A declared TTL stays declared.
+        let mut p = policy();
+        p.max_ttl = Some(3600 * 48);
+        p.min_ttl = 100_000;
+        let read = cache_decl(&cache_config(&p).unwrap());
+        assert_eq!((read.default_ttl, read.max_ttl), (Some(100_000), Some(172_800)));
+        assert_eq!(canonical(read), canonical(p));
+    }
+
+    #[test]
+    fn an_origin_request_policy_reads_back_as_declared() {
+        let p = OriginRequestPolicy {
+            name: "api".into(),
+            comment: None,
+            headers_config: OriginRequestHeadersConfig {
+                header_behavior: OriginRequestHeaderBehavior::AllViewerAndWhitelistCloudFront,
+                headers: vec!["CloudFront-Viewer-Country".into()],
+            },
+            cookies_config: CookiesConfig { cookie_behavior: CookieBehavior::All, cookies: vec![] },
+            query_strings_config: QueryStringsConfig {
+                query_string_behavior: QueryStringBehavior::Whitelist,
+                query_strings: vec!["page".into(), "q".into()],
+            },
+        };
+        let sent = origin_request_config(&p).unwrap();
+        assert_eq!(
+            sent.headers_config().map(|h| h.header_behavior().as_str()),
+            Some("allViewerAndWhitelistCloudFront")
+        );
+        assert_eq!(canonical(origin_request_decl(&sent)), canonical(p));
+    }
+}

@@ -362,3 +362,71 @@ impl Kind for ResponseHeadersPolicyKind {
         delete_with_etag(|| current_etag(cx, id), delete).await
     }
 }
+
+/// The provider's conversions without an endpoint (the emulator has no
+/// policy calls): a declaration sent as AWS's configuration and read back
+/// is the declaration again, in canonical form.
+#[cfg(test)]
+mod tests {
+    use infra_core::Resource as _;
+
+    use super::*;
+
+    fn canonical(mut r: ResponseHeadersPolicy) -> String {
+        r.normalise();
+        format!("{r:?}")
+    }
+
+    #[test]
+    fn a_response_headers_policy_reads_back_as_declared() {
+        let p = ResponseHeadersPolicy {
+            name: "security".into(),
+            comment: Some("seed".into()),
+            cors_config: Some(CorsConfig {
+                access_control_allow_credentials: true,
+                access_control_allow_headers: vec!["Authorization".into(), "Content-Type".into()],
+                access_control_allow_methods: vec![CorsMethod::Post, CorsMethod::Get],
+                access_control_allow_origins: vec!["https://example.com".into()],
+                access_control_expose_headers: vec!["ETag".into()],
+                access_control_max_age_sec: Some(600),
+                origin_override: true,
+            }),
+            security_headers_config: Some(SecurityHeaders {
+                strict_transport_security: Some(StrictTransportSecurity {
+                    access_control_max_age_sec: 31_536_000,
+                    include_subdomains: true,
+                    preload: false,
+                    r#override: true,
+                }),
+                content_type_options: Some(ContentTypeOptions { r#override: true }),
+                frame_options: Some(FrameOptions {
+                    frame_option: FrameOption::SameOrigin,
+                    r#override: false,
+                }),
+                xss_protection: Some(XssProtection {
+                    protection: true,
+                    mode_block: false,
+                    report_uri: Some("https://example.com/xss".into()),
+                    r#override: true,
+                }),
+                referrer_policy: Some(ReferrerPolicyHeader {
+                    referrer_policy: ReferrerPolicy::NoReferrer,
+                    r#override: true,
+                }),
+                content_security_policy: Some(ContentSecurityPolicy {
+                    content_security_policy: "default-src 'self'".into(),
+                    r#override: true,
+                }),
+            }),
+            custom_headers: vec![
+                CustomHeader { header: "X-Team".into(), value: "web".into(), r#override: false },
+                CustomHeader { header: "X-Env".into(), value: "prod".into(), r#override: true },
+            ],
+        };
+        let sent = config(&p).unwrap();
+        let frame =
+            sent.security_headers_config().and_then(|s| s.frame_options()).map(|f| f.frame_option().as_str());
+        assert_eq!(frame, Some("SAMEORIGIN"));
+        assert_eq!(canonical(decl(&sent)), canonical(p));
+    }
+}
