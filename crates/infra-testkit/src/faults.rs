@@ -38,6 +38,10 @@ pub enum Effect {
     Reset,
     /// Wait a second, then forward and answer normally.
     Slow,
+    /// Answer CloudFront's stale-ETag error (`PreconditionFailed`, HTTP
+    /// 412) without forwarding: someone changed the object since its ETag
+    /// was read (the emulator accepts any ETag, so it never says this).
+    PreconditionFailed,
 }
 
 /// Shares of calls (0.0–1.0 each) that get each effect, drawn from a
@@ -79,6 +83,8 @@ pub struct Counts {
 
 /// A rule: the `nth` (1-based) request whose body or `X-Amz-Target`
 /// names `action` (e.g. `Action=CreateVpc`, or `CreateVpc`) gets `effect`.
+/// For REST APIs (CloudFront), `action` is a method and a path fragment:
+/// `PUT /config` matches `PUT /2020-05-31/distribution/E1/config`.
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub action: String,
@@ -298,7 +304,12 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
         let mut chosen = None;
         for rule in rules {
             let names = text.split('&').any(|p| p == format!("Action={}", rule.action))
-                || amz_target.ends_with(&format!(".{}", rule.action));
+                || amz_target.ends_with(&format!(".{}", rule.action))
+                || rule.action.split_once(' ').is_some_and(|(method, fragment)| {
+                    head.first().and_then(|l| l.split(' ').nth(1).map(|path| (l, path))).is_some_and(
+                        |(line, path)| line.starts_with(&format!("{method} ")) && path.contains(fragment),
+                    )
+                });
             if names {
                 let n = s.seen.entry(rule.action.clone()).or_default();
                 *n += 1;
@@ -339,7 +350,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
             Some(Effect::LoseResponse) => s.counts.lost += 1,
             Some(Effect::Reset) => s.counts.resets += 1,
             Some(Effect::Slow) => s.counts.slow += 1,
-            Some(Effect::Stall) | None => {}
+            Some(Effect::Stall | Effect::PreconditionFailed) | None => {}
         }
         if matches!(chosen, None | Some(Effect::LoseResponse | Effect::Slow)) {
             s.counts.forwarded += 1;
@@ -365,6 +376,10 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
         Some(Effect::ServerError) => {
             let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
             return client.write_all(reply("500 Internal Server Error", "text/xml", xml).as_bytes());
+        }
+        Some(Effect::PreconditionFailed) => {
+            let xml = "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>PreconditionFailed</Code><Message>The request failed because it didn't meet the preconditions in one or more request-header fields.</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>";
+            return client.write_all(reply("412 Precondition Failed", "text/xml", xml).as_bytes());
         }
         Some(Effect::Reset) => return client.shutdown(std::net::Shutdown::Both),
         Some(Effect::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),

@@ -1,11 +1,15 @@
 //! CloudFront: distributions, origin access, cache and header policies (see docs/aws-provider.md).
 //! CloudFront is global: one API endpoint, metered per account.
 
+mod distribution;
 mod etag;
 mod origin_access;
 mod policies;
 mod response_headers;
+#[cfg(feature = "cloudfront")]
+pub(crate) mod sdk;
 
+pub use distribution::*;
 pub use origin_access::*;
 pub use policies::*;
 pub use response_headers::*;
@@ -19,4 +23,5 @@ pub(crate) fn register(instance: &mut infra_engine::ProviderInstance, ctx: &std:
     kit(instance, ctx, policies::imp::CachePolicyKind);
     kit(instance, ctx, policies::imp::OriginRequestPolicyKind);
     kit(instance, ctx, response_headers::imp::ResponseHeadersPolicyKind);
+    kit(instance, ctx, distribution::imp::DistributionKind);
 }

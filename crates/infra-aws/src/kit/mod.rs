@@ -286,6 +286,22 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// Deletes the object (see [`Kind::DELETE_WAITS`]).
     async fn delete(&self, cx: &Ctx, id: &str, d: &Self::Decl) -> Result<(), ProviderError>;
 
+    /// Where a delete stands, asked after [`Kind::delete`] and then at
+    /// every delete poll (with [`Kind::DELETE_WAITS`]). The default reads
+    /// the object (`list`): gone when absent or `Status::Gone`, pending
+    /// otherwise. A type whose delete goes in stages overrides it to take
+    /// the next stage when the last one is done (a CloudFront distribution
+    /// is disabled, deployed, then deleted).
+    async fn poll_deleted(&self, cx: &Ctx, id: &str) -> Result<Deletion, ProviderError> {
+        let ids = [id.to_owned()];
+        let seen = self.list(cx, Lookup::Ids(&ids)).await?.into_iter().find(|s| s.id == id);
+        Ok(match seen.map(|s| s.status) {
+            None | Some(Status::Gone | Status::Failed(_)) => Deletion::Gone,
+            Some(Status::Deleting(status) | Status::Pending(status)) => Deletion::Pending { status },
+            Some(Status::Ready) => Deletion::Pending { status: "deleting".into() },
+        })
+    }
+
     /// The object as the engine's readiness poll sees it, given the
     /// declaration it was just created or updated from (`None` when the
     /// inputs are unknown). The default: as `list` reports it. A type whose
@@ -544,15 +560,9 @@ impl<K: Kind> ResourceProvider for Kit<K> {
     }
 
     async fn poll_deleted(&self, req: PollRequest) -> Result<Deletion, ProviderError> {
-        match self.one(&req.id).await {
-            Ok(None) => Ok(Deletion::Gone),
-            Ok(Some(s)) => Ok(match s.status {
-                Status::Gone | Status::Failed(_) => Deletion::Gone,
-                Status::Deleting(status) | Status::Pending(status) => Deletion::Pending { status },
-                Status::Ready => Deletion::Pending { status: "deleting".into() },
-            }),
+        match self.kind.poll_deleted(&self.cx, &req.id).await {
             Err(e) if e.kind == ErrorKind::NotFound => Ok(Deletion::Gone),
-            Err(e) => Err(e),
+            other => other,
         }
     }
 
