@@ -38,6 +38,10 @@ pub enum Effect {
     Reset,
     /// Wait a second, then forward and answer normally.
     Slow,
+    /// Answer a JSON-protocol service's error with this code (HTTP 400)
+    /// without forwarding: an answer the emulator never gives (WAFv2's
+    /// `WAFOptimisticLockException`, `WAFAssociatedItemException`).
+    Refuse(&'static str),
 }
 
 /// Shares of calls (0.0–1.0 each) that get each effect, drawn from a
@@ -339,7 +343,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
             Some(Effect::LoseResponse) => s.counts.lost += 1,
             Some(Effect::Reset) => s.counts.resets += 1,
             Some(Effect::Slow) => s.counts.slow += 1,
-            Some(Effect::Stall) | None => {}
+            Some(Effect::Stall | Effect::Refuse(_)) | None => {}
         }
         if matches!(chosen, None | Some(Effect::LoseResponse | Effect::Slow)) {
             s.counts.forwarded += 1;
@@ -365,6 +369,11 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
         Some(Effect::ServerError) => {
             let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
             return client.write_all(reply("500 Internal Server Error", "text/xml", xml).as_bytes());
+        }
+        Some(Effect::Refuse(code)) => {
+            let body = format!(r#"{{"__type":"{code}","message":"injected by the fault proxy"}}"#);
+            return client
+                .write_all(reply("400 Bad Request", "application/x-amz-json-1.1", &body).as_bytes());
         }
         Some(Effect::Reset) => return client.shutdown(std::net::Shutdown::Both),
         Some(Effect::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),
