@@ -370,8 +370,9 @@ async fn a_stale_lock_token_is_read_again_and_retried() {
 /// AWS refuses to delete an ACL still associated
 /// (`WAFAssociatedItemException`) while a removed association settles; the
 /// emulator deletes it anyway, so the proxy injects that answer (the
-/// substitution) to the first DeleteWebACL, sent after the association's
-/// removal: the delete is retried (its lock token read again) and passes.
+/// substitution) to the first two DeleteWebACL calls, sent after the
+/// association's removal: the delete is retried (its lock token read
+/// again each time) until it passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acl_still_associated_is_deleted_once_the_association_is_gone() {
     let w = world_through_proxy();
@@ -382,15 +383,15 @@ async fn an_acl_still_associated_is_deleted_once_the_association_is_gone() {
     add(&mut s, &us, "assoc", WebAclAssociation { web_acl_arn: a.arn().into(), resource_arn: lb.into() });
     w.apply(&s).await;
     let busy = Effect::Refuse("WAFAssociatedItemException");
-    proxy().set(vec![Fault::new("DeleteWebACL", 1, busy)]);
+    proxy().set(vec![Fault::new("DeleteWebACL", 1, busy), Fault::new("DeleteWebACL", 2, busy)]);
     let calls = &w.stats[0].1;
     calls.reset();
     let o = w.destroy(&s).await;
-    assert_eq!(proxy().injected(), vec![("DeleteWebACL".to_owned(), busy)]);
+    assert_eq!(proxy().injected(), vec![("DeleteWebACL".to_owned(), busy); 2]);
     proxy().set(Vec::new());
     let calls = calls.snapshot();
     assert_eq!(calls.get("DisassociateWebACL"), Some(&1), "{calls:?}");
-    assert_eq!(calls.get("DeleteWebACL"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("DeleteWebACL"), Some(&3), "{calls:?}");
     assert!(o.state.resources.is_empty());
     assert!(acls(&w, REGIONS[0], "REGIONAL").await.is_empty());
 }

@@ -300,12 +300,17 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
         }
         let rules = s.rules.clone();
         let mut chosen = None;
-        for rule in rules {
+        // Each call counts once per action, however many rules name it.
+        let mut counted: Vec<&str> = Vec::new();
+        for rule in &rules {
             let names = text.split('&').any(|p| p == format!("Action={}", rule.action))
                 || amz_target.ends_with(&format!(".{}", rule.action));
             if names {
                 let n = s.seen.entry(rule.action.clone()).or_default();
-                *n += 1;
+                if !counted.contains(&rule.action.as_str()) {
+                    *n += 1;
+                    counted.push(&rule.action);
+                }
                 if *n == rule.nth && chosen.is_none() {
                     chosen = Some(rule.effect);
                     s.injected.push((rule.action.clone(), rule.effect));
