@@ -298,6 +298,46 @@ async fn shield_protection_lifecycle() {
     .await;
 }
 
+/// A web ACL changed outside infra (its default action and its rate limit,
+/// through the emulator's own API) shows as drift and is put back in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acl_changed_outside_is_put_back() {
+    let w = world();
+    let (mut s, us, _) = stack("drift");
+    let set = add(&mut s, &us, "set", ip_set("blocked", Scope::Regional, 0));
+    add(&mut s, &us, "acl", acl("alb", Scope::Regional, set.arn(), 0));
+    let (o, _) = w.apply(&s).await;
+    let arn = o.state.resources[&addr("acl")].id.clone();
+    let waf = wafv2(&w, REGIONS[0]);
+    let id = arn.rsplit('/').next().unwrap();
+    let scope = aws_sdk_wafv2::types::Scope::Regional;
+    let got = waf.get_web_acl().name("alb").scope(scope.clone()).id(id).send().await.unwrap();
+    let acl = got.web_acl().unwrap();
+    let mut rules = acl.rules().to_vec();
+    let rate = rules.iter_mut().find(|r| r.name() == "per-ip").unwrap();
+    let mut statement = rate.statement().unwrap().clone();
+    statement.rate_based_statement.as_mut().unwrap().limit = 100;
+    rate.statement = Some(statement);
+    let block = aws_sdk_wafv2::types::DefaultAction::builder()
+        .block(aws_sdk_wafv2::types::BlockAction::builder().build())
+        .build();
+    waf.update_web_acl()
+        .name("alb")
+        .scope(scope)
+        .id(id)
+        .default_action(block)
+        .set_rules(Some(rules))
+        .set_visibility_config(acl.visibility_config().cloned())
+        .lock_token(got.lock_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (o, _) = w.apply(&s).await;
+    let change = o.plan.change(&addr("acl")).unwrap();
+    assert_eq!(change.action, infra_core::Action::Update, "{change:?}");
+    assert!(w.converged(&s).await);
+}
+
 /// A create whose answer is lost: the ACL, the IP set and the protection
 /// are made once, found by their natural key (the name in the scope, the
 /// protected resource) when the retried create is refused as a duplicate.

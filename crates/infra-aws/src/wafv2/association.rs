@@ -141,16 +141,6 @@ pub(crate) mod imp {
             Ok(d.resource_arn.id().to_owned())
         }
 
-        async fn retag(
-            &self,
-            _: &Ctx,
-            _: &str,
-            _: &[&String],
-            _: &[(&String, &String)],
-        ) -> Result<(), ProviderError> {
-            Ok(())
-        }
-
         /// Only while the load balancer is still protected by the declared
         /// ACL: an association made since to another ACL is not undone.
         async fn delete(&self, cx: &Ctx, id: &str, d: &WebAclAssociation) -> Result<(), ProviderError> {
