@@ -309,6 +309,11 @@ fn unique_keys(decl: &ResourceDecl) -> Vec<(String, String, &'static str)> {
             one("policy_arn", pair("role", "policy_arn"), "an attachment of this policy to this role")
         }
         "aws:ecs:Cluster" => one("name", part("name"), "an ECS cluster of this name"),
+        "aws:wafv2:WebAcl" => one("name", pair("scope", "name"), "a web ACL of this name in this scope"),
+        "aws:wafv2:IpSet" => one("name", pair("scope", "name"), "an IP set of this name in this scope"),
+        "aws:wafv2:WebAclAssociation" => {
+            one("resource_arn", part("resource_arn"), "a web ACL association for this resource")
+        }
         "aws:ecs:Service" => {
             one("name", pair("cluster", "name"), "an ECS service of this name in this cluster")
         }

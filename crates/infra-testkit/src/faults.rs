@@ -42,6 +42,10 @@ pub enum Effect {
     /// 412) without forwarding: someone changed the object since its ETag
     /// was read (the emulator accepts any ETag, so it never says this).
     PreconditionFailed,
+    /// Answer a JSON-protocol service's error with this code (HTTP 400)
+    /// without forwarding: an answer the emulator never gives (WAFv2's
+    /// `WAFOptimisticLockException`, `WAFAssociatedItemException`).
+    Refuse(&'static str),
 }
 
 /// Shares of calls (0.0–1.0 each) that get each effect, drawn from a
@@ -302,7 +306,9 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
         }
         let rules = s.rules.clone();
         let mut chosen = None;
-        for rule in rules {
+        // Each call counts once per action, however many rules name it.
+        let mut counted: Vec<&str> = Vec::new();
+        for rule in &rules {
             let names = text.split('&').any(|p| p == format!("Action={}", rule.action))
                 || amz_target.ends_with(&format!(".{}", rule.action))
                 || rule.action.split_once(' ').is_some_and(|(method, fragment)| {
@@ -312,7 +318,10 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
                 });
             if names {
                 let n = s.seen.entry(rule.action.clone()).or_default();
-                *n += 1;
+                if !counted.contains(&rule.action.as_str()) {
+                    *n += 1;
+                    counted.push(&rule.action);
+                }
                 if *n == rule.nth && chosen.is_none() {
                     chosen = Some(rule.effect);
                     s.injected.push((rule.action.clone(), rule.effect));
@@ -350,7 +359,7 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
             Some(Effect::LoseResponse) => s.counts.lost += 1,
             Some(Effect::Reset) => s.counts.resets += 1,
             Some(Effect::Slow) => s.counts.slow += 1,
-            Some(Effect::Stall | Effect::PreconditionFailed) | None => {}
+            Some(Effect::Stall | Effect::PreconditionFailed | Effect::Refuse(_)) | None => {}
         }
         if matches!(chosen, None | Some(Effect::LoseResponse | Effect::Slow)) {
             s.counts.forwarded += 1;
@@ -380,6 +389,11 @@ fn serve(conn: TcpStream, target: &str, state: &Mutex<Shared>, gate: &Gate) -> s
         Some(Effect::PreconditionFailed) => {
             let xml = "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>PreconditionFailed</Code><Message>The request failed because it didn't meet the preconditions in one or more request-header fields.</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>";
             return client.write_all(reply("412 Precondition Failed", "text/xml", xml).as_bytes());
+        }
+        Some(Effect::Refuse(code)) => {
+            let body = format!(r#"{{"__type":"{code}","message":"injected by the fault proxy"}}"#);
+            return client
+                .write_all(reply("400 Bad Request", "application/x-amz-json-1.1", &body).as_bytes());
         }
         Some(Effect::Reset) => return client.shutdown(std::net::Shutdown::Both),
         Some(Effect::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),

@@ -82,6 +82,9 @@ mod versioned {
         "HealthCheckVersionMismatch",
         "OptimisticLockException",
     ];
+    /// WAFv2: a web ACL whose association is still being removed, an
+    /// object just created that another call cannot use yet.
+    pub const EVENTUAL: &[&str] = &["WAFAssociatedItemException", "WAFUnavailableEntityException"];
     pub const CONFLICT: &[&str] = &[
         "DistributionAlreadyExists",
         "WAFDuplicateItemException",
@@ -122,7 +125,12 @@ pub fn classify(code: &str, op: Operation) -> ErrorKind {
     if not_found {
         return if op == Operation::Create { ErrorKind::EventualConsistency } else { ErrorKind::NotFound };
     }
-    if is(ec2::EVENTUAL) || is(elasticache::EVENTUAL) || is(data::EVENTUAL) || is(rds::BUSY) {
+    if is(ec2::EVENTUAL)
+        || is(versioned::EVENTUAL)
+        || is(elasticache::EVENTUAL)
+        || is(data::EVENTUAL)
+        || is(rds::BUSY)
+    {
         return ErrorKind::EventualConsistency;
     }
     if is(common::CONFLICT)
@@ -220,6 +228,8 @@ mod tests {
         check("PreconditionFailed", Operation::Update, ErrorKind::Stale);
         check("WAFOptimisticLockException", Operation::Delete, ErrorKind::Stale);
         check("DistributionAlreadyExists", Operation::Create, ErrorKind::Conflict);
+        check("WafV2DuplicateItem", Operation::Create, ErrorKind::Conflict);
+        check("WAFAssociatedItemException", Operation::Delete, ErrorKind::EventualConsistency);
         check("InvalidLaunchTemplateName.AlreadyExistsException", Operation::Create, ErrorKind::Conflict);
         // S3's unset settings, a bucket already ours; DynamoDB's backups.
         check("OwnershipControlsNotFoundError", Operation::Read, ErrorKind::NotFound);

@@ -140,6 +140,7 @@ clients! {
     "dynamodb" dynamodb: aws_sdk_dynamodb,
     "cloudfront" cloudfront: aws_sdk_cloudfront,
     "wafv2" wafv2: aws_sdk_wafv2,
+    "wafv2" wafv2_us_east_1: aws_sdk_wafv2 with wafv2_us_east_1,
     "shield" shield: aws_sdk_shield with shield_us_east_1,
 }
 
@@ -156,6 +157,14 @@ fn s3_path_style(conf: aws_sdk_s3::config::Builder, sdk: &SdkConfig) -> aws_sdk_
 /// provider instance is for (its protections cover resources anywhere).
 #[cfg(feature = "shield")]
 fn shield_us_east_1(conf: aws_sdk_shield::config::Builder, _: &SdkConfig) -> aws_sdk_shield::config::Builder {
+    conf.region(aws_config::Region::new("us-east-1"))
+}
+
+/// WAFv2's CLOUDFRONT scope (web ACLs and IP sets for distributions) is
+/// served from us-east-1 only, whatever region the provider instance is
+/// for: the second WAFv2 client of an instance, for that scope.
+#[cfg(feature = "wafv2")]
+fn wafv2_us_east_1(conf: aws_sdk_wafv2::config::Builder, _: &SdkConfig) -> aws_sdk_wafv2::config::Builder {
     conf.region(aws_config::Region::new("us-east-1"))
 }
 
