@@ -3,4 +3,8 @@
 
 /// Registers every cloudfront resource type's implementation in `instance`.
 #[cfg(feature = "cloudfront")]
-pub(crate) fn register(_instance: &mut infra_engine::ProviderInstance, _ctx: &std::sync::Arc<crate::sdk::Ctx>) {}
+pub(crate) fn register(
+    _instance: &mut infra_engine::ProviderInstance,
+    _ctx: &std::sync::Arc<crate::sdk::Ctx>,
+) {
+}
