@@ -530,7 +530,7 @@ async fn a_zone_with_records_is_refused_at_delete_unless_force_destroy() {
     assert_eq!(o.report.failed.len(), 1, "{:?}", o.report);
     let error = &o.report.failed[0].2;
     assert!(error.contains("force_destroy") && error.contains("x.guard.example.com"), "{error}");
-    assert_eq!(zone_ids(&w).await, [id.clone()]);
+    assert_eq!(zone_ids(&w).await, std::slice::from_ref(&id));
     // With force_destroy, the records go with the zone.
     let (mut s, us, _) = stack("guard");
     s.add_with(

@@ -280,7 +280,7 @@ pub(crate) mod imp {
                         .iter()
                         .filter(|z| {
                             let private = z.config().is_some_and(HostedZoneConfig::private_zone);
-                            canonical_name(z.name()) == want && private == !d.vpcs.is_empty()
+                            canonical_name(z.name()) == want && private != d.vpcs.is_empty()
                         })
                         .map(|z| plain_zone_id(z.id()))
                         .collect();
