@@ -692,8 +692,15 @@ impl Ctx {
         let mut attempt: u32 = 0;
         let meter = self.meter.get().map(|(budget, provider)| {
             let class = budget.config().class_of(service.name(), name, op.is_mutating());
-            let class = if service.per_account() { class.per_account() } else { class };
-            (budget, infra_engine::BudgetKey { provider: provider.clone(), class })
+            // A service metered per account: the executor's key for it.
+            if service.per_account() {
+                (
+                    budget,
+                    infra_engine::BudgetKey { provider: self.account.clone(), class: class.per_account() },
+                )
+            } else {
+                (budget, infra_engine::BudgetKey { provider: provider.clone(), class })
+            }
         });
         loop {
             self.stats.count(name);

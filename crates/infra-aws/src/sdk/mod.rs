@@ -81,6 +81,9 @@ macro_rules! clients {
             /// The run's budget and this instance's key: every call is
             /// counted there and every throttle slows its bucket.
             pub(crate) meter: OnceLock<(infra_engine::Budget, infra_core::ProviderKey)>,
+            /// The key the executor gives services metered per account
+            /// (`account:<profile>`): their calls are counted there.
+            pub(crate) account: infra_core::ProviderKey,
             $(
                 #[cfg(feature = $feature)]
                 $field: OnceLock<$krate::Client>,
@@ -88,10 +91,11 @@ macro_rules! clients {
         }
 
         impl Ctx {
-            fn new(sdk: SdkConfig, region: String) -> Ctx {
+            fn new(sdk: SdkConfig, region: String, account: infra_core::ProviderKey) -> Ctx {
                 Ctx {
                     sdk,
                     region,
+                    account,
                     stats: CallStats::default(),
                     meter: OnceLock::new(),
                     $(
@@ -241,7 +245,9 @@ impl AwsProvider {
     /// The shared context of an instance, for registering resource types
     /// of one's own with [`crate::kit::Kit`].
     pub fn context(config: &ProviderConfig, sdk: SdkConfig) -> Arc<Ctx> {
-        Arc::new(Ctx::new(sdk, config.region.clone()))
+        let profile = config.settings.get("profile").map_or("default", String::as_str);
+        let account = infra_core::ProviderKey(format!("account:{profile}"));
+        Arc::new(Ctx::new(sdk, config.region.clone(), account))
     }
 }
 
