@@ -4,6 +4,7 @@
 //! - the network: three tiers over three availability zones, internet
 //!   gateway, one NAT gateway per zone, route tables and security groups per
 //!   tier, a transit gateway per region joined by a cross-region peering;
+//!   flow logs of every accepted and rejected flow to a log group;
 //! - the application tier: an ECS cluster; the product, order and user
 //!   services on Fargate (512 CPU, 1 GiB) behind an internet-facing ALB
 //!   (HTTP redirected to HTTPS, a path rule per service), each with its log
@@ -55,21 +56,34 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use infra::aws::acm::{Certificate, CertificateValidation};
+use infra::aws::cloudfront::{
+    CacheBehavior, CustomErrorResponse, CustomOriginConfig, Distribution, DistributionLogging,
+    ForwardedValues, HttpVersion, MinimumProtocolVersion, Origin, OriginAccessControl, OriginProtocolPolicy,
+    PriceClass, SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
+};
 use infra::aws::components::{
     AlbConfig, AlbTarget, AuroraConfig, AuroraRole, EcsServiceConfig, Https, RedisConfig, ThreeTierVpc,
     ThreeTierVpcConfig, alb, aurora, ecs_service, redis, two_region_network,
 };
 use infra::aws::dynamodb::{KeyAttribute, Table};
+use infra::aws::ec2::FlowLog;
 use infra::aws::ecr::EcrRepository;
 use infra::aws::ecs::{ContainerSecret, EcsCluster, EnvironmentVariable};
 use infra::aws::elbv2::AccessLogs;
-use infra::aws::iam::{PolicyDocument, Principal, Statement};
-use infra::aws::ids::{GlobalClusterId, SecretArn};
+use infra::aws::elbv2::Alb;
+use infra::aws::iam::{PolicyDocument, Principal, Role, RolePolicy, Statement};
+use infra::aws::ids::{DnsName, GlobalClusterId, SecretArn};
 use infra::aws::kms::KmsKey;
+use infra::aws::logs::LogGroup;
 use infra::aws::rds::{DbSubnetGroup, GlobalCluster};
-use infra::aws::s3::{Bucket, BucketEncryption, BucketPolicy};
+use infra::aws::route53::{Alias, HealthCheck, HealthCheckType, HostedZone, Record, RecordType, Routing};
+use infra::aws::s3::{Bucket, BucketEncryption, BucketPolicy, ObjectOwnership, PublicAccessBlock};
 use infra::aws::secretsmanager::{GeneratedPassword, Secret, SecretSource};
+use infra::aws::shield::{ProtectedResource, ShieldProtection};
 use infra::aws::sns::SnsTopic;
+use infra::aws::wafv2::{
+    DefaultAction, ManagedRuleGroup, Rule, Scope as WafScope, VisibilityConfig, WebAcl, WebAclAssociation,
+};
 use infra::prelude::*;
 
 /// The domain the load balancers serve.
@@ -108,7 +122,13 @@ pub fn stack() -> Stack {
 
     let protect = on("PROD_DELETION_PROTECTION");
     let data_tier_on = on("PROD_DATA_TIER");
+    let zone = stack.scope("edge").with_provider(&us).add(
+        "zone",
+        HostedZone { name: DOMAIN.into(), comment: Some("prod".into()), tags: tags(), ..Default::default() },
+    );
     let mut globals = BTreeMap::new();
+    let mut regions = Vec::new();
+    let mut validation_record = None;
     for (scope, key, region, vpc) in
         [("us", &us, "us-east-1", &net.primary.vpc), ("eu", &eu, "eu-west-1", &net.secondary.vpc)]
     {
@@ -116,11 +136,330 @@ pub fn stack() -> Stack {
             "alerts",
             SnsTopic { name: format!("prod-{scope}-alerts"), tags: tags(), ..Default::default() },
         );
+        flow_logs(&mut stack, scope, key, vpc);
         let data = data_tier_on
             .then(|| data_tier(&mut stack, scope, key, region, vpc, &alerts, &mut globals, protect));
-        application_tier(&mut stack, scope, key, region, vpc, &alerts, data.as_ref(), protect);
+        let regional = application_tier(
+            &mut stack,
+            scope,
+            key,
+            region,
+            vpc,
+            &alerts,
+            data.as_ref(),
+            &zone,
+            &mut validation_record,
+            protect,
+        );
+        regions.push(regional);
     }
+    edge_tier(&mut stack, &us, &zone, &regions, protect);
     stack
+}
+
+/// What the edge takes from one region's application tier.
+struct Regional {
+    region: &'static str,
+    alb: Handle<Alb>,
+    /// The issued certificate (in us-east-1, also CloudFront's).
+    certificate: Handle<CertificateValidation>,
+}
+
+/// The edge, in us-east-1 (CloudFront, its WAF and Route 53 are global),
+/// under `edge`: `api.example.com` routed by latency to the nearer
+/// region's ALB while its health check passes; CloudFront in front of the
+/// static-assets bucket (through an origin access control) and of
+/// `api.example.com` for `/api/*`, HTTPS only, with the us-east-1
+/// certificate and a WAF of AWS managed rules and a per-IP rate limit;
+/// `example.com` and `www` as aliases of the distribution; Shield Advanced
+/// protections of the distribution and both ALBs.
+fn edge_tier(
+    stack: &mut Stack,
+    us: &ProviderKey,
+    zone: &Handle<HostedZone>,
+    regions: &[Regional],
+    protect: bool,
+) {
+    let tags = tags();
+    let mut s = stack.scope("edge").with_provider(us);
+    let api = format!("api.{DOMAIN}");
+    for r in regions {
+        let check = s.add(
+            &format!("{}-health", r.region),
+            HealthCheck {
+                check_type: HealthCheckType::Https,
+                fqdn: Some(r.alb.dns_name().into()),
+                port: Some(443),
+                resource_path: Some("/health".into()),
+                request_interval: Some(30),
+                failure_threshold: Some(3),
+                enable_sni: Some(true),
+                tags: tags.clone(),
+                ..Default::default()
+            },
+        );
+        s.add(
+            &format!("api-{}", r.region),
+            Record {
+                zone_id: zone.zone_id().into(),
+                name: api.clone().into(),
+                record_type: RecordType::A,
+                alias: Some(Alias::load_balancer(&r.alb).evaluate_target_health(true)),
+                routing: Routing::Latency { region: r.region.into() },
+                set_identifier: Some(r.region.into()),
+                health_check_id: Some(check.id().into()),
+                ..Default::default()
+            },
+        );
+    }
+
+    let kept = if protect { Options::new().protect() } else { Options::new() };
+    let assets = s.add_with(
+        "static-assets",
+        Bucket {
+            bucket: "prod-static-assets-example-com".into(),
+            versioning: true,
+            public_access_block: Some(PublicAccessBlock::ALL),
+            tags: tags.clone(),
+            ..Default::default()
+        },
+        kept.clone(),
+    );
+    let cdn_logs = s.add_with(
+        "cdn-logs",
+        Bucket {
+            bucket: "prod-cloudfront-logs-example-com".into(),
+            // CloudFront writes standard logs with ACLs.
+            ownership_controls: Some(ObjectOwnership::BucketOwnerPreferred),
+            tags: tags.clone(),
+            ..Default::default()
+        },
+        kept,
+    );
+    let oac = s.add(
+        "static-assets-access",
+        OriginAccessControl {
+            name: "prod-static-assets".into(),
+            description: Some("CloudFront reads the static assets, signed".into()),
+            ..Default::default()
+        },
+    );
+    let waf = s.add(
+        "waf",
+        WebAcl {
+            name: "prod-edge".into(),
+            scope: WafScope::Cloudfront,
+            description: Some("AWS managed rules and a per-IP rate limit".into()),
+            default_action: DefaultAction::Allow,
+            rules: vec![
+                Rule::managed(10, ManagedRuleGroup::aws("AWSManagedRulesCommonRuleSet")),
+                Rule::managed(20, ManagedRuleGroup::aws("AWSManagedRulesKnownBadInputsRuleSet")),
+                Rule::managed(30, ManagedRuleGroup::aws("AWSManagedRulesSQLiRuleSet")),
+                Rule::rate_limit("per-ip-rate-limit", 40, 2000),
+            ],
+            visibility_config: VisibilityConfig::metrics("prod-edge"),
+            tags: tags.clone(),
+        },
+    );
+    let certificate = regions.iter().find(|r| r.region == "us-east-1").map(|r| &r.certificate);
+    let all_methods =
+        || ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"].map(String::from).to_vec();
+    let cdn = s.add(
+        "cdn",
+        Distribution {
+            origins: vec![
+                Origin {
+                    origin_id: "static-assets".into(),
+                    domain_name: assets.bucket_regional_domain_name().into(),
+                    origin_access_control_id: Some(oac.id().into()),
+                    ..Default::default()
+                },
+                Origin {
+                    origin_id: "api".into(),
+                    domain_name: DnsName::unchecked(&api).into(),
+                    custom_origin_config: Some(CustomOriginConfig {
+                        http_port: Some(80),
+                        https_port: Some(443),
+                        origin_protocol_policy: OriginProtocolPolicy::HttpsOnly,
+                        origin_ssl_protocols: vec!["TLSv1.2".into()],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ],
+            default_cache_behavior: CacheBehavior {
+                target_origin_id: "static-assets".into(),
+                viewer_protocol_policy: ViewerProtocolPolicy::RedirectToHttps,
+                allowed_methods: all_methods(),
+                cached_methods: vec!["GET".into(), "HEAD".into()],
+                compress: true,
+                forwarded_values: Some(ForwardedValues {
+                    query_string: false,
+                    cookies_forward: Some("none".into()),
+                    ..Default::default()
+                }),
+                min_ttl: Some(0),
+                default_ttl: Some(3600),
+                max_ttl: Some(86400),
+                ..Default::default()
+            },
+            ordered_cache_behaviors: vec![CacheBehavior {
+                path_pattern: "/api/*".into(),
+                target_origin_id: "api".into(),
+                viewer_protocol_policy: ViewerProtocolPolicy::RedirectToHttps,
+                allowed_methods: all_methods(),
+                cached_methods: vec!["GET".into(), "HEAD".into(), "OPTIONS".into()],
+                compress: true,
+                forwarded_values: Some(ForwardedValues {
+                    query_string: true,
+                    headers: [
+                        "Accept",
+                        "Accept-Language",
+                        "Authorization",
+                        "CloudFront-Forwarded-Proto",
+                        "Host",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    cookies_forward: Some("all".into()),
+                    ..Default::default()
+                }),
+                min_ttl: Some(0),
+                default_ttl: Some(0),
+                max_ttl: Some(0),
+                ..Default::default()
+            }],
+            aliases: vec![DOMAIN.into(), format!("www.{DOMAIN}")],
+            viewer_certificate: certificate.map(|c| ViewerCertificate {
+                acm_certificate_arn: c.certificate_arn().into(),
+                ssl_support_method: SslSupportMethod::SniOnly,
+                minimum_protocol_version: MinimumProtocolVersion::TlsV1_2_2021,
+            }),
+            price_class: Some(PriceClass::All),
+            http_version: Some(HttpVersion::Http2And3),
+            is_ipv6_enabled: true,
+            enabled: true,
+            comment: Some("CloudFront distribution for prod".into()),
+            default_root_object: Some("index.html".into()),
+            logging: Some(DistributionLogging {
+                bucket: cdn_logs.bucket_domain_name().into(),
+                prefix: Some("cloudfront/".into()),
+                include_cookies: false,
+            }),
+            custom_error_responses: vec![CustomErrorResponse {
+                error_code: 404,
+                response_code: Some(200),
+                response_page_path: Some("/index.html".into()),
+                ..Default::default()
+            }],
+            web_acl_id: Some(waf.arn().into()),
+            tags: tags.clone(),
+            ..Default::default()
+        },
+    );
+    // Only this distribution may read the assets.
+    s.add(
+        "static-assets-policy",
+        BucketPolicy {
+            bucket: assets.id().into(),
+            policy: PolicyDocument::new([Statement::allow(["s3:GetObject"])
+                .sid("AllowCloudFrontAccess")
+                .principal(Principal::service("cloudfront.amazonaws.com"))
+                .on(interpolate!(assets.arn(), "/*"))
+                .condition("StringEquals", "AWS:SourceArn", [cdn.arn()])]),
+        },
+    );
+    for name in [DOMAIN.to_owned(), format!("www.{DOMAIN}")] {
+        let label = if name == DOMAIN { "apex".to_owned() } else { "www".to_owned() };
+        for record_type in [RecordType::A, RecordType::Aaaa] {
+            s.add(
+                &format!("{label}-{}", record_type.as_str().to_lowercase()),
+                Record {
+                    zone_id: zone.zone_id().into(),
+                    name: name.clone().into(),
+                    record_type,
+                    alias: Some(Alias::new(cdn.domain_name(), cdn.hosted_zone_id())),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    s.add(
+        "cdn-shield",
+        ShieldProtection {
+            name: "prod-cdn".into(),
+            resource_arn: ProtectedResource::Distribution(cdn.arn().into()),
+            tags: tags.clone(),
+        },
+    );
+    for r in regions {
+        s.add(
+            &format!("{}-alb-shield", r.region),
+            ShieldProtection {
+                name: format!("prod-{}-alb", r.region),
+                resource_arn: ProtectedResource::LoadBalancer(r.alb.arn().into()),
+                tags: tags.clone(),
+            },
+        );
+    }
+    drop(s);
+    stack.export("cdn_domain_name", cdn.domain_name());
+    stack.export("zone_name_servers", zone.name_servers());
+}
+
+/// One region's VPC flow logs (the seed's network monitoring): every
+/// accepted and rejected flow, to a log group kept 30 days, delivered by a
+/// role of its own, under `<scope>.network.flow-logs`.
+fn flow_logs(stack: &mut Stack, scope: &str, key: &ProviderKey, vpc: &ThreeTierVpc) {
+    let prefix = format!("prod-{scope}");
+    let mut s = stack.scope(scope).with_provider(key);
+    let mut network = s.scope("network");
+    let mut logs = network.scope("flow-logs");
+    let group = logs.add(
+        "log-group",
+        LogGroup {
+            name: format!("/aws/vpc/{prefix}-flow-logs"),
+            retention_in_days: Some(30),
+            tags: tags(),
+            ..Default::default()
+        },
+    );
+    let role = logs.add(
+        "role",
+        Role {
+            name: format!("{prefix}-flow-logs"),
+            assume_role_policy: PolicyDocument::assume_role("vpc-flow-logs.amazonaws.com"),
+            tags: tags(),
+            ..Default::default()
+        },
+    );
+    let delivery = logs.add(
+        "delivery",
+        RolePolicy {
+            role: role.name().into(),
+            name: "deliver-flow-logs".into(),
+            policy: PolicyDocument::new([Statement::allow([
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+            ])
+            .on(interpolate!(group.arn(), ":*"))]),
+        },
+    );
+    logs.add_with(
+        "flow-log",
+        FlowLog {
+            vpc_id: vpc.vpc.id().into(),
+            traffic_type: "ALL".into(),
+            log_destination: Some(group.arn().to_string_output().into()),
+            iam_role_arn: Some(role.arn().into()),
+            tags: tags(),
+            ..Default::default()
+        },
+        // Delivery works once the role may write.
+        Options::new().depends_on(&delivery),
+    );
 }
 
 fn tags() -> BTreeMap<String, String> {
@@ -325,17 +664,6 @@ fn data_tier(
         },
     );
     if primary {
-        data.add_with(
-            "static-assets",
-            Bucket {
-                bucket: "prod-static-assets-example-com".into(),
-                versioning: true,
-                server_side_encryption: encrypted(),
-                tags: tags(),
-                ..Default::default()
-            },
-            kept.clone(),
-        );
         // The team state of `infra` itself (the seed's `s3-backend`).
         data.add_with(
             "state",
@@ -380,8 +708,10 @@ fn application_tier(
     vpc: &ThreeTierVpc,
     alerts: &Handle<SnsTopic>,
     data: Option<&DataTier>,
+    zone: &Handle<HostedZone>,
+    validation_record: &mut Option<Handle<Record>>,
     deletion_protection: bool,
-) {
+) -> Regional {
     let prefix = format!("prod-{scope}");
     let tags = tags();
     let mut s = stack.scope(scope).with_provider(key);
@@ -397,9 +727,31 @@ fn application_tier(
             ..Default::default()
         },
     );
+    // The apex and the wildcard share one validation record, in the global
+    // zone; ACM asks for the same record for a domain in every region of
+    // an account, so the first region's record serves both.
+    let dvo = certificate.validation_record(0);
+    let validation_record = validation_record
+        .get_or_insert_with(|| {
+            app.add(
+                "certificate-validation-record",
+                Record {
+                    zone_id: zone.zone_id().into(),
+                    name: dvo.resource_record_name.into(),
+                    record_type: RecordType::Cname,
+                    ttl: Some(60),
+                    records: vec![dvo.resource_record_value.into()],
+                    ..Default::default()
+                },
+            )
+        })
+        .clone();
     let validation = app.add(
         "certificate-validation",
-        CertificateValidation { certificate_arn: certificate.arn().into(), ..Default::default() },
+        CertificateValidation {
+            certificate_arn: certificate.arn().into(),
+            validation_record_fqdns: vec![validation_record.fqdn().into()],
+        },
     );
 
     let lb = alb(
@@ -501,10 +853,34 @@ fn application_tier(
             },
         );
     }
+    // The seed's regional WAF in front of the ALB.
+    let waf = app.add(
+        "waf",
+        WebAcl {
+            name: format!("{prefix}-alb"),
+            scope: WafScope::Regional,
+            default_action: DefaultAction::Allow,
+            rules: vec![
+                Rule::managed(10, ManagedRuleGroup::aws("AWSManagedRulesCommonRuleSet")),
+                Rule::rate_limit("per-ip-rate-limit", 20, 2000),
+            ],
+            visibility_config: VisibilityConfig::metrics(&format!("{prefix}-alb")),
+            tags: tags.clone(),
+            ..Default::default()
+        },
+    );
+    app.add(
+        "waf-association",
+        WebAclAssociation { web_acl_arn: waf.arn().into(), resource_arn: lb.load_balancer.arn().into() },
+    );
     drop(app);
     drop(s);
     stack.export(&format!("{scope}_alb_dns_name"), lb.load_balancer.dns_name());
-    stack.export(&format!("{scope}_certificate_validation"), certificate.domain_validation_options());
+    Regional {
+        region: if scope == "us" { "us-east-1" } else { "eu-west-1" },
+        alb: lb.load_balancer,
+        certificate: validation,
+    }
 }
 
 fn main() -> ExitCode {

@@ -61,6 +61,21 @@ fn the_production_example_applies_plans_empty_and_destroys_to_nothing() {
             );
         }
     }
+    for (edge, region) in [
+        ("aws:route53:HostedZone", "global"),
+        ("aws:route53:Record", "global"),
+        ("aws:route53:HealthCheck", "global"),
+        ("aws:cloudfront:Distribution", "global"),
+        ("aws:cloudfront:OriginAccessControl", "global"),
+        ("aws:shield:Protection", "global"),
+        ("aws:wafv2:WebAcl", "us-east-1"),
+        ("aws:wafv2:WebAcl", "eu-west-1"),
+    ] {
+        assert!(
+            expected.contains_key(&(edge.to_owned(), region.to_owned())),
+            "the example declares no {edge}"
+        );
+    }
     let primaries = expected[&("aws:rds:Cluster".to_owned(), "us-east-1".to_owned())];
     let instances = expected[&("aws:rds:ClusterInstance".to_owned(), "us-east-1".to_owned())];
     assert_eq!((primaries, instances), (3, 6), "three primaries with two instances each");
@@ -85,11 +100,18 @@ fn the_production_example_applies_plans_empty_and_destroys_to_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let no_data = [("PROD_DATA_TIER", "false")];
     let expected = declared_without_data();
-    assert!(expected.keys().all(|(t, _)| !is_data(t)));
+    // The edge's buckets (static assets, CloudFront logs) stay.
+    let buckets = expected.get(&("aws:s3:Bucket".to_owned(), "us-east-1".to_owned()));
+    assert_eq!(buckets, Some(&2), "{expected:?}");
+    assert!(expected.keys().all(|(t, _)| !is_data(t) || t == "aws:s3:Bucket"), "{expected:?}");
     must(&endpoint, dir.path(), &no_data, &["apply", "--yes"]);
     let (code, err) = run(&endpoint, dir.path(), &no_data, &["destroy", "--yes"]);
     assert_ne!(code, Some(0), "destroy went through deletion protection:\n{err}");
-    assert!(err.contains("deletion protection"), "the refusal does not name deletion protection:\n{err}");
+    // The edge's buckets are protected like the data: named at plan time.
+    assert!(
+        err.contains("edge.static-assets: is protected") || err.contains("deletion protection"),
+        "the refusal names neither the protected buckets nor deletion protection:\n{err}"
+    );
     let unprotected = [("PROD_DATA_TIER", "false"), ("PROD_DELETION_PROTECTION", "false")];
     must(&endpoint, dir.path(), &unprotected, &["apply", "--yes"]);
     assert_eq!(

@@ -78,6 +78,13 @@ impl Default for BudgetConfig {
         classes.insert(ApiClass::new("ec2", "CreateNatGateway"), Rate::new(1.0, 10.0));
         classes.insert(ApiClass::new("ec2", "DeleteNatGateway"), Rate::new(1.0, 10.0));
         classes.insert(ApiClass::new("ec2", "resource-intensive"), Rate::new(5.0, 50.0));
+        // Route 53 record steps: the provider sends one zone's changes as
+        // one batched call (up to 1000 changes), so a step is not a call;
+        // the calls themselves stay within AWS's 5 per second per account.
+        classes.insert(
+            ApiClass::new("route53", "ChangeResourceRecordSets").per_account(),
+            Rate::new(50.0, 1000.0),
+        );
         BudgetConfig {
             classes,
             mutating: Rate::new(5.0, 50.0),

@@ -319,7 +319,8 @@ impl Executor {
         longest
     }
 
-    /// Records the stack's outputs, resolved against the final state.
+    /// Records the stack's outputs, resolved against the final state, and
+    /// the declared options every resource's state keeps.
     async fn update_outputs(&self, stack: &Stack, plan: &Plan, store: &StateStore) -> Result<(), Error> {
         let destroy = plan.mode == infra_core::plan::PlanMode::Destroy;
         let outputs = store.read(|s| {
@@ -336,6 +337,27 @@ impl Executor {
         });
         if store.read(|s| s.outputs != outputs) {
             store.commit(|s| s.outputs = outputs).await?;
+        }
+        // `protect` and `retain_on_delete` as declared now, also for
+        // resources the plan left alone: a later destroy, or a plan
+        // without them, goes by what the state records.
+        let options =
+            |d: &infra_core::ResourceDecl| (d.options.protect, d.options.retain_on_delete || d.schema.lookup);
+        let stale = store.read(|s| {
+            stack.resources().iter().any(|d| {
+                s.resources.get(&d.address).is_some_and(|r| (r.protect, r.retain_on_delete) != options(d))
+            })
+        });
+        if !destroy && stale {
+            store
+                .commit(|s| {
+                    for d in stack.resources() {
+                        if let Some(r) = s.resources.get_mut(&d.address) {
+                            (r.protect, r.retain_on_delete) = options(d);
+                        }
+                    }
+                })
+                .await?;
         }
         Ok(())
     }

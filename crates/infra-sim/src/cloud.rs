@@ -959,7 +959,16 @@ fn generate_outputs(profile: &TypeProfile, service: &str, region: &str, id: &str
     out.insert("arn".to_owned(), Value::String(format!("arn:aws:{service}:{region}:{ACCOUNT}:{id}")));
     out.insert("name".to_owned(), Value::string(name));
     for o in &profile.outputs {
-        out.entry(o.clone()).or_insert_with(|| Value::String(format!("{id}.{o}")));
+        out.entry(o.clone()).or_insert_with(|| match o.as_str() {
+            // A certificate's one DNS validation record, shaped as ACM's.
+            "domain_validation_options" => Value::List(vec![Value::Map(
+                ["domain_name", "resource_record_name", "resource_record_type", "resource_record_value"]
+                    .into_iter()
+                    .map(|f| (f.to_owned(), Value::String(format!("{id}.{o}.{f}"))))
+                    .collect(),
+            )]),
+            _ => Value::String(format!("{id}.{o}")),
+        });
     }
     out
 }

@@ -107,6 +107,7 @@ pub async fn held(endpoint: &str) -> BTreeMap<(String, String), usize> {
     }
     app_tier(endpoint, &mut out).await;
     data_tier(endpoint, &mut out).await;
+    edge_tier(endpoint, &mut out).await;
     out.retain(|_, n| *n > 0);
     out
 }
@@ -175,8 +176,10 @@ async fn app_tier(endpoint: &str, out: &mut BTreeMap<(String, String), usize>) {
         );
 
         let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
-        let groups = logs.describe_log_groups().log_group_name_prefix("/ecs/").send().await.unwrap();
-        count("aws:logs:LogGroup", groups.log_groups().len());
+        for prefix in ["/ecs/", "/aws/vpc/prod-"] {
+            let groups = logs.describe_log_groups().log_group_name_prefix(prefix).send().await.unwrap();
+            count("aws:logs:LogGroup", groups.log_groups().len());
+        }
 
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         let secrets = sm.list_secrets().send().await.unwrap();
@@ -301,6 +304,61 @@ async fn data_tier(endpoint: &str, out: &mut BTreeMap<(String, String), usize>) 
     }
 }
 
+/// The region `held` and `declared` count a type's objects in: Route 53,
+/// CloudFront and Shield are global; everything else is regional.
+fn region_of(type_name: &str, region: &str) -> String {
+    let global = ["aws:route53:", "aws:cloudfront:", "aws:shield:"];
+    if global.iter().any(|g| type_name.starts_with(g)) { "global".to_owned() } else { region.to_owned() }
+}
+
+/// The edge's live objects: the example's zone and its records (but SOA
+/// and NS), health checks, distributions and origin access controls
+/// (global), web ACLs per region (the CLOUDFRONT scope's in us-east-1),
+/// Shield protections (global).
+async fn edge_tier(endpoint: &str, out: &mut BTreeMap<(String, String), usize>) {
+    use aws_sdk_wafv2::types::Scope;
+    let sdk = infra_testkit::loopback_sdk_config(endpoint, "us-east-1").unwrap();
+    let mut count =
+        |t: &str, region: &str, n: usize| *out.entry((t.to_owned(), region.to_owned())).or_default() += n;
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    for zone in zones.hosted_zones().iter().filter(|z| z.name() == "example.com.") {
+        count("aws:route53:HostedZone", "global", 1);
+        let id = zone.id().trim_start_matches("/hostedzone/");
+        let sets = r53.list_resource_record_sets().hosted_zone_id(id).send().await.unwrap();
+        let records =
+            sets.resource_record_sets().iter().filter(|r| !matches!(r.r#type().as_str(), "SOA" | "NS"));
+        count("aws:route53:Record", "global", records.count());
+    }
+    let checks = r53.list_health_checks().send().await.unwrap();
+    count("aws:route53:HealthCheck", "global", checks.health_checks().len());
+
+    let cf = aws_sdk_cloudfront::Client::new(&sdk);
+    let dists = cf.list_distributions().send().await.unwrap();
+    let n = dists.distribution_list().map_or(0, |l| l.items().len());
+    count("aws:cloudfront:Distribution", "global", n);
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    let n = oacs.origin_access_control_list().map_or(0, |l| l.items().len());
+    count("aws:cloudfront:OriginAccessControl", "global", n);
+
+    for region in ["us-east-1", "eu-west-1"] {
+        let sdk = infra_testkit::loopback_sdk_config(endpoint, region).unwrap();
+        let waf = aws_sdk_wafv2::Client::new(&sdk);
+        let mut scopes = vec![Scope::Regional];
+        if region == "us-east-1" {
+            scopes.push(Scope::Cloudfront);
+        }
+        for scope in scopes {
+            let acls = waf.list_web_acls().scope(scope).send().await.unwrap();
+            let prod = acls.web_acls().iter().filter(|a| a.name().is_some_and(|n| n.starts_with("prod-")));
+            count("aws:wafv2:WebAcl", region, prod.count());
+        }
+    }
+    let shield = aws_sdk_shield::Client::new(&sdk);
+    let protections = shield.list_protections().send().await.unwrap();
+    count("aws:shield:Protection", "global", protections.protections().len());
+}
+
 /// What the example declares, per (type, region), for the types `held`
 /// counts.
 pub fn declared() -> BTreeMap<(String, String), usize> {
@@ -349,12 +407,20 @@ fn declared_where(keep: impl Fn(&infra::core::Address) -> bool) -> BTreeMap<(Str
         "aws:elasticache:SubnetGroup",
         "aws:s3:Bucket",
         "aws:dynamodb:Table",
+        "aws:route53:HostedZone",
+        "aws:route53:Record",
+        "aws:route53:HealthCheck",
+        "aws:cloudfront:Distribution",
+        "aws:cloudfront:OriginAccessControl",
+        "aws:wafv2:WebAcl",
+        "aws:shield:Protection",
     ];
     let mut out = BTreeMap::new();
     for r in stack.resources() {
         if counted.contains(&r.schema.type_name) && keep(&r.address) {
             let region = stack.provider_of(r).map(|p| p.region.clone()).unwrap_or_default();
-            *out.entry((r.schema.type_name.to_owned(), region)).or_default() += 1;
+            *out.entry((r.schema.type_name.to_owned(), region_of(r.schema.type_name, &region)))
+                .or_default() += 1;
         }
     }
     out
