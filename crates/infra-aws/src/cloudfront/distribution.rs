@@ -370,6 +370,10 @@ pub struct GeoRestriction {
     normalise = canonical
 )]
 pub struct Distribution {
+    /// At least one. (Left out of the serialized form only when empty, so
+    /// a state whose origins are unknown, as a read on the emulator's gap
+    /// after a crash leaves them, still reads back.)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub origins: Vec<Origin>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub origin_groups: Vec<OriginGroup>,
